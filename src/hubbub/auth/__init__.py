@@ -1,0 +1,1 @@
+"""Accounts' secrets: password hashes, session tokens and throttles."""

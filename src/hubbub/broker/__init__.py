@@ -1,0 +1,1 @@
+"""Fan-out between nodes: committed events in, every node's hub out."""

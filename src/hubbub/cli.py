@@ -1,0 +1,128 @@
+"""The ``hubbub`` command: ``serve`` runs the server, ``migrate`` brings a database up to date.
+
+Startup problems (a bad option, an unusable data dir, a taken port) are one line on stderr and
+exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sqlite3
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NoReturn
+
+from aiohttp import web
+
+from hubbub import __version__
+from hubbub.config import Config, ConfigError, load
+from hubbub.service.node import Node
+from hubbub.storage.sqlite import connect, migrate
+from hubbub.transport.app import create_app
+
+log = logging.getLogger("hubbub")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"hubbub: error: {message} (see hubbub --help)\n")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="hubbub", description="A self-hosted instant-messaging server.")
+    parser.add_argument("--version", action="version", version=f"hubbub {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    serve = commands.add_parser("serve", help="run the server")
+    serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to listen on (default 8001)")
+    serve.add_argument("--data-dir", type=Path, help="where the database lives (./hubbub-data)")
+    serve.add_argument("--no-guests", dest="guests", action="store_false", default=None,
+                       help="refuse the seed's plain-text clients")
+    serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    mig = commands.add_parser("migrate", help="apply pending schema migrations and exit")
+    mig.add_argument("--data-dir", type=Path, help="where the database lives (./hubbub-data)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        overrides = {k: getattr(args, k, None) for k in ("host", "port", "data_dir", "guests")}
+        config = load(**overrides)
+        _prepare_data_dir(config)
+        if args.command == "migrate":
+            db = connect(config.database)
+            try:
+                version = migrate(db)
+            finally:
+                db.close()
+            print(f"hubbub: {config.database} is at schema version {version}")
+            return 0
+        logging.basicConfig(
+            level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
+        return _run(config)
+    except (ConfigError, StartupError) as exc:
+        print(f"hubbub: error: {exc}", file=sys.stderr)
+        return 2
+
+
+class StartupError(Exception):
+    """The server cannot start; the message is one line for the operator."""
+
+
+def _prepare_data_dir(config: Config) -> None:
+    try:
+        config.data_dir.mkdir(parents=True, exist_ok=True)
+        probe = config.data_dir / ".write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise StartupError(f"cannot use data dir {str(config.data_dir)!r}: {exc.strerror or exc}") from None
+
+
+def _run(config: Config) -> int:
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop is a dependency everywhere it builds
+        return asyncio.run(serve(config))
+    return uvloop.run(serve(config))
+
+
+async def serve(config: Config) -> int:
+    """Run until SIGTERM or SIGINT, then shut down gracefully."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        node = Node(config)
+        async with node:
+            runner = web.AppRunner(
+                create_app(node), handle_signals=False, access_log=None,
+                shutdown_timeout=config.shutdown_timeout,
+            )
+            await runner.setup()
+            try:
+                site = web.TCPSite(runner, config.host, config.port)
+                try:
+                    await site.start()
+                except OSError as exc:
+                    raise StartupError(
+                        f"cannot listen on {config.host}:{config.port}: {exc.strerror or exc}"
+                    ) from None
+                for address in runner.addresses:
+                    host, port = address[0], address[1]
+                    shown = f"[{host}]" if ":" in host else host
+                    print(f"hubbub is listening on http://{shown}:{port}/", flush=True)
+                await stop.wait()
+                log.info("shutting down")
+            finally:
+                await runner.cleanup()
+    except sqlite3.Error as exc:
+        raise StartupError(f"cannot use the database {str(config.database)!r}: {exc}") from None
+    return 0

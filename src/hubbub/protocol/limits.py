@@ -1,0 +1,46 @@
+"""Every bound of the wire protocol in one place; the types in ``messages`` use these."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from msgspec import Meta
+
+MAX_BODY_CHARS = 8000
+MAX_CLIENT_MSG_ID = 64
+MAX_TOKEN = 128
+MIN_PASSWORD = 8
+MAX_PASSWORD = 256
+MAX_HISTORY_LIMIT = 200
+DEFAULT_HISTORY_LIMIT = 50
+MAX_SYNC_ROOMS = 1000
+MAX_GUEST_NAME = 32
+
+_NAME = r"[A-Za-z0-9][A-Za-z0-9_.-]{0,31}"
+Username = Annotated[
+    str,
+    Meta(
+        pattern=f"^{_NAME}$",
+        description="1-32 of a-z 0-9 _ . - starting with a letter or digit; case-insensitive",
+    ),
+]
+RoomName = Annotated[
+    str,
+    Meta(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$",
+        description="1-64 of a-z 0-9 _ - starting with a letter or digit; case-insensitive",
+    ),
+]
+RoomRef = Annotated[
+    str,
+    Meta(
+        pattern=rf"^(?:[dD][mM]:{_NAME}:{_NAME}|[A-Za-z0-9][A-Za-z0-9_-]{{0,63}})$",
+        description="a room name, or dm:<user>:<user> for a direct-message room",
+    ),
+]
+Password = Annotated[str, Meta(min_length=MIN_PASSWORD, max_length=MAX_PASSWORD)]
+Token = Annotated[str, Meta(min_length=1, max_length=MAX_TOKEN)]
+Body = Annotated[str, Meta(min_length=1, max_length=MAX_BODY_CHARS)]
+ClientMsgId = Annotated[str, Meta(min_length=1, max_length=MAX_CLIENT_MSG_ID)]
+Seq = Annotated[int, Meta(ge=0)]
+HistoryLimit = Annotated[int, Meta(ge=1, le=MAX_HISTORY_LIMIT)]

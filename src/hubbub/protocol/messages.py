@@ -1,0 +1,267 @@
+"""The hubbub.v1 JSON frames as typed Structs: one pass decodes and validates a request.
+
+Requests are a tagged union on ``"type"``; a request may carry ``id`` (any JSON string or
+number), echoed as ``re`` in the reply. ``decode_request`` turns a frame into a request or
+raises ``ProtocolError`` carrying the ``id`` it could still read, so the error can be matched.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+from hubbub.core.models import Event, PublicRoom, RoomInfo, RoomKind, normalize_room
+from hubbub.errors import BadRequest
+from hubbub.protocol.limits import (
+    DEFAULT_HISTORY_LIMIT,
+    MAX_SYNC_ROOMS,
+    Body,
+    ClientMsgId,
+    HistoryLimit,
+    RoomName,
+    RoomRef,
+    Seq,
+    Token,
+    Username,
+)
+
+RequestId = int | str | None
+
+
+class _Request(msgspec.Struct, tag_field="type", forbid_unknown_fields=False, kw_only=True):
+    id: RequestId = None
+
+
+class _RoomRequest(_Request, kw_only=True):
+    room: RoomRef
+
+    def __post_init__(self) -> None:
+        self.room = normalize_room(self.room)
+
+
+class Auth(_Request, tag="auth", kw_only=True):
+    token: Token
+
+
+class Rooms(_Request, tag="rooms", kw_only=True):
+    pass
+
+
+class Directory(_Request, tag="directory", kw_only=True):
+    pass
+
+
+class Members(_RoomRequest, tag="members", kw_only=True):
+    pass
+
+
+class Create(_Request, tag="create", kw_only=True):
+    name: RoomName
+    private: bool = False
+
+    def __post_init__(self) -> None:
+        self.name = self.name.lower()
+
+
+class Join(_RoomRequest, tag="join", kw_only=True):
+    pass
+
+
+class Leave(_RoomRequest, tag="leave", kw_only=True):
+    pass
+
+
+class Dm(_Request, tag="dm", kw_only=True):
+    user: Username
+
+    def __post_init__(self) -> None:
+        self.user = self.user.lower()
+
+
+class Invite(_RoomRequest, tag="invite", kw_only=True):
+    user: Username
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.user = self.user.lower()
+
+
+class Send(_RoomRequest, tag="send", kw_only=True):
+    client_msg_id: ClientMsgId
+    body: Body
+
+
+class History(_RoomRequest, tag="history", kw_only=True):
+    before: Seq | None = None
+    after: Seq | None = None
+    limit: HistoryLimit = DEFAULT_HISTORY_LIMIT
+
+
+class Sync(_Request, tag="sync", kw_only=True):
+    since: dict[RoomRef, Seq] = {}
+
+    def __post_init__(self) -> None:
+        if len(self.since) > MAX_SYNC_ROOMS:
+            raise ValueError(f"sync names at most {MAX_SYNC_ROOMS} rooms")
+        self.since = {normalize_room(room): seq for room, seq in self.since.items()}
+
+
+class Read(_RoomRequest, tag="read", kw_only=True):
+    seq: Seq
+
+
+class Typing(_RoomRequest, tag="typing", kw_only=True):
+    pass
+
+
+class Ping(_Request, tag="ping", kw_only=True):
+    pass
+
+
+Request = (
+    Auth | Rooms | Directory | Members | Create | Join | Leave | Dm | Invite | Send | History
+    | Sync | Read | Typing | Ping
+)
+
+_decoder: msgspec.json.Decoder[Request] = msgspec.json.Decoder(Request)
+
+
+class _IdOnly(msgspec.Struct):
+    id: Any = None
+
+
+_id_decoder = msgspec.json.Decoder(_IdOnly)
+
+
+class ProtocolError(BadRequest):
+    """A frame that is not a valid request; ``re`` is its ``id`` when one could be read."""
+
+    def __init__(self, message: str, re: RequestId = None) -> None:
+        super().__init__(message)
+        self.re = re
+
+
+def decode_request(frame: str | bytes) -> Request:
+    try:
+        return _decoder.decode(frame)
+    except msgspec.ValidationError as exc:
+        raise ProtocolError(str(exc), _request_id(frame)) from None
+    except msgspec.DecodeError as exc:
+        raise ProtocolError(f"not a JSON object: {exc}", None) from None
+
+
+def _request_id(frame: str | bytes) -> RequestId:
+    try:
+        value = _id_decoder.decode(frame).id
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return None
+    return value if isinstance(value, int | str) and not isinstance(value, bool) else None
+
+
+# --- server to client --------------------------------------------------------------------
+
+
+class _Reply(msgspec.Struct, tag_field="type", omit_defaults=True, kw_only=True):
+    re: RequestId = None
+
+
+class Ready(_Reply, tag="ready", kw_only=True):
+    user: str
+
+
+class Error(_Reply, tag="error", kw_only=True):
+    code: str
+    message: str
+    retry_after: float | None = None
+
+
+class RoomReply(_Reply, tag="room", kw_only=True):
+    name: str
+    kind: RoomKind
+    last_seq: int
+    read_seq: int
+    unread: int
+
+
+class RoomsReply(_Reply, tag="rooms", kw_only=True):
+    rooms: list[RoomInfo]
+
+
+class DirectoryReply(_Reply, tag="directory", kw_only=True):
+    rooms: list[PublicRoom]
+
+
+class MembersReply(_Reply, tag="members", kw_only=True):
+    room: str
+    users: list[str]
+
+
+class Left(_Reply, tag="left", kw_only=True):
+    room: str
+
+
+class Ok(_Reply, tag="ok", kw_only=True):
+    pass
+
+
+class Sent(_Reply, tag="sent", kw_only=True):
+    room: str
+    seq: int
+    msg_id: str
+    client_msg_id: str
+    ts: int
+
+
+class HistoryReply(_Reply, tag="history", kw_only=True):
+    room: str
+    events: list[Event]
+    has_more: bool
+
+
+class SyncState(msgspec.Struct, kw_only=True):
+    last_seq: int
+    complete: bool
+
+
+class Synced(_Reply, tag="synced", kw_only=True):
+    rooms: dict[str, SyncState]
+
+
+class ReadNotice(_Reply, tag="read", kw_only=True):
+    room: str
+    seq: int
+
+
+class TypingNotice(_Reply, tag="typing", kw_only=True):
+    room: str
+    user: str
+
+
+class Pong(_Reply, tag="pong", kw_only=True):
+    pass
+
+
+ServerFrame = (
+    Ready | Error | RoomReply | RoomsReply | DirectoryReply | MembersReply | Left | Ok | Sent
+    | HistoryReply | Synced | ReadNotice | TypingNotice | Pong
+)
+
+_encoder = msgspec.json.Encoder()
+
+
+def encode(frame: msgspec.Struct) -> bytes:
+    """JSON bytes of a server frame or an event."""
+    return _encoder.encode(frame)
+
+
+def room_reply(info: RoomInfo, re: RequestId) -> RoomReply:
+    return RoomReply(
+        re=re,
+        name=info.name,
+        kind=info.kind,
+        last_seq=info.last_seq,
+        read_seq=info.read_seq,
+        unread=info.unread,
+    )
+

@@ -1,0 +1,1 @@
+"""Every action a user can take, and the delivery of what they cause."""

@@ -1,0 +1,262 @@
+"""Every action a user can take. The only module that changes state.
+
+Each action checks the user's rights, then writes through storage; events reach the hub only
+through storage's ``on_events`` after the commit (see ``node``), so nothing is ever delivered
+that is not durable. Time and ids come from injected functions, so tests are deterministic.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from hubbub.auth.passwords import Passwords
+from hubbub.auth.ratelimit import RateLimiter
+from hubbub.auth.tokens import new_token, token_hash
+from hubbub.config import Config
+from hubbub.core.models import (
+    LOBBY,
+    USERNAME_RE,
+    Event,
+    PublicRoom,
+    RoomInfo,
+    RoomKind,
+    dm_room_name,
+    guest_author,
+)
+from hubbub.errors import (
+    BadRequest,
+    Forbidden,
+    RateLimited,
+    Unauthenticated,
+    room_not_found,
+)
+from hubbub.protocol.messages import ReadNotice, SyncState, TypingNotice, encode
+from hubbub.protocol.wsframe import text_frame
+from hubbub.service.hub import Hub
+from hubbub.service.session import Session
+from hubbub.storage.base import Appended, Page, Storage
+
+Clock = Callable[[], int]  # milliseconds since the epoch
+
+
+def wall_clock_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def random_id() -> str:
+    return uuid.uuid4().hex
+
+
+@dataclass(frozen=True)
+class Login:
+    token: str
+    username: str
+
+
+class Actions:
+    def __init__(
+        self,
+        config: Config,
+        storage: Storage,
+        hub: Hub,
+        clock: Clock = wall_clock_ms,
+        new_id: Callable[[], str] = random_id,
+    ) -> None:
+        self.config = config
+        self.storage = storage
+        self.hub = hub
+        self.clock = clock
+        self.new_id = new_id
+        self.passwords = Passwords(config.argon2_time_cost, config.argon2_memory_kib)
+        seconds = self._seconds
+        self._sends = RateLimiter(config.send_rate, config.send_burst, seconds)
+        # Failed logins: per account and per address; only failures take tokens.
+        self._login_failures_user = RateLimiter(1 / 30, 10, seconds)
+        self._login_failures_addr = RateLimiter(1 / 10, 30, seconds)
+        self._registrations = RateLimiter(1 / 60, 10, seconds)
+        self._typing = RateLimiter(1, 3, seconds)
+
+    def _seconds(self) -> float:
+        return self.clock() / 1000
+
+    # --- accounts ------------------------------------------------------------------------
+
+    async def register(self, username: str, password: str, address: str) -> Login:
+        username = username.lower()
+        if not USERNAME_RE.match(username):
+            raise BadRequest("a username is 1-32 of a-z 0-9 _ . - starting with a letter or digit")
+        self._registrations.check(address, what="sign-ups from this address")
+        password_hash = await self.passwords.hash(password)
+        await self.storage.create_user(username, password_hash, self.clock())
+        return await self._new_session(username)
+
+    async def login(self, username: str, password: str, address: str) -> Login:
+        username = username.lower()
+        self._login_failures_user.peek(username, what="failed sign-ins for this account")
+        self._login_failures_addr.peek(address, what="failed sign-ins from this address")
+        stored = await self.storage.password_hash(username)
+        if not await self.passwords.verify(stored, password):
+            self._login_failures_user.check(username, what="failed sign-ins")
+            self._login_failures_addr.check(address, what="failed sign-ins")
+            raise Unauthenticated("wrong username or password")
+        return await self._new_session(username)
+
+    async def _new_session(self, username: str) -> Login:
+        token = new_token()
+        now = self.clock()
+        ttl_ms = self.config.token_ttl_days * 86_400_000
+        await self.storage.create_token(token_hash(token), username, now, now + ttl_ms)
+        return Login(token, username)
+
+    async def logout(self, token: str) -> None:
+        await self.storage.delete_token(token_hash(token))
+
+    async def authenticate(self, token: str | None) -> str:
+        """The user a token belongs to, or ``Unauthenticated``."""
+        user = None
+        if token:
+            user = await self.storage.user_for_token(token_hash(token), self.clock())
+        if user is None:
+            raise Unauthenticated("a valid session token is required")
+        return user
+
+    # --- rooms -----------------------------------------------------------------------------
+
+    async def rooms(self, user: str) -> list[RoomInfo]:
+        return await self.storage.user_rooms(user)
+
+    async def directory(self) -> list[PublicRoom]:
+        return await self.storage.public_rooms()
+
+    async def members(self, user: str, room: str) -> list[str]:
+        await self._member_view(user, room)
+        return await self.storage.members(room)
+
+    async def create(self, user: str, name: str, private: bool, session: Session | None) -> RoomInfo:
+        kind = RoomKind.PRIVATE if private else RoomKind.PUBLIC
+        joined = await self.storage.create_room(name, kind, user, self.clock())
+        self._follow(session, joined.info)
+        return joined.info
+
+    async def join(self, user: str, room: str, session: Session | None) -> RoomInfo:
+        info = await self.storage.room_info(room, user)
+        if info is None:
+            found = await self.storage.get_room(room)
+            if found is None or found.kind != RoomKind.PUBLIC:
+                raise room_not_found(room)
+            info = (await self.storage.add_member(room, user, self.clock(), None)).info
+        self._follow(session, info)
+        return info
+
+    async def leave(self, user: str, room: str) -> None:
+        info = await self._member_view(user, room)
+        if info.kind == RoomKind.DM:
+            raise Forbidden("a direct-message room cannot be left")
+        await self.storage.remove_member(room, user, self.clock())
+
+    async def dm(self, user: str, other: str, session: Session | None) -> RoomInfo:
+        name = dm_room_name(user, other)
+        users = (user, other)
+        joined = await self.storage.open_dm(name, users, user, self.clock())
+        self._follow(session, joined.info)
+        return joined.info
+
+    async def invite(self, user: str, room: str, invitee: str) -> None:
+        info = await self.storage.room_info(room, user)
+        if info is None:
+            found = await self.storage.get_room(room)
+            if found is None or found.kind != RoomKind.PUBLIC:
+                raise room_not_found(room)
+            raise Forbidden(f"join {room!r} before you invite others to it")
+        if info.kind == RoomKind.DM:
+            raise Forbidden("nobody can be invited to a direct-message room")
+        await self.storage.add_member(room, invitee, self.clock(), user)
+
+    def _follow(self, session: Session | None, info: RoomInfo) -> None:
+        """A room joined, created or opened on a connection is live there from the reply on."""
+        if session is not None:
+            self.hub.follow_from(session, info.name, info.last_seq)
+
+    async def _member_view(self, user: str, room: str) -> RoomInfo:
+        info = await self.storage.room_info(room, user)
+        if info is None:
+            raise room_not_found(room)
+        return info
+
+    # --- messages ----------------------------------------------------------------------------
+
+    def send(self, user: str, room: str, client_msg_id: str, body: str) -> Awaitable[Appended]:
+        """Enqueue the message now (so a connection's messages keep their order); the
+        awaitable resolves once it is durably stored."""
+        self._sends.check(user, what="messages")
+        return self.storage.append_message(
+            room, user, client_msg_id, body, self.new_id(), self.clock()
+        )
+
+    async def history(
+        self, user: str, room: str, before: int | None, after: int | None, limit: int
+    ) -> Page:
+        if await self.storage.room_info(room, user) is None:
+            found = await self.storage.get_room(room)
+            if found is None or found.kind != RoomKind.PUBLIC:
+                raise room_not_found(room)
+        return await self.storage.history(room, before, after, limit)
+
+    async def sync(self, session: Session, since: dict[str, int]) -> dict[str, SyncState]:
+        """Replay what the session missed in each of its rooms, then deliver them live.
+
+        Rooms not named in ``since`` go live from their current ``last_seq``. Live events are
+        buffered before history is read, so the seam between replay and live has no hole.
+        """
+        session.synced = True  # from now on, rooms joined elsewhere are followed too
+        rooms = {info.name: info for info in await self.storage.user_rooms(session.user)}
+        for room in since:
+            if room not in rooms:
+                raise room_not_found(room)
+        for room in rooms:
+            self.hub.buffer(session, room)
+        states = {}
+        for room, info in rooms.items():
+            states[room] = await self._resume(session, room, since.get(room, info.last_seq))
+        return states
+
+    async def _resume(self, session: Session, room: str, since: int) -> SyncState:
+        replay = await self.storage.replay_since(room, since, self.config.replay_bound)
+        if room not in session.feeds:  # left the room meanwhile
+            return SyncState(last_seq=replay.last_seq, complete=False)
+        if replay.events is None or since > replay.last_seq:
+            # Too far behind, or ahead of the server: no partial replay, live from now.
+            session.go_live(room, replay.last_seq, None)
+            return SyncState(last_seq=session.feeds[room].last_seq, complete=False)
+        frames = [(e.seq, text_frame(encode(e))) for e in replay.events]
+        complete = session.go_live(room, since, frames)
+        return SyncState(last_seq=session.feeds[room].last_seq, complete=complete)
+
+    async def read(self, user: str, room: str, seq: int, session: Session | None) -> int:
+        """Move the read marker; the user's other sessions hear of it (``read``)."""
+        marker = await self.storage.mark_read(room, user, seq)
+        notice = text_frame(encode(ReadNotice(room=room, seq=marker)))
+        self.hub.to_user(user, notice, exclude=session)
+        return marker
+
+    async def typing(self, session: Session, room: str) -> None:
+        await self._member_view(session.user, room)
+        try:
+            self._typing.check((session.user, room))
+        except RateLimited:
+            return  # typing is a hint: extra ones are dropped, not refused
+        notice = text_frame(encode(TypingNotice(room=room, user=session.user)))
+        self.hub.to_room(room, notice, exclude=session)
+
+    # --- the seed's plain-text guests --------------------------------------------------------
+
+    def guest_say(self, name: str, address: str, text: str) -> Awaitable[Appended]:
+        """Store a guest's line in ``lobby``; the hub relays it once it is committed."""
+        self._sends.check(("guest", address), what="messages")
+        author = guest_author(name)
+        return self.storage.append_message(
+            LOBBY, author, None, text, self.new_id(), self.clock(), require_member=False
+        )

@@ -1,0 +1,81 @@
+"""hubbub.v1 requests → actions → replies.
+
+``handle`` answers most requests before the next frame of the connection is read. A ``send``
+is different: it is enqueued at once (keeping the connection's order) and its ``sent`` comes
+when the commit does, so a client can have many sends in flight; those come back as a
+``Pending`` for the transport to await on the side.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from dataclasses import dataclass
+
+import msgspec
+
+from hubbub.protocol import messages as m
+from hubbub.service.actions import Actions
+from hubbub.service.session import Session
+from hubbub.storage.base import Appended
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """A reply that comes later: ``sent`` after the commit."""
+
+    stored: Awaitable[Appended]
+    re: m.RequestId
+
+    async def reply(self) -> m.Sent:
+        event = (await self.stored).event
+        assert event.msg_id is not None and event.client_msg_id is not None
+        return m.Sent(
+            re=self.re,
+            room=event.room,
+            seq=event.seq,
+            msg_id=event.msg_id,
+            client_msg_id=event.client_msg_id,
+            ts=event.ts,
+        )
+
+
+async def handle(actions: Actions, session: Session, request: m.Request) -> msgspec.Struct | Pending | None:
+    user = session.user
+    re = request.id
+    match request:
+        case m.Send(room=room, client_msg_id=client_msg_id, body=body):
+            return Pending(actions.send(user, room, client_msg_id, body), re)
+        case m.Ping():
+            return m.Pong(re=re)
+        case m.Rooms():
+            return m.RoomsReply(re=re, rooms=await actions.rooms(user))
+        case m.Directory():
+            return m.DirectoryReply(re=re, rooms=await actions.directory())
+        case m.Members(room=room):
+            return m.MembersReply(re=re, room=room, users=await actions.members(user, room))
+        case m.Create(name=name, private=private):
+            return m.room_reply(await actions.create(user, name, private, session), re)
+        case m.Join(room=room):
+            return m.room_reply(await actions.join(user, room, session), re)
+        case m.Leave(room=room):
+            await actions.leave(user, room)
+            return m.Left(re=re, room=room)
+        case m.Dm(user=other):
+            return m.room_reply(await actions.dm(user, other, session), re)
+        case m.Invite(room=room, user=invitee):
+            await actions.invite(user, room, invitee)
+            return m.Ok(re=re)
+        case m.History(room=room, before=before, after=after, limit=limit):
+            page = await actions.history(user, room, before, after, limit)
+            return m.HistoryReply(re=re, room=room, events=page.events, has_more=page.has_more)
+        case m.Sync(since=since):
+            return m.Synced(re=re, rooms=await actions.sync(session, since))
+        case m.Read(room=room, seq=seq):
+            await actions.read(user, room, seq, session)
+            return m.Ok(re=re)
+        case m.Typing(room=room):
+            await actions.typing(session, room)
+            return None
+        case m.Auth():
+            return m.Error(re=re, code="bad_request", message="already authenticated")
+    raise AssertionError(f"unhandled request {request!r}")

@@ -1,0 +1,1 @@
+"""Durable storage: accounts, rooms, memberships and each room's event log."""

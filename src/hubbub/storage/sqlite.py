@@ -1,0 +1,588 @@
+"""SQLite storage: WAL, ``synchronous=FULL``, one writer thread that group-commits.
+
+Every write is a job for the writer thread. The thread takes every job that is waiting (up
+to ``MAX_BATCH``), runs each in its own SAVEPOINT inside one transaction and commits once: one
+fsync serves all of them, and a failing job rolls back alone. Reads run on a small pool of
+reader threads with their own connections, which WAL lets proceed during a commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import sqlite3
+import threading
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+from hubbub.core.models import (
+    Event,
+    EventType,
+    PublicRoom,
+    Room,
+    RoomInfo,
+    RoomKind,
+)
+from hubbub.errors import Conflict, Forbidden, HubbubError, NotFound, Unavailable, room_not_found
+from hubbub.storage.base import Appended, Joined, Page, Replay, Storage
+from hubbub.storage.migrations import migrations
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+MAX_BATCH = 512
+MAX_QUEUED_WRITES = 20_000
+READER_THREADS = 2
+UNREAD_CAP = 1000
+
+Job = Callable[[sqlite3.Connection, list[Event]], Any]
+_STOP = object()
+
+_EVENT_COLUMNS = "seq, type, author, ts, msg_id, client_msg_id, body, by_user"
+
+
+def connect(path: Path) -> sqlite3.Connection:
+    db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=FULL")
+    db.execute("PRAGMA foreign_keys=ON")
+    db.execute("PRAGMA busy_timeout=10000")
+    return db
+
+
+def migrate(db: sqlite3.Connection) -> int:
+    """Apply the migrations newer than the database; returns the schema version."""
+    version: int = db.execute("PRAGMA user_version").fetchone()[0]
+    for number, sql in migrations("sqlite"):
+        if number > version:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in sql.split(";\n"):
+                    if statement.strip():
+                        db.execute(statement)
+                db.execute(f"PRAGMA user_version={number}")
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            log.info("applied migration %04d", number)
+            version = number
+    return version
+
+
+class SQLiteStorage(Storage):
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self.path = path
+        self._jobs: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._queued = 0
+        self._writer: threading.Thread | None = None
+        self._readers: ThreadPoolExecutor | None = None
+        self._reader_dbs: list[sqlite3.Connection] = []
+        self._local = threading.local()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._closing = False
+
+    # --- lifecycle ---------------------------------------------------------------------
+
+    async def open(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        db = await asyncio.to_thread(self._open_writer_db)
+        self._writer = threading.Thread(
+            target=self._write_loop, args=(db,), name="hubbub-sqlite-writer", daemon=True
+        )
+        self._writer.start()
+        self._readers = ThreadPoolExecutor(READER_THREADS, thread_name_prefix="hubbub-sqlite-read")
+
+    def _open_writer_db(self) -> sqlite3.Connection:
+        db = connect(self.path)
+        migrate(db)
+        return db
+
+    async def close(self) -> None:
+        if self._writer is None:
+            return
+        self._closing = True
+        self._jobs.put(_STOP)
+        await asyncio.to_thread(self._writer.join)
+        self._writer = None
+        if self._readers is not None:
+            self._readers.shutdown(wait=True)
+        for db in self._reader_dbs:
+            db.close()
+        self._reader_dbs.clear()
+
+    # --- the writer thread --------------------------------------------------------------
+
+    def _submit(self, job: Job) -> asyncio.Future[Any]:
+        """Enqueue now (so call order is commit order); resolve after the commit."""
+        assert self._loop is not None, "storage is not open"
+        future: asyncio.Future[Any] = self._loop.create_future()
+        if self._closing:
+            future.set_exception(Unavailable("the server is shutting down"))
+        elif self._queued >= MAX_QUEUED_WRITES:
+            future.set_exception(Unavailable("too many writes waiting; try again"))
+        else:
+            self._queued += 1
+            self._jobs.put((job, future))
+        return future
+
+    def _write_loop(self, db: sqlite3.Connection) -> None:
+        try:
+            stopping = False
+            while not stopping:
+                batch = [self._jobs.get()]
+                while len(batch) < MAX_BATCH:
+                    try:
+                        batch.append(self._jobs.get_nowait())
+                    except queue.Empty:
+                        break
+                if _STOP in batch:
+                    stopping = True
+                    batch = [item for item in batch if item is not _STOP]
+                    while True:  # jobs queued after the stop request still get committed
+                        try:
+                            item = self._jobs.get_nowait()
+                        except queue.Empty:
+                            break
+                        if item is not _STOP:
+                            batch.append(item)
+                if batch:
+                    self._commit_batch(db, batch)
+        finally:
+            db.close()
+
+    def _commit_batch(self, db: sqlite3.Connection, batch: list[tuple[Job, asyncio.Future[Any]]]) -> None:
+        results: list[tuple[bool, Any]] = []
+        events: list[Event] = []
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            for job, _ in batch:
+                job_events: list[Event] = []
+                db.execute("SAVEPOINT job")
+                try:
+                    value = job(db, job_events)
+                except Exception as exc:
+                    db.execute("ROLLBACK TO job")
+                    results.append((False, exc))
+                else:
+                    events.extend(job_events)
+                    results.append((True, value))
+                db.execute("RELEASE job")
+            db.execute("COMMIT")
+        except Exception:
+            log.exception("commit of %d writes failed", len(batch))
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            failure = Unavailable("storage failed to commit")
+            results = [(False, failure)] * len(batch)
+            events = []
+        assert self._loop is not None
+        self._loop.call_soon_threadsafe(self._finish, batch, results, events)
+
+    def _finish(
+        self,
+        batch: list[tuple[Job, asyncio.Future[Any]]],
+        results: list[tuple[bool, Any]],
+        events: list[Event],
+    ) -> None:
+        """On the event loop, after the commit: publish, then resolve, in commit order."""
+        self._queued -= len(batch)
+        if events:
+            self.on_events(events)
+        for (_, future), (ok, value) in zip(batch, results, strict=True):
+            if future.cancelled():
+                continue
+            if ok:
+                future.set_result(value)
+            elif isinstance(value, HubbubError):
+                future.set_exception(value)
+            else:
+                log.error("storage job failed", exc_info=value)
+                future.set_exception(Unavailable("storage error"))
+
+    # --- reads ------------------------------------------------------------------------
+
+    async def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        assert self._loop is not None and self._readers is not None, "storage is not open"
+        return await self._loop.run_in_executor(self._readers, self._run_read, fn)
+
+    def _run_read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        db: sqlite3.Connection | None = getattr(self._local, "db", None)
+        if db is None:
+            db = connect(self.path)
+            db.execute("PRAGMA query_only=ON")
+            self._local.db = db
+            self._reader_dbs.append(db)
+        return fn(db)
+
+    # --- accounts ---------------------------------------------------------------------
+
+    def create_user(self, username: str, password_hash: str, now: int) -> Awaitable[None]:
+        def job(db: sqlite3.Connection, events: list[Event]) -> None:
+            try:
+                db.execute(
+                    "INSERT INTO users (username, password_hash, created_at) VALUES (?, ?, ?)",
+                    (username, password_hash, now),
+                )
+            except sqlite3.IntegrityError:
+                raise Conflict(f"the username {username!r} is taken") from None
+
+        return self._submit(job)
+
+    async def password_hash(self, username: str) -> str | None:
+        def read(db: sqlite3.Connection) -> str | None:
+            row = db.execute(
+                "SELECT password_hash FROM users WHERE username = ?", (username,)
+            ).fetchone()
+            return None if row is None else str(row[0])
+
+        return await self._read(read)
+
+    async def user_exists(self, username: str) -> bool:
+        def read(db: sqlite3.Connection) -> bool:
+            return db.execute("SELECT 1 FROM users WHERE username = ?", (username,)).fetchone() is not None
+
+        return await self._read(read)
+
+    def create_token(self, token_hash: bytes, username: str, now: int, expires_at: int) -> Awaitable[None]:
+        def job(db: sqlite3.Connection, events: list[Event]) -> None:
+            db.execute(
+                "INSERT INTO tokens (token_hash, username, created_at, expires_at) VALUES (?, ?, ?, ?)",
+                (token_hash, username, now, expires_at),
+            )
+
+        return self._submit(job)
+
+    async def user_for_token(self, token_hash: bytes, now: int) -> str | None:
+        def read(db: sqlite3.Connection) -> str | None:
+            row = db.execute(
+                "SELECT username FROM tokens WHERE token_hash = ? AND expires_at > ?",
+                (token_hash, now),
+            ).fetchone()
+            return None if row is None else str(row[0])
+
+        return await self._read(read)
+
+    def delete_token(self, token_hash: bytes) -> Awaitable[None]:
+        def job(db: sqlite3.Connection, events: list[Event]) -> None:
+            db.execute("DELETE FROM tokens WHERE token_hash = ?", (token_hash,))
+
+        return self._submit(job)
+
+    # --- rooms and members (jobs run on the writer thread) -------------------------------
+
+    def create_room(self, name: str, kind: RoomKind, creator: str, now: int) -> Awaitable[Joined]:
+        def job(db: sqlite3.Connection, events: list[Event]) -> Joined:
+            try:
+                db.execute(
+                    "INSERT INTO rooms (name, kind, created_by, created_at) VALUES (?, ?, ?, ?)",
+                    (name, kind.value, creator, now),
+                )
+            except sqlite3.IntegrityError:
+                raise Conflict(f"a room named {name!r} exists") from None
+            return _join(db, events, _room_row(db, name), creator, now, None)
+
+        return self._submit(job)
+
+    def ensure_room(self, name: str, kind: RoomKind, now: int) -> Awaitable[None]:
+        def job(db: sqlite3.Connection, events: list[Event]) -> None:
+            db.execute(
+                "INSERT INTO rooms (name, kind, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                (name, kind.value, now),
+            )
+
+        return self._submit(job)
+
+    def open_dm(self, name: str, users: tuple[str, str], opener: str, now: int) -> Awaitable[Joined]:
+        def job(db: sqlite3.Connection, events: list[Event]) -> Joined:
+            for user in users:
+                if db.execute("SELECT 1 FROM users WHERE username = ?", (user,)).fetchone() is None:
+                    raise NotFound(f"no user named {user!r}")
+            created = db.execute(
+                "INSERT INTO rooms (name, kind, created_by, created_at) VALUES (?, 'dm', ?, ?)"
+                " ON CONFLICT DO NOTHING",
+                (name, opener, now),
+            ).rowcount
+            room = _room_row(db, name)
+            if created:
+                for user in dict.fromkeys(users):
+                    _join(db, events, room, user, now, None if user == opener else opener)
+            info = _info(db, room.id, opener)
+            assert info is not None
+            return Joined(info, None)
+
+        return self._submit(job)
+
+    def add_member(self, room: str, user: str, now: int, by: str | None) -> Awaitable[Joined]:
+        def job(db: sqlite3.Connection, events: list[Event]) -> Joined:
+            if db.execute("SELECT 1 FROM users WHERE username = ?", (user,)).fetchone() is None:
+                raise NotFound(f"no user named {user!r}")
+            return _join(db, events, _room_row(db, room), user, now, by)
+
+        return self._submit(job)
+
+    def remove_member(self, room: str, user: str, now: int) -> Awaitable[Event | None]:
+        def job(db: sqlite3.Connection, events: list[Event]) -> Event | None:
+            row = _room_row(db, room)
+            gone = db.execute(
+                "DELETE FROM members WHERE room_id = ? AND username = ?", (row.id, user)
+            ).rowcount
+            if not gone:
+                return None
+            event = Event(type=EventType.MEMBER_LEFT, room=room, seq=0, ts=now, user=user)
+            return _append(db, events, row.id, event)
+
+        return self._submit(job)
+
+    def append_message(
+        self,
+        room: str,
+        author: str,
+        client_msg_id: str | None,
+        body: str,
+        msg_id: str,
+        now: int,
+        require_member: bool = True,
+    ) -> Awaitable[Appended]:
+        def job(db: sqlite3.Connection, events: list[Event]) -> Appended:
+            if client_msg_id is not None:
+                stored = db.execute(
+                    f"SELECT r.name, {_EVENT_COLUMNS} FROM events e JOIN rooms r ON r.id = e.room_id"
+                    " WHERE e.author = ? AND e.client_msg_id = ?",
+                    (author, client_msg_id),
+                ).fetchone()
+                if stored is not None:
+                    return Appended(_event(stored[0], stored[1:]), duplicate=True)
+            row = _room_row(db, room)
+            if require_member and not _is_member(db, row.id, author):
+                if row.kind == RoomKind.PUBLIC:
+                    raise Forbidden(f"join {room!r} before you post in it")
+                raise room_not_found(room)
+            event = Event(
+                type=EventType.MESSAGE,
+                room=room,
+                seq=0,
+                ts=now,
+                user=author,
+                msg_id=msg_id,
+                client_msg_id=client_msg_id,
+                body=body,
+            )
+            return Appended(_append(db, events, row.id, event), duplicate=False)
+
+        return self._submit(job)
+
+    def mark_read(self, room: str, user: str, seq: int) -> Awaitable[int]:
+        def job(db: sqlite3.Connection, events: list[Event]) -> int:
+            row = _room_row(db, room)
+            marker = db.execute(
+                "UPDATE members SET read_seq = max(read_seq, min(?, ?))"
+                " WHERE room_id = ? AND username = ? RETURNING read_seq",
+                (seq, row.last_seq, row.id, user),
+            ).fetchone()
+            if marker is None:
+                raise room_not_found(room)
+            return int(marker[0])
+
+        return self._submit(job)
+
+    # --- reads --------------------------------------------------------------------------
+
+    async def get_room(self, name: str) -> Room | None:
+        return await self._read(lambda db: _find_room(db, name))
+
+    async def room_info(self, room: str, user: str) -> RoomInfo | None:
+        def read(db: sqlite3.Connection) -> RoomInfo | None:
+            row = _find_room(db, room)
+            return None if row is None else _info(db, row.id, user)
+
+        return await self._read(read)
+
+    async def user_rooms(self, user: str) -> list[RoomInfo]:
+        def read(db: sqlite3.Connection) -> list[RoomInfo]:
+            ids = db.execute(
+                "SELECT m.room_id FROM members m JOIN rooms r ON r.id = m.room_id"
+                " WHERE m.username = ? ORDER BY r.name",
+                (user,),
+            ).fetchall()
+            infos = [_info(db, room_id, user) for (room_id,) in ids]
+            return [info for info in infos if info is not None]
+
+        return await self._read(read)
+
+    async def public_rooms(self) -> list[PublicRoom]:
+        def read(db: sqlite3.Connection) -> list[PublicRoom]:
+            rows = db.execute(
+                "SELECT r.name, count(m.username), r.last_seq FROM rooms r"
+                " LEFT JOIN members m ON m.room_id = r.id WHERE r.kind = 'public'"
+                " GROUP BY r.id ORDER BY r.name"
+            ).fetchall()
+            return [PublicRoom(name=n, members=c, last_seq=s) for n, c, s in rows]
+
+        return await self._read(read)
+
+    async def members(self, room: str) -> list[str]:
+        def read(db: sqlite3.Connection) -> list[str]:
+            row = _find_room(db, room)
+            if row is None:
+                raise room_not_found(room)
+            rows = db.execute(
+                "SELECT username FROM members WHERE room_id = ? ORDER BY username", (row.id,)
+            ).fetchall()
+            return [str(name) for (name,) in rows]
+
+        return await self._read(read)
+
+    async def history(self, room: str, before: int | None, after: int | None, limit: int) -> Page:
+        def read(db: sqlite3.Connection) -> Page:
+            row = _find_room(db, room)
+            if row is None:
+                raise room_not_found(room)
+            if after is not None:
+                rows = db.execute(
+                    f"SELECT {_EVENT_COLUMNS} FROM events WHERE room_id = ? AND seq > ?"
+                    " ORDER BY seq LIMIT ?",
+                    (row.id, after, limit + 1),
+                ).fetchall()
+                has_more = len(rows) > limit
+                rows = rows[:limit]
+            else:
+                top = row.last_seq + 1 if before is None else before
+                rows = db.execute(
+                    f"SELECT {_EVENT_COLUMNS} FROM events WHERE room_id = ? AND seq < ?"
+                    " ORDER BY seq DESC LIMIT ?",
+                    (row.id, top, limit + 1),
+                ).fetchall()
+                has_more = len(rows) > limit
+                rows = rows[:limit][::-1]
+            return Page([_event(room, r) for r in rows], has_more)
+
+        return await self._read(read)
+
+    async def replay_since(self, room: str, since: int, bound: int) -> Replay:
+        def read(db: sqlite3.Connection) -> Replay:
+            db.execute("BEGIN")  # one snapshot for the events and last_seq
+            try:
+                row = _find_room(db, room)
+                if row is None:
+                    raise room_not_found(room)
+                rows = db.execute(
+                    f"SELECT {_EVENT_COLUMNS} FROM events WHERE room_id = ? AND seq > ?"
+                    " ORDER BY seq LIMIT ?",
+                    (row.id, since, bound + 1),
+                ).fetchall()
+            finally:
+                db.execute("COMMIT")
+            if len(rows) > bound:
+                return Replay(None, row.last_seq)
+            return Replay([_event(room, r) for r in rows], row.last_seq)
+
+        return await self._read(read)
+
+
+# --- SQL shared by the jobs and the reads -------------------------------------------------
+
+
+def _find_room(db: sqlite3.Connection, name: str) -> Room | None:
+    row = db.execute("SELECT id, name, kind, last_seq FROM rooms WHERE name = ?", (name,)).fetchone()
+    if row is None:
+        return None
+    return Room(id=row[0], name=row[1], kind=RoomKind(row[2]), last_seq=row[3])
+
+
+def _room_row(db: sqlite3.Connection, name: str) -> Room:
+    room = _find_room(db, name)
+    if room is None:
+        raise room_not_found(name)
+    return room
+
+
+def _is_member(db: sqlite3.Connection, room_id: int, user: str) -> bool:
+    return (
+        db.execute(
+            "SELECT 1 FROM members WHERE room_id = ? AND username = ?", (room_id, user)
+        ).fetchone()
+        is not None
+    )
+
+
+def _append(db: sqlite3.Connection, events: list[Event], room_id: int, event: Event) -> Event:
+    """Allocate the room's next seq and insert, in the caller's transaction."""
+    (seq,) = db.execute(
+        "UPDATE rooms SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq", (room_id,)
+    ).fetchone()
+    event.seq = seq
+    db.execute(
+        "INSERT INTO events (room_id, seq, type, author, ts, msg_id, client_msg_id, body, by_user)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            room_id,
+            seq,
+            event.type,
+            event.user,
+            event.ts,
+            event.msg_id,
+            event.client_msg_id,
+            event.body,
+            event.by,
+        ),
+    )
+    events.append(event)
+    return event
+
+
+def _join(
+    db: sqlite3.Connection, events: list[Event], room: Room, user: str, now: int, by: str | None
+) -> Joined:
+    added = db.execute(
+        "INSERT INTO members (room_id, username, joined_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+        (room.id, user, now),
+    ).rowcount
+    event = None
+    if added:
+        joined = Event(type=EventType.MEMBER_JOINED, room=room.name, seq=0, ts=now, user=user, by=by)
+        event = _append(db, events, room.id, joined)
+        # Joining marks everything before the join as read.
+        db.execute(
+            "UPDATE members SET read_seq = ? WHERE room_id = ? AND username = ?",
+            (event.seq, room.id, user),
+        )
+    info = _info(db, room.id, user)
+    assert info is not None
+    return Joined(info, event)
+
+
+def _info(db: sqlite3.Connection, room_id: int, user: str) -> RoomInfo | None:
+    row = db.execute(
+        "SELECT r.name, r.kind, r.last_seq, m.read_seq FROM rooms r"
+        " JOIN members m ON m.room_id = r.id WHERE r.id = ? AND m.username = ?",
+        (room_id, user),
+    ).fetchone()
+    if row is None:
+        return None
+    name, kind, last_seq, read_seq = row
+    (unread,) = db.execute(
+        "SELECT count(*) FROM (SELECT 1 FROM events WHERE room_id = ? AND seq > ?"
+        " AND type = 'message' AND author != ? LIMIT ?)",
+        (room_id, read_seq, user, UNREAD_CAP),
+    ).fetchone()
+    return RoomInfo(name=name, kind=RoomKind(kind), last_seq=last_seq, read_seq=read_seq, unread=unread)
+
+
+def _event(room: str, row: tuple[Any, ...]) -> Event:
+    seq, type_, author, ts, msg_id, client_msg_id, body, by = row
+    return Event(
+        type=type_,
+        room=room,
+        seq=seq,
+        ts=ts,
+        user=author,
+        msg_id=msg_id,
+        client_msg_id=client_msg_id,
+        body=body,
+        by=by,
+    )

@@ -1,0 +1,1 @@
+"""The only package that knows aiohttp: handshakes, frames, HTTP routes, static files."""

@@ -1,0 +1,116 @@
+"""The aiohttp application: routes, error mapping, security headers and the lifecycle.
+
+Errors become ``{code, message}`` JSON with their status here and only here; anything that is
+not a ``HubbubError`` is logged and answered with a generic 500.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from importlib import resources
+from pathlib import Path
+
+import msgspec
+from aiohttp import web
+
+from hubbub.errors import HubbubError, RateLimited
+from hubbub.protocol.codes import CloseCode
+from hubbub.service.node import Node
+from hubbub.transport.context import STATE, ServerState
+from hubbub.transport.http_api import ErrorOut, add_routes, error_body
+from hubbub.transport.metrics import metrics_handler
+from hubbub.transport.openapi import build_openapi
+from hubbub.transport.ws import websocket
+
+log = logging.getLogger(__name__)
+
+WEB_ROOT = Path(str(resources.files("hubbub").joinpath("web")))
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'"
+)
+_HTTP_CODES = {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
+               405: "bad_request", 413: "too_large", 429: "rate_limited"}
+
+
+def _error_response(status: int, body: ErrorOut) -> web.Response:
+    return web.Response(status=status, body=msgspec.json.encode(body), content_type="application/json")
+
+
+@web.middleware
+async def errors_to_json(request: web.Request, handler: web.Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except HubbubError as exc:
+        response = _error_response(exc.http_status, error_body(exc))
+        if isinstance(exc, RateLimited):
+            response.headers["Retry-After"] = str(max(1, round(exc.retry_after)))
+        return response
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        code = _HTTP_CODES.get(exc.status, "internal" if exc.status >= 500 else "bad_request")
+        return _error_response(exc.status, ErrorOut(code, exc.text or exc.reason))
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return _error_response(500, ErrorOut("internal", "internal error"))
+
+
+@web.middleware
+async def security_headers(request: web.Request, handler: web.Handler) -> web.StreamResponse:
+    response = await handler(request)
+    if not response.prepared:
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+    return response
+
+
+async def index(request: web.Request) -> web.StreamResponse:
+    """``/``: a WebSocket handshake, or the browser client's page."""
+    if request.headers.get("Upgrade", "").lower() == "websocket":
+        return await websocket(request)
+    return web.FileResponse(WEB_ROOT / "index.html")
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+def create_app(node: Node) -> web.Application:
+    config = node.config
+    app = web.Application(
+        middlewares=[security_headers, errors_to_json], client_max_size=config.max_frame_bytes
+    )
+    state = ServerState(node=node, config=config)
+    app[STATE] = state
+    app.router.add_get("/", index)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics_handler(state))
+    openapi = build_openapi()
+    app.router.add_get("/api/v1/openapi.json", lambda request: _openapi(openapi))
+    add_routes(app)
+    app.router.add_static("/static/", WEB_ROOT, follow_symlinks=False)
+    app.on_shutdown.append(_close_websockets)
+    return app
+
+
+async def _openapi(document: dict[str, object]) -> web.Response:
+    return web.json_response(document)
+
+
+async def _close_websockets(app: web.Application) -> None:
+    """On shutdown every WebSocket is closed with 1001 (going away): clients reconnect."""
+    sockets = list(app[STATE].websockets.items())
+    for _, outlet in sockets:
+        outlet.stop()  # what is queued goes out before the close frame
+    closing = [ws.close(code=CloseCode.GOING_AWAY, message=b"server shutting down") for ws, _ in sockets]
+    if closing:
+        await asyncio.wait(
+            [asyncio.ensure_future(c) for c in closing], timeout=app[STATE].config.shutdown_timeout
+        )

@@ -1,0 +1,334 @@
+"""The HTTP API under ``/api/v1``, for bots, scripts and the browser client's sign-in.
+
+Every route is one ``Endpoint`` row: its method, path, request and response types. The same
+rows register the aiohttp routes and generate the OpenAPI document, so the document
+describes exactly what the server validates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import msgspec
+from aiohttp import web
+
+from hubbub.core.models import Event, PublicRoom, RoomInfo, normalize_room
+from hubbub.service.actions import Actions, Login
+from hubbub.errors import BadRequest, Forbidden, HubbubError, Unauthenticated
+from hubbub.protocol.limits import (
+    DEFAULT_HISTORY_LIMIT,
+    Body,
+    ClientMsgId,
+    HistoryLimit,
+    Password,
+    RoomName,
+    Seq,
+    Username,
+)
+
+from hubbub.transport.context import (
+    SESSION_COOKIE,
+    bearer_token,
+    origin_allowed,
+    peer_address,
+    state_of,
+)
+
+PREFIX = "/api/v1"
+
+# --- request and response bodies ---------------------------------------------------------
+
+
+class Credentials(msgspec.Struct, forbid_unknown_fields=True):
+    username: Username
+    password: Password
+
+
+class UserOut(msgspec.Struct):
+    username: str
+
+
+class SessionOut(msgspec.Struct):
+    token: str
+    user: UserOut
+
+
+class NewRoom(msgspec.Struct, forbid_unknown_fields=True):
+    name: RoomName
+    private: bool = False
+
+
+class UserRef(msgspec.Struct, forbid_unknown_fields=True):
+    user: Username
+
+
+class NewMessage(msgspec.Struct, forbid_unknown_fields=True):
+    client_msg_id: ClientMsgId
+    body: Body
+
+
+class ReadMarker(msgspec.Struct, forbid_unknown_fields=True):
+    seq: Seq
+
+
+class HistoryQuery(msgspec.Struct, forbid_unknown_fields=True):
+    before: Seq | None = None
+    after: Seq | None = None
+    limit: HistoryLimit = DEFAULT_HISTORY_LIMIT
+
+
+class RoomList(msgspec.Struct):
+    rooms: list[RoomInfo]
+
+
+class Directory(msgspec.Struct):
+    rooms: list[PublicRoom]
+
+
+class MemberList(msgspec.Struct):
+    room: str
+    users: list[str]
+
+
+class HistoryPage(msgspec.Struct):
+    room: str
+    events: list[Event]
+    has_more: bool
+
+
+class SentOut(msgspec.Struct):
+    room: str
+    seq: int
+    msg_id: str
+    client_msg_id: str
+    ts: int
+
+
+class ReadOut(msgspec.Struct):
+    room: str
+    read_seq: int
+
+
+class ErrorOut(msgspec.Struct, omit_defaults=True):
+    code: str
+    message: str
+    retry_after: float | None = None
+
+
+# --- plumbing -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Call:
+    """One API request, decoded: who, which room, and the body or query."""
+
+    request: web.Request
+    user: str
+    room: str
+    body: Any
+
+
+Handler = Callable[[Call], Awaitable[web.Response]]
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    method: str
+    path: str
+    summary: str
+    handler: Handler
+    body: type | None = None
+    query: type | None = None
+    response: type | None = None
+    status: int = 200
+    auth: bool = True
+
+
+def json_response(status: int, payload: msgspec.Struct | None) -> web.Response:
+    if payload is None:
+        return web.Response(status=status)
+    return web.Response(
+        status=status, body=msgspec.json.encode(payload), content_type="application/json"
+    )
+
+
+async def current_user(request: web.Request) -> str:
+    """The user of the bearer token, else of the session cookie (only from our own pages)."""
+    token = bearer_token(request)
+    if token is None:
+        token = request.cookies.get(SESSION_COOKIE)
+        if token and request.method != "GET" and not origin_allowed(request, state_of(request).config):
+            raise Forbidden("cross-origin request with a session cookie")
+    return await state_of(request).node.actions.authenticate(token)
+
+
+def _route(endpoint: Endpoint) -> Callable[[web.Request], Awaitable[web.Response]]:
+    async def route(request: web.Request) -> web.Response:
+        user = await current_user(request) if endpoint.auth else ""
+        body: Any = None
+        if endpoint.body is not None:
+            raw = await request.read()
+            try:
+                body = msgspec.json.decode(raw, type=endpoint.body)
+            except msgspec.ValidationError as exc:
+                raise BadRequest(str(exc)) from None
+            except msgspec.DecodeError as exc:
+                raise BadRequest(f"the body is not valid JSON: {exc}") from None
+        elif endpoint.query is not None:
+            try:
+                body = msgspec.convert(dict(request.query), endpoint.query, strict=False)
+            except msgspec.ValidationError as exc:
+                raise BadRequest(str(exc)) from None
+        room = normalize_room(request.match_info.get("room", ""))
+        return await endpoint.handler(Call(request, user, room, body))
+
+    return route
+
+
+# --- the handlers ------------------------------------------------------------------------------
+
+
+def _session_response(status: int, login: Login, request: web.Request) -> web.Response:
+    response = json_response(status, SessionOut(token=login.token, user=UserOut(login.username)))
+    config = state_of(request).config
+    response.set_cookie(
+        SESSION_COOKIE,
+        login.token,
+        max_age=config.token_ttl_days * 86_400,
+        httponly=True,
+        samesite="Strict",
+        path="/",
+        secure=request.secure,
+    )
+    return response
+
+
+async def register(call: Call) -> web.Response:
+    actions = state_of(call.request).node.actions
+    login = await actions.register(call.body.username, call.body.password, peer_address(call.request))
+    return (_session_response(201, login, call.request))
+
+
+async def login(call: Call) -> web.Response:
+    actions = state_of(call.request).node.actions
+    session = await actions.login(call.body.username, call.body.password, peer_address(call.request))
+    return (_session_response(200, session, call.request))
+
+
+async def logout(call: Call) -> web.Response:
+    request = call.request
+    token = bearer_token(request) or request.cookies.get(SESSION_COOKIE)
+    if token:
+        await state_of(request).node.actions.logout(token)
+    response = web.Response(status=204)
+    response.del_cookie(SESSION_COOKIE, path="/")
+    return (response)
+
+
+async def me(call: Call) -> web.Response:
+    return json_response(200, UserOut(call.user))
+
+
+async def my_rooms(call: Call) -> web.Response:
+    return json_response(200, RoomList(await _actions(call).rooms(call.user)))
+
+
+async def directory(call: Call) -> web.Response:
+    return json_response(200, Directory(await _actions(call).directory()))
+
+
+async def create_room(call: Call) -> web.Response:
+    return json_response(201, await _actions(call).create(call.user, call.body.name.lower(), call.body.private, None))
+
+
+async def join_room(call: Call) -> web.Response:
+    return json_response(200, await _actions(call).join(call.user, call.room, None))
+
+
+async def leave_room(call: Call) -> web.Response:
+    await _actions(call).leave(call.user, call.room)
+    return json_response(204, None)
+
+
+async def invite(call: Call) -> web.Response:
+    await _actions(call).invite(call.user, call.room, call.body.user.lower())
+    return json_response(204, None)
+
+
+async def open_dm(call: Call) -> web.Response:
+    return json_response(200, await _actions(call).dm(call.user, call.body.user.lower(), None))
+
+
+async def members(call: Call) -> web.Response:
+    return json_response(200, MemberList(call.room, await _actions(call).members(call.user, call.room)))
+
+
+async def history(call: Call) -> web.Response:
+    q = call.body
+    if q.before is not None and q.after is not None:
+        raise BadRequest("give before or after, not both")
+    page = await _actions(call).history(call.user, call.room, q.before, q.after, q.limit)
+    return json_response(200, HistoryPage(call.room, page.events, page.has_more))
+
+
+async def post_message(call: Call) -> web.Response:
+    stored = await _actions(call).send(call.user, call.room, call.body.client_msg_id, call.body.body)
+    event = stored.event
+    assert event.msg_id is not None and event.client_msg_id is not None
+    sent = SentOut(event.room, event.seq, event.msg_id, event.client_msg_id, event.ts)
+    return json_response((200 if stored.duplicate else 201), sent)
+
+
+async def mark_read(call: Call) -> web.Response:
+    marker = await _actions(call).read(call.user, call.room, call.body.seq, None)
+    return json_response(200, ReadOut(call.room, marker))
+
+
+def _actions(call: Call) -> Actions:
+    return state_of(call.request).node.actions
+
+
+ROOM = PREFIX + "/rooms/{room}"
+ENDPOINTS = [
+    Endpoint("POST", PREFIX + "/register", "Create an account and sign in", register,
+             body=Credentials, response=SessionOut, status=201, auth=False),
+    Endpoint("POST", PREFIX + "/login", "Sign in", login,
+             body=Credentials, response=SessionOut, auth=False),
+    Endpoint("POST", PREFIX + "/logout", "Revoke this session's token", logout,
+             status=204, auth=False),
+    Endpoint("GET", PREFIX + "/me", "The signed-in user", me, response=UserOut),
+    Endpoint("GET", PREFIX + "/rooms", "The rooms you are in", my_rooms, response=RoomList),
+    Endpoint("POST", PREFIX + "/rooms", "Create a room", create_room,
+             body=NewRoom, response=RoomInfo, status=201),
+    Endpoint("GET", PREFIX + "/directory", "Public rooms anyone may join", directory,
+             response=Directory),
+    Endpoint("POST", PREFIX + "/dm", "Open the direct-message room with a user", open_dm,
+             body=UserRef, response=RoomInfo),
+    Endpoint("POST", ROOM + "/join", "Join a public room", join_room, response=RoomInfo),
+    Endpoint("POST", ROOM + "/leave", "Leave a room", leave_room, status=204),
+    Endpoint("POST", ROOM + "/invite", "Add a user to a room you are in", invite,
+             body=UserRef, status=204),
+    Endpoint("GET", ROOM + "/members", "Members of a room you are in", members,
+             response=MemberList),
+    Endpoint("GET", ROOM + "/messages", "A page of the room's events, oldest first", history,
+             query=HistoryQuery, response=HistoryPage),
+    Endpoint("POST", ROOM + "/messages", "Post a message (idempotent by client_msg_id)",
+             post_message, body=NewMessage, response=SentOut, status=201),
+    Endpoint("POST", ROOM + "/read", "Move your read marker", mark_read,
+             body=ReadMarker, response=ReadOut),
+]
+
+
+def add_routes(app: web.Application) -> None:
+    for endpoint in ENDPOINTS:
+        app.router.add_route(endpoint.method, endpoint.path, _route(endpoint))
+
+
+def error_body(exc: HubbubError) -> ErrorOut:
+    retry_after = getattr(exc, "retry_after", None)
+    return ErrorOut(exc.code, exc.message, round(retry_after, 3) if retry_after else None)
+
+
+__all__ = ["ENDPOINTS", "ErrorOut", "Unauthenticated", "add_routes", "error_body"]
