@@ -40,8 +40,13 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to listen on (default 8001)")
     serve.add_argument("--data-dir", type=Path, help="where the database lives (./hubbub-data)")
-    serve.add_argument("--no-guests", dest="guests", action="store_false", default=None,
-                       help="refuse the seed's plain-text clients")
+    serve.add_argument(
+        "--no-guests",
+        dest="guests",
+        action="store_false",
+        default=None,
+        help="refuse the seed's plain-text clients",
+    )
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     mig = commands.add_parser("migrate", help="apply pending schema migrations and exit")
     mig.add_argument("--data-dir", type=Path, help="where the database lives (./hubbub-data)")
@@ -82,7 +87,9 @@ def _prepare_data_dir(config: Config) -> None:
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as exc:
-        raise StartupError(f"cannot use data dir {str(config.data_dir)!r}: {exc.strerror or exc}") from None
+        raise StartupError(
+            f"cannot use data dir {str(config.data_dir)!r}: {exc.strerror or exc}"
+        ) from None
 
 
 def _run(config: Config) -> int:
@@ -103,7 +110,9 @@ async def serve(config: Config) -> int:
         node = Node(config)
         async with node:
             runner = web.AppRunner(
-                create_app(node), handle_signals=False, access_log=None,
+                create_app(node),
+                handle_signals=False,
+                access_log=None,
                 shutdown_timeout=config.shutdown_timeout,
             )
             await runner.setup()

@@ -120,8 +120,21 @@ class Ping(_Request, tag="ping", kw_only=True):
 
 
 Request = (
-    Auth | Rooms | Directory | Members | Create | Join | Leave | Dm | Invite | Send | History
-    | Sync | Read | Typing | Ping
+    Auth
+    | Rooms
+    | Directory
+    | Members
+    | Create
+    | Join
+    | Leave
+    | Dm
+    | Invite
+    | Send
+    | History
+    | Sync
+    | Read
+    | Typing
+    | Ping
 )
 
 _decoder: msgspec.json.Decoder[Request] = msgspec.json.Decoder(Request)
@@ -243,8 +256,20 @@ class Pong(_Reply, tag="pong", kw_only=True):
 
 
 ServerFrame = (
-    Ready | Error | RoomReply | RoomsReply | DirectoryReply | MembersReply | Left | Ok | Sent
-    | HistoryReply | Synced | ReadNotice | TypingNotice | Pong
+    Ready
+    | Error
+    | RoomReply
+    | RoomsReply
+    | DirectoryReply
+    | MembersReply
+    | Left
+    | Ok
+    | Sent
+    | HistoryReply
+    | Synced
+    | ReadNotice
+    | TypingNotice
+    | Pong
 )
 
 _encoder = msgspec.json.Encoder()
@@ -264,4 +289,3 @@ def room_reply(info: RoomInfo, re: RequestId) -> RoomReply:
         read_seq=info.read_seq,
         unread=info.unread,
     )
-

@@ -19,7 +19,6 @@ from hubbub.config import Config
 from hubbub.core.models import (
     LOBBY,
     USERNAME_RE,
-    Event,
     PublicRoom,
     RoomInfo,
     RoomKind,
@@ -135,7 +134,9 @@ class Actions:
         await self._member_view(user, room)
         return await self.storage.members(room)
 
-    async def create(self, user: str, name: str, private: bool, session: Session | None) -> RoomInfo:
+    async def create(
+        self, user: str, name: str, private: bool, session: Session | None
+    ) -> RoomInfo:
         kind = RoomKind.PRIVATE if private else RoomKind.PUBLIC
         joined = await self.storage.create_room(name, kind, user, self.clock())
         self._follow(session, joined.info)

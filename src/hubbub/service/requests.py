@@ -39,7 +39,9 @@ class Pending:
         )
 
 
-async def handle(actions: Actions, session: Session, request: m.Request) -> msgspec.Struct | Pending | None:
+async def handle(
+    actions: Actions, session: Session, request: m.Request
+) -> msgspec.Struct | Pending | None:
     user = session.user
     re = request.id
     match request:

@@ -110,7 +110,9 @@ class Storage(abc.ABC):
         """Create a memberless room if it does not exist (the guests' ``lobby``)."""
 
     @abc.abstractmethod
-    def open_dm(self, name: str, users: tuple[str, str], opener: str, now: int) -> Awaitable[Joined]:
+    def open_dm(
+        self, name: str, users: tuple[str, str], opener: str, now: int
+    ) -> Awaitable[Joined]:
         """The DM room ``name`` of ``users``, created with both as members on first use."""
 
     @abc.abstractmethod
@@ -159,9 +161,7 @@ class Storage(abc.ABC):
     async def members(self, room: str) -> list[str]: ...
 
     @abc.abstractmethod
-    async def history(
-        self, room: str, before: int | None, after: int | None, limit: int
-    ) -> Page:
+    async def history(self, room: str, before: int | None, after: int | None, limit: int) -> Page:
         """Up to ``limit`` events, oldest first: the newest ones below ``before`` (or the
         newest of all), or with ``after`` the oldest ones above it."""
 

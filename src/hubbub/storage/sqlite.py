@@ -155,7 +155,9 @@ class SQLiteStorage(Storage):
         finally:
             db.close()
 
-    def _commit_batch(self, db: sqlite3.Connection, batch: list[tuple[Job, asyncio.Future[Any]]]) -> None:
+    def _commit_batch(
+        self, db: sqlite3.Connection, batch: list[tuple[Job, asyncio.Future[Any]]]
+    ) -> None:
         results: list[tuple[bool, Any]] = []
         events: list[Event] = []
         try:
@@ -244,14 +246,20 @@ class SQLiteStorage(Storage):
 
     async def user_exists(self, username: str) -> bool:
         def read(db: sqlite3.Connection) -> bool:
-            return db.execute("SELECT 1 FROM users WHERE username = ?", (username,)).fetchone() is not None
+            return (
+                db.execute("SELECT 1 FROM users WHERE username = ?", (username,)).fetchone()
+                is not None
+            )
 
         return await self._read(read)
 
-    def create_token(self, token_hash: bytes, username: str, now: int, expires_at: int) -> Awaitable[None]:
+    def create_token(
+        self, token_hash: bytes, username: str, now: int, expires_at: int
+    ) -> Awaitable[None]:
         def job(db: sqlite3.Connection, events: list[Event]) -> None:
             db.execute(
-                "INSERT INTO tokens (token_hash, username, created_at, expires_at) VALUES (?, ?, ?, ?)",
+                "INSERT INTO tokens (token_hash, username, created_at, expires_at)"
+                " VALUES (?, ?, ?, ?)",
                 (token_hash, username, now, expires_at),
             )
 
@@ -291,13 +299,16 @@ class SQLiteStorage(Storage):
     def ensure_room(self, name: str, kind: RoomKind, now: int) -> Awaitable[None]:
         def job(db: sqlite3.Connection, events: list[Event]) -> None:
             db.execute(
-                "INSERT INTO rooms (name, kind, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                "INSERT INTO rooms (name, kind, created_at) VALUES (?, ?, ?)"
+                " ON CONFLICT DO NOTHING",
                 (name, kind.value, now),
             )
 
         return self._submit(job)
 
-    def open_dm(self, name: str, users: tuple[str, str], opener: str, now: int) -> Awaitable[Joined]:
+    def open_dm(
+        self, name: str, users: tuple[str, str], opener: str, now: int
+    ) -> Awaitable[Joined]:
         def job(db: sqlite3.Connection, events: list[Event]) -> Joined:
             for user in users:
                 if db.execute("SELECT 1 FROM users WHERE username = ?", (user,)).fetchone() is None:
@@ -351,7 +362,8 @@ class SQLiteStorage(Storage):
         def job(db: sqlite3.Connection, events: list[Event]) -> Appended:
             if client_msg_id is not None:
                 stored = db.execute(
-                    f"SELECT r.name, {_EVENT_COLUMNS} FROM events e JOIN rooms r ON r.id = e.room_id"
+                    f"SELECT r.name, {_EVENT_COLUMNS} FROM events e"
+                    " JOIN rooms r ON r.id = e.room_id"
                     " WHERE e.author = ? AND e.client_msg_id = ?",
                     (author, client_msg_id),
                 ).fetchone()
@@ -488,7 +500,9 @@ class SQLiteStorage(Storage):
 
 
 def _find_room(db: sqlite3.Connection, name: str) -> Room | None:
-    row = db.execute("SELECT id, name, kind, last_seq FROM rooms WHERE name = ?", (name,)).fetchone()
+    row = db.execute(
+        "SELECT id, name, kind, last_seq FROM rooms WHERE name = ?", (name,)
+    ).fetchone()
     if row is None:
         return None
     return Room(id=row[0], name=row[1], kind=RoomKind(row[2]), last_seq=row[3])
@@ -539,12 +553,15 @@ def _join(
     db: sqlite3.Connection, events: list[Event], room: Room, user: str, now: int, by: str | None
 ) -> Joined:
     added = db.execute(
-        "INSERT INTO members (room_id, username, joined_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+        "INSERT INTO members (room_id, username, joined_at) VALUES (?, ?, ?)"
+        " ON CONFLICT DO NOTHING",
         (room.id, user, now),
     ).rowcount
     event = None
     if added:
-        joined = Event(type=EventType.MEMBER_JOINED, room=room.name, seq=0, ts=now, user=user, by=by)
+        joined = Event(
+            type=EventType.MEMBER_JOINED, room=room.name, seq=0, ts=now, user=user, by=by
+        )
         event = _append(db, events, room.id, joined)
         # Joining marks everything before the join as read.
         db.execute(
@@ -570,7 +587,9 @@ def _info(db: sqlite3.Connection, room_id: int, user: str) -> RoomInfo | None:
         " AND type = 'message' AND author != ? LIMIT ?)",
         (room_id, read_seq, user, UNREAD_CAP),
     ).fetchone()
-    return RoomInfo(name=name, kind=RoomKind(kind), last_seq=last_seq, read_seq=read_seq, unread=unread)
+    return RoomInfo(
+        name=name, kind=RoomKind(kind), last_seq=last_seq, read_seq=read_seq, unread=unread
+    )
 
 
 def _event(room: str, row: tuple[Any, ...]) -> Event:

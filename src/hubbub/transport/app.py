@@ -13,6 +13,7 @@ from pathlib import Path
 
 import msgspec
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from hubbub.errors import HubbubError, RateLimited
 from hubbub.protocol.codes import CloseCode
@@ -31,18 +32,28 @@ CSP = (
     "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
     "frame-ancestors 'none'"
 )
-_HTTP_CODES = {400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
-               405: "bad_request", 413: "too_large", 429: "rate_limited"}
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "bad_request",
+    413: "too_large",
+    429: "rate_limited",
+}
 
 
 def _error_response(status: int, body: ErrorOut) -> web.Response:
-    return web.Response(status=status, body=msgspec.json.encode(body), content_type="application/json")
+    return web.Response(
+        status=status, body=msgspec.json.encode(body), content_type="application/json"
+    )
 
 
 @web.middleware
-async def errors_to_json(request: web.Request, handler: web.Handler) -> web.StreamResponse:
+async def errors_to_json(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
-        return await handler(request)
+        response: web.StreamResponse = await handler(request)
+        return response
     except HubbubError as exc:
         response = _error_response(exc.http_status, error_body(exc))
         if isinstance(exc, RateLimited):
@@ -61,8 +72,8 @@ async def errors_to_json(request: web.Request, handler: web.Handler) -> web.Stre
 
 
 @web.middleware
-async def security_headers(request: web.Request, handler: web.Handler) -> web.StreamResponse:
-    response = await handler(request)
+async def security_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
+    response: web.StreamResponse = await handler(request)
     if not response.prepared:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Content-Security-Policy", CSP)
@@ -92,16 +103,17 @@ def create_app(node: Node) -> web.Application:
     app.router.add_get("/", index)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics_handler(state))
-    openapi = build_openapi()
-    app.router.add_get("/api/v1/openapi.json", lambda request: _openapi(openapi))
+    openapi = web.json_response(build_openapi()).body
+    assert isinstance(openapi, bytes)
+
+    async def openapi_document(request: web.Request) -> web.Response:
+        return web.Response(body=openapi, content_type="application/json")
+
+    app.router.add_get("/api/v1/openapi.json", openapi_document)
     add_routes(app)
     app.router.add_static("/static/", WEB_ROOT, follow_symlinks=False)
     app.on_shutdown.append(_close_websockets)
     return app
-
-
-async def _openapi(document: dict[str, object]) -> web.Response:
-    return web.json_response(document)
 
 
 async def _close_websockets(app: web.Application) -> None:
@@ -109,7 +121,9 @@ async def _close_websockets(app: web.Application) -> None:
     sockets = list(app[STATE].websockets.items())
     for _, outlet in sockets:
         outlet.stop()  # what is queued goes out before the close frame
-    closing = [ws.close(code=CloseCode.GOING_AWAY, message=b"server shutting down") for ws, _ in sockets]
+    closing = [
+        ws.close(code=CloseCode.GOING_AWAY, message=b"server shutting down") for ws, _ in sockets
+    ]
     if closing:
         await asyncio.wait(
             [asyncio.ensure_future(c) for c in closing], timeout=app[STATE].config.shutdown_timeout

@@ -15,7 +15,6 @@ import msgspec
 from aiohttp import web
 
 from hubbub.core.models import Event, PublicRoom, RoomInfo, normalize_room
-from hubbub.service.actions import Actions, Login
 from hubbub.errors import BadRequest, Forbidden, HubbubError, Unauthenticated
 from hubbub.protocol.limits import (
     DEFAULT_HISTORY_LIMIT,
@@ -27,7 +26,7 @@ from hubbub.protocol.limits import (
     Seq,
     Username,
 )
-
+from hubbub.service.actions import Actions, Login
 from hubbub.transport.context import (
     SESSION_COOKIE,
     bearer_token,
@@ -159,7 +158,11 @@ async def current_user(request: web.Request) -> str:
     token = bearer_token(request)
     if token is None:
         token = request.cookies.get(SESSION_COOKIE)
-        if token and request.method != "GET" and not origin_allowed(request, state_of(request).config):
+        if (
+            token
+            and request.method != "GET"
+            and not origin_allowed(request, state_of(request).config)
+        ):
             raise Forbidden("cross-origin request with a session cookie")
     return await state_of(request).node.actions.authenticate(token)
 
@@ -207,14 +210,18 @@ def _session_response(status: int, login: Login, request: web.Request) -> web.Re
 
 async def register(call: Call) -> web.Response:
     actions = state_of(call.request).node.actions
-    login = await actions.register(call.body.username, call.body.password, peer_address(call.request))
-    return (_session_response(201, login, call.request))
+    login = await actions.register(
+        call.body.username, call.body.password, peer_address(call.request)
+    )
+    return _session_response(201, login, call.request)
 
 
 async def login(call: Call) -> web.Response:
     actions = state_of(call.request).node.actions
-    session = await actions.login(call.body.username, call.body.password, peer_address(call.request))
-    return (_session_response(200, session, call.request))
+    session = await actions.login(
+        call.body.username, call.body.password, peer_address(call.request)
+    )
+    return _session_response(200, session, call.request)
 
 
 async def logout(call: Call) -> web.Response:
@@ -224,7 +231,7 @@ async def logout(call: Call) -> web.Response:
         await state_of(request).node.actions.logout(token)
     response = web.Response(status=204)
     response.del_cookie(SESSION_COOKIE, path="/")
-    return (response)
+    return response
 
 
 async def me(call: Call) -> web.Response:
@@ -240,7 +247,9 @@ async def directory(call: Call) -> web.Response:
 
 
 async def create_room(call: Call) -> web.Response:
-    return json_response(201, await _actions(call).create(call.user, call.body.name.lower(), call.body.private, None))
+    return json_response(
+        201, await _actions(call).create(call.user, call.body.name.lower(), call.body.private, None)
+    )
 
 
 async def join_room(call: Call) -> web.Response:
@@ -262,7 +271,9 @@ async def open_dm(call: Call) -> web.Response:
 
 
 async def members(call: Call) -> web.Response:
-    return json_response(200, MemberList(call.room, await _actions(call).members(call.user, call.room)))
+    return json_response(
+        200, MemberList(call.room, await _actions(call).members(call.user, call.room))
+    )
 
 
 async def history(call: Call) -> web.Response:
@@ -274,7 +285,9 @@ async def history(call: Call) -> web.Response:
 
 
 async def post_message(call: Call) -> web.Response:
-    stored = await _actions(call).send(call.user, call.room, call.body.client_msg_id, call.body.body)
+    stored = await _actions(call).send(
+        call.user, call.room, call.body.client_msg_id, call.body.body
+    )
     event = stored.event
     assert event.msg_id is not None and event.client_msg_id is not None
     sent = SentOut(event.room, event.seq, event.msg_id, event.client_msg_id, event.ts)
@@ -292,32 +305,88 @@ def _actions(call: Call) -> Actions:
 
 ROOM = PREFIX + "/rooms/{room}"
 ENDPOINTS = [
-    Endpoint("POST", PREFIX + "/register", "Create an account and sign in", register,
-             body=Credentials, response=SessionOut, status=201, auth=False),
-    Endpoint("POST", PREFIX + "/login", "Sign in", login,
-             body=Credentials, response=SessionOut, auth=False),
-    Endpoint("POST", PREFIX + "/logout", "Revoke this session's token", logout,
-             status=204, auth=False),
+    Endpoint(
+        "POST",
+        PREFIX + "/register",
+        "Create an account and sign in",
+        register,
+        body=Credentials,
+        response=SessionOut,
+        status=201,
+        auth=False,
+    ),
+    Endpoint(
+        "POST",
+        PREFIX + "/login",
+        "Sign in",
+        login,
+        body=Credentials,
+        response=SessionOut,
+        auth=False,
+    ),
+    Endpoint(
+        "POST", PREFIX + "/logout", "Revoke this session's token", logout, status=204, auth=False
+    ),
     Endpoint("GET", PREFIX + "/me", "The signed-in user", me, response=UserOut),
     Endpoint("GET", PREFIX + "/rooms", "The rooms you are in", my_rooms, response=RoomList),
-    Endpoint("POST", PREFIX + "/rooms", "Create a room", create_room,
-             body=NewRoom, response=RoomInfo, status=201),
-    Endpoint("GET", PREFIX + "/directory", "Public rooms anyone may join", directory,
-             response=Directory),
-    Endpoint("POST", PREFIX + "/dm", "Open the direct-message room with a user", open_dm,
-             body=UserRef, response=RoomInfo),
+    Endpoint(
+        "POST",
+        PREFIX + "/rooms",
+        "Create a room",
+        create_room,
+        body=NewRoom,
+        response=RoomInfo,
+        status=201,
+    ),
+    Endpoint(
+        "GET", PREFIX + "/directory", "Public rooms anyone may join", directory, response=Directory
+    ),
+    Endpoint(
+        "POST",
+        PREFIX + "/dm",
+        "Open the direct-message room with a user",
+        open_dm,
+        body=UserRef,
+        response=RoomInfo,
+    ),
     Endpoint("POST", ROOM + "/join", "Join a public room", join_room, response=RoomInfo),
     Endpoint("POST", ROOM + "/leave", "Leave a room", leave_room, status=204),
-    Endpoint("POST", ROOM + "/invite", "Add a user to a room you are in", invite,
-             body=UserRef, status=204),
-    Endpoint("GET", ROOM + "/members", "Members of a room you are in", members,
-             response=MemberList),
-    Endpoint("GET", ROOM + "/messages", "A page of the room's events, oldest first", history,
-             query=HistoryQuery, response=HistoryPage),
-    Endpoint("POST", ROOM + "/messages", "Post a message (idempotent by client_msg_id)",
-             post_message, body=NewMessage, response=SentOut, status=201),
-    Endpoint("POST", ROOM + "/read", "Move your read marker", mark_read,
-             body=ReadMarker, response=ReadOut),
+    Endpoint(
+        "POST",
+        ROOM + "/invite",
+        "Add a user to a room you are in",
+        invite,
+        body=UserRef,
+        status=204,
+    ),
+    Endpoint(
+        "GET", ROOM + "/members", "Members of a room you are in", members, response=MemberList
+    ),
+    Endpoint(
+        "GET",
+        ROOM + "/messages",
+        "A page of the room's events, oldest first",
+        history,
+        query=HistoryQuery,
+        response=HistoryPage,
+    ),
+    Endpoint(
+        "POST",
+        ROOM + "/messages",
+        "Post a message (idempotent by client_msg_id)",
+        post_message,
+        body=NewMessage,
+        response=SentOut,
+        status=201,
+    ),
+    Endpoint(
+        "POST",
+        ROOM + "/read",
+        "Move your read marker",
+        mark_read,
+        body=ReadMarker,
+        response=ReadOut,
+    ),
 ]
 
 

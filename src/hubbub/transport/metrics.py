@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
@@ -31,11 +32,13 @@ class _NodeCollector(Collector):
         )
 
 
-def metrics_handler(state: ServerState) -> web.Handler:
+def metrics_handler(state: ServerState) -> Handler:
     registry = CollectorRegistry()
     registry.register(_NodeCollector(state))
 
     async def metrics(request: web.Request) -> web.Response:
-        return web.Response(body=generate_latest(registry), content_type="text/plain", charset="utf-8")
+        return web.Response(
+            body=generate_latest(registry), content_type="text/plain", charset="utf-8"
+        )
 
     return metrics

@@ -23,7 +23,7 @@ _ERRORS = {
 
 
 def build_openapi() -> dict[str, Any]:
-    types = {ErrorOut}
+    types: set[type] = {ErrorOut}
     for e in ENDPOINTS:
         types.update(t for t in (e.body, e.response, e.query) if t is not None)
     ordered = sorted(types, key=lambda t: t.__name__)

@@ -18,11 +18,20 @@ log = logging.getLogger(__name__)
 
 
 class SocketOutlet:
-    __slots__ = ("_grace", "_loop", "_max_bytes", "_queue", "_scheduled", "_transport", "closed", "slow")
+    __slots__ = (
+        "_grace",
+        "_loop",
+        "_max_bytes",
+        "_queue",
+        "_scheduled",
+        "_transport",
+        "closed",
+        "slow",
+    )
 
     def __init__(
         self,
-        transport: asyncio.BaseTransport,
+        transport: asyncio.WriteTransport,
         max_bytes: int,
         grace: float,
     ) -> None:
@@ -66,6 +75,9 @@ class SocketOutlet:
     def _drop_slow_consumer(self) -> None:
         self.closed = self.slow = True
         self._queue.clear()
-        log.info("disconnecting a slow consumer (%d bytes unsent)", self._transport.get_write_buffer_size())
+        log.info(
+            "disconnecting a slow consumer (%d bytes unsent)",
+            self._transport.get_write_buffer_size(),
+        )
         self._transport.write(close_frame(CloseCode.SLOW_CONSUMER, "too slow; reconnect and sync"))
         self._loop.call_later(self._grace, self._transport.abort)

@@ -12,6 +12,7 @@ import logging
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import cast
 
 import msgspec
 from aiohttp import WSMsgType, web
@@ -79,7 +80,11 @@ async def _open(
     sock = transport.get_extra_info("socket")
     if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    outlet = SocketOutlet(transport, state.config.max_outbox_bytes, state.config.slow_consumer_grace)
+    outlet = SocketOutlet(
+        cast(asyncio.WriteTransport, transport),
+        state.config.max_outbox_bytes,
+        state.config.slow_consumer_grace,
+    )
     state.websockets[ws] = outlet
     try:
         yield outlet

@@ -1,0 +1,244 @@
+"""Test helpers: a real server on 127.0.0.1 (in this process or as a subprocess) and clients.
+
+Every server listens on a free port of 127.0.0.1, keeps its data in a temporary directory and
+is stopped (subprocesses by their pid) when the test ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from hubbub.config import Config
+from hubbub.service.node import Node
+from hubbub.transport.app import create_app
+
+PASSWORD = "correct horse battery"
+
+# Fast argon2id parameters for tests (the same algorithm, less memory and time).
+TEST_SETTINGS: dict[str, Any] = {
+    "argon2_time_cost": 1,
+    "argon2_memory_kib": 8192,
+    "send_rate": 100_000.0,
+    "send_burst": 100_000.0,
+}
+
+
+def config_for(data_dir: Path, **overrides: Any) -> Config:
+    return Config(data_dir=data_dir, port=0, **(TEST_SETTINGS | overrides))
+
+
+@dataclass
+class RunningServer:
+    url: str
+    node: Node
+    config: Config
+
+    @property
+    def ws_url(self) -> str:
+        return self.url.replace("http", "ws", 1) + "/"
+
+
+@asynccontextmanager
+async def running_server(config: Config) -> AsyncIterator[RunningServer]:
+    """The real app on a real socket of 127.0.0.1, with a real SQLite file."""
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    async with Node(config) as node:
+        runner = web.AppRunner(create_app(node), access_log=None, shutdown_timeout=1)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = runner.addresses[0][1]
+        try:
+            yield RunningServer(f"http://127.0.0.1:{port}", node, config)
+        finally:
+            await runner.cleanup()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class ServerProcess:
+    """``hubbub serve`` as a subprocess, started and stopped by its pid."""
+
+    def __init__(self, data_dir: Path, port: int | None = None, **settings: Any) -> None:
+        self.data_dir = data_dir
+        self.port = port or free_port()
+        self.env = dict(os.environ)
+        for key, value in (TEST_SETTINGS | settings).items():
+            self.env[f"HUBBUB_{key.upper()}"] = str(value)
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 20.0) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "hubbub", "serve", "--port", str(self.port),
+             "--data-dir", str(self.data_dir), "--log-level", "warning"],
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return
+            except OSError:
+                if self.proc.poll() is not None:
+                    output = self.proc.stdout.read().decode() if self.proc.stdout else ""
+                    raise RuntimeError(f"server exited: {output}") from None
+                time.sleep(0.05)
+        raise RuntimeError("server did not start in time")
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+
+    def terminate(self, timeout: float = 15.0) -> int:
+        assert self.proc is not None
+        if self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout)
+        finally:
+            self.kill()
+
+    def stop(self) -> None:
+        self.kill()
+        if self.proc is not None and self.proc.stdout is not None:
+            self.proc.stdout.close()
+
+
+async def register(http: aiohttp.ClientSession, url: str, username: str) -> str:
+    """A new account's token."""
+    async with http.post(
+        f"{url}/api/v1/register", json={"username": username, "password": PASSWORD}
+    ) as response:
+        assert response.status == 201, await response.text()
+        return str((await response.json())["token"])
+
+
+class Client:
+    """A hubbub.v1 client over a real WebSocket: requests with ids, and a log of events."""
+
+    _ids = itertools.count(1)
+
+    def __init__(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        self.ws = ws
+        self.frames: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.replies: dict[Any, asyncio.Future[dict[str, Any]]] = {}
+        self.events: list[dict[str, Any]] = []  # room events and notices, in arrival order
+        self.event_arrived = asyncio.Event()
+        self.close_code: int | None = None
+        self._reader = asyncio.create_task(self._read())
+
+    @classmethod
+    @asynccontextmanager
+    async def connect(
+        cls, http: aiohttp.ClientSession, url: str, token: str, sync: dict[str, int] | None = None
+    ) -> AsyncIterator[Client]:
+        ws = await http.ws_connect(
+            url + "/", protocols=("hubbub.v1",), headers={"Authorization": f"Bearer {token}"}
+        )
+        client = cls(ws)
+        try:
+            ready = await client.next_frame("ready")
+            assert ready["type"] == "ready"
+            if sync is not None:
+                await client.request("sync", since=sync)
+            yield client
+        finally:
+            await client.close()
+
+    async def _read(self) -> None:
+        async for message in self.ws:
+            if message.type != aiohttp.WSMsgType.TEXT:
+                continue
+            frame = json.loads(message.data)
+            future = self.replies.pop(frame.get("re"), None) if "re" in frame else None
+            if future is not None and not future.done():
+                future.set_result(frame)
+            elif "seq" in frame or frame["type"] in ("typing", "read"):
+                self.events.append(frame)
+                self.event_arrived.set()
+            else:
+                await self.frames.put(frame)
+        self.close_code = self.ws.close_code
+        self.event_arrived.set()
+
+    async def next_frame(self, kind: str | None = None, timeout: float = 5.0) -> dict[str, Any]:
+        frame = await asyncio.wait_for(self.frames.get(), timeout)
+        if kind is not None:
+            assert frame["type"] == kind, frame
+        return frame
+
+    async def request(self, type_: str, timeout: float = 10.0, **fields: Any) -> dict[str, Any]:
+        """Send a request and return its reply (which may be an ``error``)."""
+        rid = next(self._ids)
+        future = asyncio.get_running_loop().create_future()
+        self.replies[rid] = future
+        await self.ws.send_str(json.dumps({"type": type_, "id": rid, **fields}))
+        return await asyncio.wait_for(future, timeout)
+
+    async def ok(self, type_: str, **fields: Any) -> dict[str, Any]:
+        reply = await self.request(type_, **fields)
+        assert reply["type"] != "error", reply
+        return reply
+
+    async def send(self, room: str, body: str, client_msg_id: str | None = None) -> dict[str, Any]:
+        return await self.ok("send", room=room, body=body, client_msg_id=client_msg_id or uuid.uuid4().hex)
+
+    def room_events(self, room: str, type_: str | None = None) -> list[dict[str, Any]]:
+        return [e for e in self.events if e.get("room") == room and "seq" in e
+                and (type_ is None or e["type"] == type_)]
+
+    async def wait_for(self, predicate: Any, timeout: float = 10.0) -> None:
+        """Until ``predicate(self)`` holds (checked as events arrive)."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while not predicate(self):
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                raise TimeoutError("condition not met; events: " + repr(self.events[-5:]))
+            self.event_arrived.clear()
+            if predicate(self):
+                break
+            try:
+                await asyncio.wait_for(self.event_arrived.wait(), remaining)
+            except TimeoutError:
+                pass
+
+    async def close(self) -> None:
+        await self.ws.close()
+        try:
+            await asyncio.wait_for(self._reader, 5)
+        except (TimeoutError, asyncio.CancelledError):
+            self._reader.cancel()
+
+
+def assert_gapless(events: list[dict[str, Any]], start: int = 1) -> None:
+    """Seqs run start, start+1, … with no hole and no repeat."""
+    seqs = [e["seq"] for e in events]
+    assert seqs == list(range(start, start + len(seqs))), seqs
