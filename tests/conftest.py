@@ -5,7 +5,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from support import RunningServer, running_server, config_for
+from support import RunningServer, config_for, running_server
 
 
 @pytest.fixture

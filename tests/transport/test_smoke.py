@@ -7,9 +7,10 @@ from support import Client, RunningServer, register
 async def test_two_users_talk_in_a_room(server: RunningServer, http: aiohttp.ClientSession) -> None:
     alice = await register(http, server.url, "alice")
     bob = await register(http, server.url, "bob")
-    async with Client.connect(http, server.url, alice, sync={}) as a, Client.connect(
-        http, server.url, bob, sync={}
-    ) as b:
+    async with (
+        Client.connect(http, server.url, alice, sync={}) as a,
+        Client.connect(http, server.url, bob, sync={}) as b,
+    ):
         room = await a.ok("create", name="team", private=True)
         assert room["kind"] == "private"
         await a.ok("invite", room="team", user="bob")
