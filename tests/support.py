@@ -17,7 +17,7 @@ import sys
 import time
 import uuid
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -94,8 +94,18 @@ class ServerProcess:
 
     def start(self, timeout: float = 20.0) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "hubbub", "serve", "--port", str(self.port),
-             "--data-dir", str(self.data_dir), "--log-level", "warning"],
+            [
+                sys.executable,
+                "-m",
+                "hubbub",
+                "serve",
+                "--port",
+                str(self.port),
+                "--data-dir",
+                str(self.data_dir),
+                "--log-level",
+                "warning",
+            ],
             env=self.env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -209,11 +219,16 @@ class Client:
         return reply
 
     async def send(self, room: str, body: str, client_msg_id: str | None = None) -> dict[str, Any]:
-        return await self.ok("send", room=room, body=body, client_msg_id=client_msg_id or uuid.uuid4().hex)
+        return await self.ok(
+            "send", room=room, body=body, client_msg_id=client_msg_id or uuid.uuid4().hex
+        )
 
     def room_events(self, room: str, type_: str | None = None) -> list[dict[str, Any]]:
-        return [e for e in self.events if e.get("room") == room and "seq" in e
-                and (type_ is None or e["type"] == type_)]
+        return [
+            e
+            for e in self.events
+            if e.get("room") == room and "seq" in e and (type_ is None or e["type"] == type_)
+        ]
 
     async def wait_for(self, predicate: Any, timeout: float = 10.0) -> None:
         """Until ``predicate(self)`` holds (checked as events arrive)."""
@@ -225,10 +240,8 @@ class Client:
             self.event_arrived.clear()
             if predicate(self):
                 break
-            try:
+            with suppress(TimeoutError):
                 await asyncio.wait_for(self.event_arrived.wait(), remaining)
-            except TimeoutError:
-                pass
 
     async def close(self) -> None:
         await self.ws.close()
@@ -242,3 +255,53 @@ def assert_gapless(events: list[dict[str, Any]], start: int = 1) -> None:
     """Seqs run start, start+1, … with no hole and no repeat."""
     seqs = [e["seq"] for e in events]
     assert seqs == list(range(start, start + len(seqs))), seqs
+
+
+async def read_history(
+    http: aiohttp.ClientSession, url: str, token: str, room: str
+) -> list[dict[str, Any]]:
+    """Every event of a room over the HTTP API, oldest first, paging forward 200 at a time."""
+    events: list[dict[str, Any]] = []
+    after = 0
+    while True:
+        async with http.get(
+            f"{url}/api/v1/rooms/{room}/messages",
+            params={"after": after, "limit": 200},
+            headers={"Authorization": f"Bearer {token}"},
+        ) as response:
+            assert response.status == 200, await response.text()
+            page = await response.json()
+        assert page["room"] == room, page
+        assert len(page["events"]) <= 200
+        events.extend(page["events"])
+        if not page["has_more"]:
+            return events
+        assert page["events"], page
+        after = page["events"][-1]["seq"]
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@dataclass
+class ApiReply:
+    """An HTTP API answer: its status, its JSON body (None when empty) and its headers."""
+
+    status: int
+    body: Any
+    headers: Any
+    content_type: str
+
+
+async def call_api(
+    http: aiohttp.ClientSession, method: str, url: str, token: str | None = None, **kwargs: Any
+) -> ApiReply:
+    """One HTTP request to ``url``, as the owner of ``token`` if one is given."""
+    headers = dict(kwargs.pop("headers", None) or {})
+    if token is not None:
+        headers |= bearer(token)
+    async with http.request(method, url, headers=headers, **kwargs) as response:
+        raw = await response.read()
+        body = json.loads(raw) if raw else None
+        return ApiReply(response.status, body, response.headers.copy(), response.content_type)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 from hubbub.protocol.codes import CloseCode
 from hubbub.protocol.wsframe import close_frame
@@ -19,6 +20,7 @@ log = logging.getLogger(__name__)
 
 class SocketOutlet:
     __slots__ = (
+        "on_slow",
         "_grace",
         "_loop",
         "_max_bytes",
@@ -43,6 +45,7 @@ class SocketOutlet:
         self._scheduled = False
         self.closed = False
         self.slow = False
+        self.on_slow: Callable[[], None] | None = None  # e.g. leave the hub at once
 
     def send_frame(self, frame: bytes) -> None:
         if self.closed:
@@ -81,3 +84,5 @@ class SocketOutlet:
         )
         self._transport.write(close_frame(CloseCode.SLOW_CONSUMER, "too slow; reconnect and sync"))
         self._loop.call_later(self._grace, self._transport.abort)
+        if self.on_slow is not None:
+            self.on_slow()

@@ -118,6 +118,7 @@ async def _json_connection(
     session = Session(user, outlet)
     hub = state.node.hub
     hub.add(session)
+    outlet.on_slow = lambda: hub.remove(session)
     inflight = asyncio.Semaphore(state.config.max_inflight_sends)
     pending: set[asyncio.Task[None]] = set()
     session.send(m.Ready(re=first_id, user=user))
@@ -223,6 +224,7 @@ async def _plain_connection(
     address = peer_address(request)
     name = legacy.ANONYMOUS
     hub.add_plain(outlet)
+    outlet.on_slow = lambda: hub.remove_plain(outlet)
     try:
         async for message in ws:
             if outlet.closed:
