@@ -22,7 +22,9 @@ class Config:
     guests: bool = True  # the seed's plain-text clients, as guests in `lobby`
     allowed_origins: tuple[str, ...] = ()  # besides the server's own
     max_frame_bytes: int = 64 * 1024
-    max_outbox_bytes: int = 1024 * 1024  # a client further behind than this is disconnected
+    # A client further behind than this is disconnected. It must hold a full `sync` replay
+    # (replay_bound events) on a slow link, hence generous.
+    max_outbox_bytes: int = 8 * 1024 * 1024
     slow_consumer_grace: float = 5.0  # seconds a disconnected slow client gets to read its close
     replay_bound: int = 1000
     send_rate: float = 20.0  # messages per second per user, on average

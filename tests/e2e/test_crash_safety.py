@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-from support import ServerProcess, register
+from support import ServerProcess, read_history, register
 
 USERS = ("ann", "ben", "cat", "dan")
 ROOMS = ("crash-a", "crash-b")
@@ -186,7 +186,13 @@ class Sender:
         assert frame["re"] == client_msg_id, frame
         room, body = self.unacked.pop(client_msg_id, (frame["room"], ""))
         ack = Ack(
-            self.user, client_msg_id, frame["room"], frame["seq"], frame["msg_id"], frame["ts"], body
+            self.user,
+            client_msg_id,
+            frame["room"],
+            frame["seq"],
+            frame["msg_id"],
+            frame["ts"],
+            body,
         )
         assert ack.room == room, (ack, room)
         earlier = self.acks.get(client_msg_id)
@@ -194,27 +200,6 @@ class Sender:
             self.inconsistent.append((earlier, ack))
         self.acks[client_msg_id] = ack
         self.progress.bump()
-
-
-async def read_room(http: aiohttp.ClientSession, url: str, token: str, room: str) -> list[Any]:
-    """Every event of the room over the HTTP API, paging forward 200 at a time."""
-    events: list[dict[str, Any]] = []
-    after = 0
-    while True:
-        async with http.get(
-            f"{url}/api/v1/rooms/{room}/messages",
-            params={"after": after, "limit": 200},
-            headers={"Authorization": f"Bearer {token}"},
-        ) as response:
-            assert response.status == 200, await response.text()
-            page = await response.json()
-        assert page["room"] == room
-        assert len(page["events"]) <= 200
-        events.extend(page["events"])
-        if not page["has_more"]:
-            return events
-        assert page["events"], page
-        after = page["events"][-1]["seq"]
 
 
 def kill(server: ServerProcess, outputs: list[str]) -> None:
@@ -317,7 +302,9 @@ async def test_sigkill_under_concurrent_senders_loses_and_duplicates_nothing(
 
         progress = Progress()
         senders = [
-            Sender(http, server.url, user, tokens[user], random.Random(rng.getrandbits(64)), progress)
+            Sender(
+                http, server.url, user, tokens[user], random.Random(rng.getrandbits(64)), progress
+            )
             for user in USERS
         ]
         tasks = [asyncio.create_task(s.run(stop)) for s in senders]
@@ -345,12 +332,15 @@ async def test_sigkill_under_concurrent_senders_loses_and_duplicates_nothing(
         retried = {cmid for s in senders for cmid, times in s.sent_at.items() if len(times) > 1}
         # A retry answered with the ts of an earlier send was stored before the crash.
         deduplicated = [
-            a for s in senders for a in s.acks.values()
+            a
+            for s in senders
+            for a in s.acks.values()
             if a.client_msg_id in retried and a.ts < s.sent_at[a.client_msg_id][-1] * 1000 - 1
         ]
         print(
             f"{len(acks)} messages acknowledged, {sum(s.retries for s in senders)} sends retried"
-            f" ({len(retried)} messages, {len(deduplicated)} already stored), in flight at each kill: {in_flight_at_kill},"
+            f" ({len(retried)} messages, {len(deduplicated)} already stored),"
+            f" in flight at each kill: {in_flight_at_kill},"
             f" connections per sender: {[s.connections for s in senders]}"
         )
         assert not [e for s in senders for e in s.errors], [s.errors for s in senders]
@@ -361,7 +351,7 @@ async def test_sigkill_under_concurrent_senders_loses_and_duplicates_nothing(
         assert sum(in_flight_at_kill) > 0 and retried
 
         token = tokens[USERS[0]]
-        over_http = {room: await read_room(http, server.url, token, room) for room in ROOMS}
+        over_http = {room: await read_history(http, server.url, token, room) for room in ROOMS}
         async with http.get(
             f"{server.url}/api/v1/rooms", headers={"Authorization": f"Bearer {token}"}
         ) as response:
