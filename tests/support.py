@@ -37,6 +37,7 @@ TEST_SETTINGS: dict[str, Any] = {
     "argon2_memory_kib": 8192,
     "send_rate": 100_000.0,
     "send_burst": 100_000.0,
+    "signup_burst": 10_000.0,
 }
 
 

@@ -29,6 +29,8 @@ class Config:
     replay_bound: int = 1000
     send_rate: float = 20.0  # messages per second per user, on average
     send_burst: float = 100.0
+    signup_rate: float = 1 / 60  # accounts created per second per address, on average
+    signup_burst: float = 10.0
     max_inflight_sends: int = 64  # per connection; past it the connection is not read
     token_ttl_days: int = 30
     auth_timeout: float = 10.0

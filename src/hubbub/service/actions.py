@@ -75,7 +75,7 @@ class Actions:
         # Failed logins: per account and per address; only failures take tokens.
         self._login_failures_user = RateLimiter(1 / 30, 10, seconds)
         self._login_failures_addr = RateLimiter(1 / 10, 30, seconds)
-        self._registrations = RateLimiter(1 / 60, 10, seconds)
+        self._registrations = RateLimiter(config.signup_rate, config.signup_burst, seconds)
         self._typing = RateLimiter(1, 3, seconds)
 
     def _seconds(self) -> float:
