@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import logging
 import signal
+import socket
 import sqlite3
 import sys
 from collections.abc import Sequence
@@ -106,9 +107,14 @@ async def serve(config: Config) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    # The port first: a server that cannot listen must not create or migrate a database.
     try:
-        node = Node(config)
-        async with node:
+        listener = socket.create_server((config.host, config.port), backlog=1024)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise StartupError(f"cannot listen on {config.host}:{config.port}: {reason}") from None
+    try:
+        async with Node(config) as node:
             runner = web.AppRunner(
                 create_app(node),
                 handle_signals=False,
@@ -117,21 +123,16 @@ async def serve(config: Config) -> int:
             )
             await runner.setup()
             try:
-                site = web.TCPSite(runner, config.host, config.port)
-                try:
-                    await site.start()
-                except OSError as exc:
-                    raise StartupError(
-                        f"cannot listen on {config.host}:{config.port}: {exc.strerror or exc}"
-                    ) from None
-                for address in runner.addresses:
-                    host, port = address[0], address[1]
-                    shown = f"[{host}]" if ":" in host else host
-                    print(f"hubbub is listening on http://{shown}:{port}/", flush=True)
+                await web.SockSite(runner, listener).start()
+                host, port = listener.getsockname()[:2]
+                shown = f"[{host}]" if ":" in host else host
+                print(f"hubbub is listening on http://{shown}:{port}/", flush=True)
                 await stop.wait()
                 log.info("shutting down")
             finally:
                 await runner.cleanup()
     except sqlite3.Error as exc:
         raise StartupError(f"cannot use the database {str(config.database)!r}: {exc}") from None
+    finally:
+        listener.close()
     return 0

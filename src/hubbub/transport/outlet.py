@@ -20,7 +20,6 @@ log = logging.getLogger(__name__)
 
 class SocketOutlet:
     __slots__ = (
-        "on_slow",
         "_grace",
         "_loop",
         "_max_bytes",
@@ -28,6 +27,7 @@ class SocketOutlet:
         "_scheduled",
         "_transport",
         "closed",
+        "on_slow",
         "slow",
     )
 

@@ -1,0 +1,280 @@
+"""The ``hubbub`` command as operators run it: ``python -m hubbub`` in a subprocess."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import selectors
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator, Sequence
+from contextlib import closing, contextmanager
+from pathlib import Path
+from typing import IO, Any
+
+import aiohttp
+import pytest
+from support import TEST_SETTINGS, Client, free_port, register
+
+from hubbub.storage.migrations import migrations
+
+LATEST = max(number for number, _ in migrations("sqlite"))
+
+
+def clean_env(**extra: Any) -> dict[str, str]:
+    """This environment without any ``HUBBUB_*`` setting, plus the fast test settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HUBBUB_")}
+    for key, value in TEST_SETTINGS.items():
+        env[f"HUBBUB_{key.upper()}"] = str(value)
+    env.update({k: str(v) for k, v in extra.items()})
+    return env
+
+
+def run(args: Sequence[str], cwd: Path, env: dict[str, str] | None = None) -> Any:
+    return subprocess.run(
+        [sys.executable, "-m", "hubbub", *args],
+        cwd=cwd,
+        env=env or clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def read_line(stream: IO[bytes], timeout: float = 20.0) -> str:
+    with selectors.DefaultSelector() as selector:
+        selector.register(stream, selectors.EVENT_READ)
+        if not selector.select(timeout):
+            raise TimeoutError("no output from the server")
+    return stream.readline().decode()
+
+
+class Serve:
+    """``hubbub serve`` with the given arguments; stdout is a pipe, stderr a file."""
+
+    def __init__(self, args: Sequence[str], cwd: Path, env: dict[str, str]) -> None:
+        self.stderr_path = cwd / f"serve-{time.monotonic_ns()}.stderr"
+        with self.stderr_path.open("wb") as stderr:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "hubbub", "serve", *args],
+                cwd=cwd,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=stderr,
+            )
+
+    def first_line(self) -> str:
+        assert self.proc.stdout is not None
+        line = read_line(self.proc.stdout)
+        assert line, f"the server exited: {self.stderr()}"
+        return line.rstrip("\n")
+
+    def stderr(self) -> str:
+        return self.stderr_path.read_text()
+
+    def terminate(self, timeout: float = 20.0) -> int:
+        if self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGTERM)
+        return self.proc.wait(timeout)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGKILL)
+        self.proc.wait()
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+
+
+@contextmanager
+def serving(args: Sequence[str], cwd: Path, env: dict[str, str]) -> Iterator[Serve]:
+    server = Serve(args, cwd, env)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def get_json(url: str) -> Any:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        assert response.status == 200
+        return json.loads(response.read())
+
+
+def listening(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def assert_one_line_error(result: Any) -> str:
+    """Exit code 2 and exactly one line on stderr, no traceback."""
+    assert result.returncode == 2, (result.returncode, result.stderr)
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("hubbub: error: "), lines[0]
+    assert result.stdout == ""
+    return str(lines[0])
+
+
+# --- serve ---------------------------------------------------------------------------------
+
+
+def test_serve_prints_the_url_and_answers_healthz(tmp_path: Path) -> None:
+    port = free_port()
+    data = tmp_path / "data"
+    with serving(["--port", str(port), "--data-dir", str(data)], tmp_path, clean_env()) as server:
+        url = f"http://127.0.0.1:{port}/"
+        assert server.first_line() == f"hubbub is listening on {url}"
+        assert get_json(url + "healthz") == {"status": "ok"}
+        assert (data / "hubbub.sqlite3").is_file()
+        assert server.terminate() == 0
+    assert "Traceback" not in server.stderr()
+
+
+def test_environment_variables_are_honoured(tmp_path: Path) -> None:
+    port = free_port()
+    data = tmp_path / "from-env"
+    env = clean_env(HUBBUB_PORT=port, HUBBUB_DATA_DIR=data)
+    with serving([], tmp_path, env) as server:
+        assert server.first_line() == f"hubbub is listening on http://127.0.0.1:{port}/"
+        assert get_json(f"http://127.0.0.1:{port}/healthz") == {"status": "ok"}
+        assert (data / "hubbub.sqlite3").is_file()
+        assert server.terminate() == 0
+    assert not (tmp_path / "hubbub-data").exists()  # the default data dir was not used
+
+
+def test_flags_override_environment_variables(tmp_path: Path) -> None:
+    env_port, flag_port = free_port(), free_port()
+    env_data, flag_data = tmp_path / "from-env", tmp_path / "from-flag"
+    env = clean_env(HUBBUB_PORT=env_port, HUBBUB_DATA_DIR=env_data)
+    args = ["--port", str(flag_port), "--data-dir", str(flag_data)]
+    with serving(args, tmp_path, env) as server:
+        assert server.first_line() == f"hubbub is listening on http://127.0.0.1:{flag_port}/"
+        assert get_json(f"http://127.0.0.1:{flag_port}/healthz") == {"status": "ok"}
+        assert not listening(env_port)
+        assert (flag_data / "hubbub.sqlite3").is_file()
+        assert not env_data.exists()
+        assert server.terminate() == 0
+
+
+async def test_sigterm_closes_websockets_with_1001_and_exits_0(tmp_path: Path) -> None:
+    port = free_port()
+    args = ["--port", str(port), "--data-dir", str(tmp_path / "data")]
+    with serving(args, tmp_path, clean_env()) as server:
+        line = await asyncio.to_thread(server.first_line)
+        url = line.removeprefix("hubbub is listening on ").rstrip("/")
+        async with aiohttp.ClientSession() as http:
+            token = await register(http, url, "alice")
+            async with Client.connect(http, url, token, sync={}) as client:
+                pong = await client.ok("ping")
+                assert pong["type"] == "pong"
+                os.kill(server.proc.pid, signal.SIGTERM)
+                await client.wait_for(lambda c: c.close_code is not None, timeout=20)
+                assert client.close_code == 1001
+                # The process must not wait on us: it exits while we are still here.
+                code = await asyncio.to_thread(server.proc.wait, 20)
+        assert code == 0
+    assert "Traceback" not in server.stderr()
+
+
+# --- startup errors ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["serve", "--port", "notanumber"],
+        ["serve", "--port", "70000"],
+        ["serve", "--bogus"],
+        ["serve", "--log-level", "loud"],
+        ["launch"],
+        [],
+    ],
+    ids=[
+        "port-not-a-number",
+        "port-out-of-range",
+        "unknown-flag",
+        "bad-choice",
+        "bad-command",
+        "no-command",
+    ],
+)
+def test_a_bad_option_is_one_line_and_exit_2(tmp_path: Path, args: list[str]) -> None:
+    line = assert_one_line_error(run(args, tmp_path))
+    assert "usage" not in line.lower()
+    assert not (tmp_path / "hubbub-data").exists()
+
+
+def test_an_unusable_data_dir_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    regular = tmp_path / "a-file"
+    regular.write_text("not a directory")
+    target = str(regular / "data")
+    for args in (["serve", "--data-dir", target, "--port", "0"], ["migrate", "--data-dir", target]):
+        line = assert_one_line_error(run(args, tmp_path))
+        assert target in line
+    assert regular.read_text() == "not a directory"
+
+
+@pytest.mark.parametrize(
+    "variable, value",
+    [
+        ("HUBBUB_PORT", "eighty"),
+        ("HUBBUB_PORT", "-1"),
+        ("HUBBUB_GUESTS", "maybe"),
+        ("HUBBUB_REPLAY_BOUND", "0"),
+        ("HUBBUB_SEND_RATE", "fast"),
+    ],
+)
+def test_a_bad_environment_value_is_one_line_and_exit_2(
+    tmp_path: Path, variable: str, value: str
+) -> None:
+    env = clean_env(**{variable: value})
+    result = run(["serve", "--data-dir", str(tmp_path / "data")], tmp_path, env)
+    assert_one_line_error(result)
+
+
+@pytest.mark.parametrize("database", ["fresh", "migrated"])
+def test_a_taken_port_is_one_line_and_exit_2(tmp_path: Path, database: str) -> None:
+    data = tmp_path / "data"
+    if database == "migrated":
+        assert run(["migrate", "--data-dir", str(data)], tmp_path).returncode == 0
+    with closing(socket.socket()) as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run(["serve", "--port", str(port), "--data-dir", str(data)], tmp_path)
+    line = assert_one_line_error(result)
+    assert str(port) in line
+
+
+# --- migrate -------------------------------------------------------------------------------
+
+
+def test_migrate_prints_the_schema_version(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    for _ in range(2):  # the second run finds nothing to do and says the same
+        result = run(["migrate", "--data-dir", str(data)], tmp_path)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip().endswith(f"schema version {LATEST}"), result.stdout
+        assert "Traceback" not in result.stderr
+    with closing(sqlite3.connect(data / "hubbub.sqlite3")) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == LATEST
+        tables = {n for (n,) in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert {"users", "tokens", "rooms", "members", "events"} <= tables
+
+
+def test_migrate_honours_hubbub_data_dir(tmp_path: Path) -> None:
+    data = tmp_path / "env-data"
+    result = run(["migrate"], tmp_path, clean_env(HUBBUB_DATA_DIR=data))
+    assert result.returncode == 0, result.stderr
+    assert str(data / "hubbub.sqlite3") in result.stdout
+    assert (data / "hubbub.sqlite3").is_file()
