@@ -323,6 +323,14 @@ async def test_a_duplicate_client_msg_id_returns_the_stored_event(
     assert [e.seq for e in page.events] == [1, 2, 3, 4, 5]
     assert [e.body for e in page.events if e.type == EventType.MESSAGE] == ["hello", "x", "mine"]
 
+    # Reused for another room, it is a client's mistake: refused, nothing stored.
+    await store.create_room("other", RoomKind.PUBLIC, "alice", NOW)
+    with pytest.raises(Conflict):
+        await store.append_message("other", "alice", "cm-1", "elsewhere", "id-6", NOW)
+    assert [e.type for e in (await store.history("other", None, None, 50)).events] == [
+        EventType.MEMBER_JOINED
+    ]
+
 
 # --- reads ---------------------------------------------------------------------------------
 

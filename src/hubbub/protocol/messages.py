@@ -26,7 +26,7 @@ from hubbub.protocol.limits import (
     Username,
 )
 
-RequestId = int | str | None
+RequestId = int | float | str | None
 
 
 class _Request(msgspec.Struct, tag_field="type", forbid_unknown_fields=False, kw_only=True):
@@ -162,14 +162,16 @@ def decode_request(frame: str | bytes) -> Request:
         raise ProtocolError(str(exc), _request_id(frame)) from None
     except msgspec.DecodeError as exc:
         raise ProtocolError(f"not a JSON object: {exc}", None) from None
+    except RecursionError:
+        raise ProtocolError("the JSON is nested too deeply", None) from None
 
 
 def _request_id(frame: str | bytes) -> RequestId:
     try:
         value = _id_decoder.decode(frame).id
-    except (msgspec.DecodeError, msgspec.ValidationError):
+    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
         return None
-    return value if isinstance(value, int | str) and not isinstance(value, bool) else None
+    return value if isinstance(value, int | float | str) and not isinstance(value, bool) else None
 
 
 # --- server to client --------------------------------------------------------------------

@@ -11,8 +11,9 @@ before they are visible*:
 - An awaitable resolves only after its transaction is durably committed. Just before the
   awaitables of a commit resolve, ``on_events`` is called once with every event that commit
   created, in commit order. That is the only way events leave storage to be published.
-- ``(author, client_msg_id)`` is unique: appending it again returns the stored event and
-  ``duplicate=True``, and creates nothing.
+- ``(author, client_msg_id)`` is unique: appending it again to the same room returns the
+  stored event and ``duplicate=True``, and creates nothing; to another room it is a
+  ``Conflict``.
 
 Methods raise ``NotFound`` for a room or user that does not exist, ``Conflict`` for a taken
 name; the service decides what a user may see, except where a method says it checks.

@@ -368,6 +368,10 @@ class SQLiteStorage(Storage):
                     (author, client_msg_id),
                 ).fetchone()
                 if stored is not None:
+                    if stored[0] != room:
+                        raise Conflict(
+                            f"client_msg_id {client_msg_id!r} is already used in another room"
+                        )
                     return Appended(_event(stored[0], stored[1:]), duplicate=True)
             row = _room_row(db, room)
             if require_member and not _is_member(db, row.id, author):

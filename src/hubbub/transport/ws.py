@@ -46,7 +46,7 @@ async def websocket(request: web.Request) -> web.StreamResponse:
     config = state.config
     ws = web.WebSocketResponse(
         protocols=(SUBPROTOCOL,),
-        max_msg_size=config.max_frame_bytes,
+        max_msg_size=config.max_frame_bytes + 1,  # aiohttp refuses sizes >= this
         compress=False,  # per-message deflate costs ~33 KiB per connection
         heartbeat=30.0,
     )

@@ -1,0 +1,371 @@
+"""Guarantee 5: nobody reads, syncs, sends to, or learns the members of a room they are not in.
+
+alice and bob share a private room and a DM; carol is the outsider. For every request she can
+make about those rooms, over the WebSocket and over the HTTP API, she gets ``not_found`` in
+exactly the shape a room that does not exist gets, nothing about the rooms changes, and none of
+their events reach her.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import aiohttp
+import pytest
+from support import Client, RunningServer, call_api, register
+
+PRIVATE = "secret"
+DM = "dm:alice:bob"
+# How carol may name them: room references are case-insensitive, a DM's users in any order.
+PRIVATE_REFS = [("secret", PRIVATE), ("SeCrEt", PRIVATE)]
+DM_REFS = [("dm:alice:bob", DM), ("DM:Bob:Alice", DM)]
+MISSING = "ghost"  # no such room
+MISSING_DM = "dm:alice:zed"  # no such room (and no user zed)
+CASES = [(PRIVATE_REFS, MISSING), (DM_REFS, MISSING_DM)]
+
+WS_KINDS = ["history", "sync", "send", "join", "invite", "read", "typing", "members", "leave"]
+
+
+@dataclass
+class World:
+    url: str
+    alice: str
+    bob: str
+    carol: str
+    events: dict[str, list[dict[str, Any]]]  # each room's events once set up
+
+
+@pytest.fixture
+async def world(server: RunningServer, http: aiohttp.ClientSession) -> World:
+    url = server.url
+    alice = await register(http, url, "alice")
+    bob = await register(http, url, "bob")
+    carol = await register(http, url, "carol")
+    api = f"{url}/api/v1"
+    created = await call_api(
+        http, "POST", f"{api}/rooms", alice, json={"name": PRIVATE, "private": True}
+    )
+    assert created.status == 201, created.body
+    assert created.body["kind"] == "private"
+    invited = await call_api(
+        http, "POST", f"{api}/rooms/{PRIVATE}/invite", alice, json={"user": "bob"}
+    )
+    assert invited.status == 204, invited.body
+    dm = await call_api(http, "POST", f"{api}/dm", alice, json={"user": "bob"})
+    assert dm.status == 200, dm.body
+    assert dm.body["name"] == DM and dm.body["kind"] == "dm"
+    for room, token, body in ((PRIVATE, alice, "the plan"), (DM, bob, "just between us")):
+        posted = await call_api(
+            http,
+            "POST",
+            f"{api}/rooms/{quote(room)}/messages",
+            token,
+            json={"client_msg_id": uuid.uuid4().hex, "body": body},
+        )
+        assert posted.status == 201, posted.body
+    events = {room: await history_as(http, url, alice, room) for room in (PRIVATE, DM)}
+    assert [e["body"] for e in events[PRIVATE] if e["type"] == "message"] == ["the plan"]
+    assert [e["body"] for e in events[DM] if e["type"] == "message"] == ["just between us"]
+    return World(url, alice, bob, carol, events)
+
+
+async def history_as(
+    http: aiohttp.ClientSession, url: str, token: str, room: str
+) -> list[dict[str, Any]]:
+    reply = await call_api(
+        http, "GET", f"{url}/api/v1/rooms/{quote(room)}/messages", token, params={"limit": 200}
+    )
+    assert reply.status == 200, reply.body
+    assert reply.body["has_more"] is False
+    return list(reply.body["events"])
+
+
+async def assert_rooms_untouched(http: aiohttp.ClientSession, world: World) -> None:
+    """The rooms still hold exactly what they held, with the same two members, and carol's
+    view of the server shows neither of them."""
+    api = f"{world.url}/api/v1"
+    for room in (PRIVATE, DM):
+        assert await history_as(http, world.url, world.alice, room) == world.events[room]
+        members = await call_api(http, "GET", f"{api}/rooms/{quote(room)}/members", world.bob)
+        assert members.status == 200, members.body
+        assert members.body["users"] == ["alice", "bob"]
+    mine = await call_api(http, "GET", f"{api}/rooms", world.carol)
+    assert mine.status == 200
+    assert mine.body["rooms"] == []
+    directory = await call_api(http, "GET", f"{api}/directory", world.carol)
+    assert directory.status == 200
+    listed = {room["name"] for room in directory.body["rooms"]}
+    assert PRIVATE not in listed and DM not in listed
+
+
+def ws_fields(kind: str, room: str) -> dict[str, Any]:
+    if kind == "sync":
+        return {"since": {room: 0}}
+    if kind == "send":
+        return {"room": room, "body": "let me in", "client_msg_id": uuid.uuid4().hex}
+    if kind == "invite":
+        return {"room": room, "user": "carol"}
+    if kind == "read":
+        return {"room": room, "seq": 1}
+    return {"room": room}
+
+
+def blanked(reply: dict[str, Any], names: tuple[str, ...], drop: tuple[str, ...]) -> Any:
+    """The reply with the room's name (as given or canonical) blanked out, ``drop`` removed."""
+    text = json.dumps({k: v for k, v in reply.items() if k not in drop}, sort_keys=True)
+    for name in sorted(names, key=len, reverse=True):
+        text = text.replace(json.dumps(name)[1:-1], "<ROOM>")
+    return json.loads(text)
+
+
+def assert_like_missing(
+    reply: dict[str, Any],
+    names: tuple[str, ...],
+    missing_reply: dict[str, Any],
+    missing: str,
+    drop: tuple[str, ...] = (),
+) -> None:
+    assert reply.get("code") == "not_found", reply
+    assert blanked(reply, names, drop) == blanked(missing_reply, (missing,), drop), (
+        reply,
+        missing_reply,
+    )
+
+
+# --- over the WebSocket --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", WS_KINDS)
+async def test_outsider_gets_the_not_found_of_a_missing_room(
+    world: World, http: aiohttp.ClientSession, kind: str
+) -> None:
+    async with Client.connect(http, world.url, world.carol, sync={}) as carol:
+        for refs, missing in CASES:
+            missing_reply = await carol.request(kind, **ws_fields(kind, missing))
+            assert missing_reply["type"] == "error", missing_reply
+            assert missing_reply["code"] == "not_found", missing_reply
+            assert set(missing_reply) == {"type", "re", "code", "message"}, missing_reply
+            for ref, canonical in refs:
+                reply = await carol.request(kind, **ws_fields(kind, ref))
+                assert reply["type"] == "error", (ref, reply)
+                assert_like_missing(reply, (ref, canonical), missing_reply, missing, ("re",))
+        assert (await carol.ok("ping"))["type"] == "pong"
+        assert carol.events == []
+    await assert_rooms_untouched(http, world)
+
+
+async def test_typing_is_silent_for_members_and_not_found_for_outsiders(
+    world: World, http: aiohttp.ClientSession
+) -> None:
+    async with (
+        Client.connect(http, world.url, world.alice, sync={}) as alice,
+        Client.connect(http, world.url, world.bob, sync={}) as bob,
+        Client.connect(http, world.url, world.carol, sync={}) as carol,
+    ):
+        await alice.ws.send_str(json.dumps({"type": "typing", "id": "t-1", "room": PRIVATE}))
+        await bob.wait_for(lambda c: any(e["type"] == "typing" for e in c.events))
+        assert [e for e in bob.events if e["type"] == "typing"] == [
+            {"type": "typing", "room": PRIVATE, "user": "alice"}
+        ]
+        await alice.ok("ping")
+        assert alice.frames.empty(), "a successful typing got a reply"
+        assert "t-1" not in alice.replies
+
+        refused = await carol.request("typing", room=PRIVATE)
+        assert refused["type"] == "error" and refused["code"] == "not_found", refused
+        await bob.ok("ping")
+        assert [e["user"] for e in bob.events if e["type"] == "typing"] == ["alice"]
+
+
+async def test_outsider_receives_none_of_the_rooms_events(
+    world: World, http: aiohttp.ClientSession
+) -> None:
+    await register(http, world.url, "dave")
+    async with (
+        Client.connect(http, world.url, world.alice, sync={}) as alice,
+        Client.connect(http, world.url, world.alice, sync={}) as alice_phone,
+        Client.connect(http, world.url, world.bob, sync={}) as bob,
+        Client.connect(http, world.url, world.carol, sync={}) as carol,
+    ):
+        for room in (PRIVATE, DM):  # naming the rooms in sync does not subscribe her either
+            refused = await carol.request("sync", since={room: 0})
+            assert refused["type"] == "error" and refused["code"] == "not_found", refused
+        for i in range(5):
+            await alice.send(PRIVATE, f"secret {i}")
+            await bob.send(PRIVATE, f"reply {i}")
+            await alice.send(DM, f"dm {i}")
+            await bob.send(DM, f"dm back {i}")
+        await alice.ok("invite", room=PRIVATE, user="dave")
+        await alice.ws.send_str(json.dumps({"type": "typing", "room": DM}))
+        await alice.ok("read", room=PRIVATE, seq=4)
+
+        def everything_arrived(c: Client) -> bool:
+            return (
+                len(c.room_events(PRIVATE, "message")) == 10
+                and len(c.room_events(PRIVATE, "member_joined")) == 1
+                and len(c.room_events(DM, "message")) == 10
+                and any(e["type"] == "typing" for e in c.events)
+            )
+
+        await bob.wait_for(everything_arrived)
+        await alice_phone.wait_for(lambda c: any(e["type"] == "read" for e in c.events))
+
+        # Whatever the server queued for carol meanwhile is in front of this pong.
+        assert (await carol.ok("ping"))["type"] == "pong"
+        assert carol.events == []
+        assert carol.frames.empty(), carol.frames
+        rooms = await carol.ok("rooms")
+        assert rooms["rooms"] == []
+
+
+async def test_sync_naming_a_hidden_room_replays_nothing(
+    world: World, http: aiohttp.ClientSession
+) -> None:
+    """Even next to a room she is in, a hidden room in ``since`` gets her none of its events."""
+    async with Client.connect(http, world.url, world.carol) as carol:
+        await carol.ok("create", name="mine", private=False)
+        reply = await carol.request("sync", since={"mine": 0, PRIVATE: 0, DM: 0})
+        assert reply["type"] == "error" and reply["code"] == "not_found", reply
+        await carol.ok("ping")
+        assert [e["room"] for e in carol.events if e.get("room") in (PRIVATE, DM)] == []
+
+
+# --- over the HTTP API ---------------------------------------------------------------------
+
+HTTP_CALLS: dict[str, tuple[str, str, Any]] = {
+    "messages GET": ("GET", "messages", None),
+    "messages POST": ("POST", "messages", "message"),
+    "join": ("POST", "join", None),
+    "members": ("GET", "members", None),
+    "read": ("POST", "read", {"seq": 1}),
+    "invite": ("POST", "invite", {"user": "carol"}),
+    "leave": ("POST", "leave", None),
+}
+
+
+@pytest.mark.parametrize("call", list(HTTP_CALLS))
+async def test_outsider_gets_the_not_found_of_a_missing_room_over_http(
+    world: World, http: aiohttp.ClientSession, call: str
+) -> None:
+    method, action, body = HTTP_CALLS[call]
+
+    async def attempt(room: str) -> Any:
+        payload = body
+        if body == "message":
+            payload = {"client_msg_id": uuid.uuid4().hex, "body": "let me in"}
+        reply = await call_api(
+            http,
+            method,
+            f"{world.url}/api/v1/rooms/{quote(room, safe=':')}/{action}",
+            world.carol,
+            json=payload,
+        )
+        assert reply.status == 404, (room, reply.status, reply.body)
+        assert reply.content_type == "application/json"
+        assert set(reply.body) == {"code", "message"}, reply.body
+        return reply.body
+
+    for refs, missing in CASES:
+        missing_body = await attempt(missing)
+        assert missing_body["code"] == "not_found"
+        for ref, canonical in refs:
+            assert_like_missing(await attempt(ref), (ref, canonical), missing_body, missing)
+    await assert_rooms_untouched(http, world)
+
+
+# --- what members and non-members of visible rooms may do -----------------------------------
+
+
+async def test_nobody_can_be_invited_into_a_dm(world: World, http: aiohttp.ClientSession) -> None:
+    async with Client.connect(http, world.url, world.alice, sync={}) as alice:
+        refused = await alice.request("invite", room=DM, user="carol")
+        assert refused["type"] == "error" and refused["code"] == "forbidden", refused
+    over_http = await call_api(
+        http, "POST", f"{world.url}/api/v1/rooms/{DM}/invite", world.bob, json={"user": "carol"}
+    )
+    assert over_http.status == 403, over_http.body
+    assert over_http.body["code"] == "forbidden"
+    await assert_rooms_untouched(http, world)
+
+
+async def test_public_room_history_is_open_but_posting_needs_joining(
+    world: World, http: aiohttp.ClientSession
+) -> None:
+    api = f"{world.url}/api/v1"
+    async with (
+        Client.connect(http, world.url, world.alice, sync={}) as alice,
+        Client.connect(http, world.url, world.carol, sync={}) as carol,
+    ):
+        await alice.ok("create", name="town", private=False)
+        await alice.send("town", "welcome, all")
+
+        refused = await carol.request("send", room="town", body="hi", client_msg_id="c-1")
+        assert refused["type"] == "error" and refused["code"] == "forbidden", refused
+        over_http = await call_api(
+            http,
+            "POST",
+            f"{api}/rooms/town/messages",
+            world.carol,
+            json={"client_msg_id": "c-2", "body": "hi"},
+        )
+        assert over_http.status == 403, over_http.body
+        assert over_http.body["code"] == "forbidden"
+
+        page = await carol.ok("history", room="town")
+        assert [e["body"] for e in page["events"] if e["type"] == "message"] == ["welcome, all"]
+        assert page["events"] == await history_as(http, world.url, world.carol, "town")
+
+        # Joining is what was missing: the same request now goes through.
+        await carol.ok("join", room="town")
+        sent = await carol.send("town", "hi", client_msg_id="c-1")
+        assert sent["room"] == "town"
+        page = await alice.ok("history", room="town")
+        assert [(e["user"], e["body"]) for e in page["events"] if e["type"] == "message"] == [
+            ("alice", "welcome, all"),
+            ("carol", "hi"),
+        ]
+
+
+async def test_members_of_a_private_room_can_invite(
+    world: World, http: aiohttp.ClientSession
+) -> None:
+    dave = await register(http, world.url, "dave")
+    erin = await register(http, world.url, "erin")
+    async with (
+        Client.connect(http, world.url, world.alice, sync={}) as alice,
+        Client.connect(http, world.url, dave, sync={}) as dave_ws,
+    ):
+        # bob did not create the room; being a member is enough.
+        async with Client.connect(http, world.url, world.bob) as bob:
+            assert (await bob.ok("invite", room=PRIVATE, user="dave"))["type"] == "ok"
+        await dave_ws.wait_for(lambda c: c.room_events(PRIVATE, "member_joined"))
+        joined = dave_ws.room_events(PRIVATE, "member_joined")[0]
+        assert joined["user"] == "dave" and joined["by"] == "bob"
+
+        page = await dave_ws.ok("history", room=PRIVATE)
+        assert "the plan" in [e.get("body") for e in page["events"]]
+        await dave_ws.send(PRIVATE, "thanks for having me")
+        await alice.wait_for(lambda c: c.room_events(PRIVATE, "message"))
+        assert alice.room_events(PRIVATE, "message")[0]["user"] == "dave"
+
+    invited = await call_api(
+        http,
+        "POST",
+        f"{world.url}/api/v1/rooms/{PRIVATE}/invite",
+        world.alice,
+        json={"user": "erin"},
+    )
+    assert invited.status == 204, invited.body
+    members = await call_api(http, "GET", f"{world.url}/api/v1/rooms/{PRIVATE}/members", erin)
+    assert members.status == 200, members.body
+    assert members.body["users"] == ["alice", "bob", "dave", "erin"]
+
+    # carol is still outside.
+    outside = await call_api(
+        http, "GET", f"{world.url}/api/v1/rooms/{PRIVATE}/members", world.carol
+    )
+    assert outside.status == 404 and outside.body["code"] == "not_found"
