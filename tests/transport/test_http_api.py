@@ -192,8 +192,9 @@ async def test_create_list_join_leave_and_directory(
         "room": "general",
         "users": ["alice"],
     }
-    status, _ = await bob.get("/rooms/general/members")
-    assert status == 404
+    # A public room's members are visible to anyone signed in, as its history is.
+    status, members = await bob.get("/rooms/general/members")
+    assert (status, members["users"]) == (200, ["alice"])
     history = await alice.ok("GET", "/rooms/general/messages")
     assert [(e["type"], e.get("user")) for e in history["events"]] == [
         ("member_joined", "alice"),

@@ -207,3 +207,33 @@ async def test_typing_reaches_the_other_members_only(
         assert {"type": "typing", "room": "chat", "user": "alice"} in b.events
         await a.ok("ping")
         assert not any(e["type"] == "typing" for e in a.events)
+
+
+async def test_a_sync_after_joining_does_not_send_a_live_room_again(
+    server: RunningServer, http: aiohttp.ClientSession
+) -> None:
+    alice, bob = await register(http, server.url, "alice"), await register(http, server.url, "bob")
+    async with Client.connect(http, server.url, alice, sync={}) as a:
+        await a.ok("create", name="both")
+        async with Client.connect(http, server.url, bob) as b:
+            await b.ok("join", room="both")  # live here from the reply on, before any sync
+            await a.send("both", "one")
+            await b.wait_for(lambda c: c.room_events("both", "message"))
+            synced = await b.ok("sync", since={})
+            assert synced["rooms"]["both"] == {"last_seq": 3, "complete": True}
+            await a.send("both", "two")
+            await b.wait_for(lambda c: len(c.room_events("both", "message")) == 2)
+            assert_gapless(b.room_events("both"), start=3)
+
+
+async def test_a_refused_sync_leaves_the_connection_unsynced(
+    server: RunningServer, http: aiohttp.ClientSession
+) -> None:
+    alice = await register(http, server.url, "alice")
+    async with Client.connect(http, server.url, alice) as a:
+        refused = await a.request("sync", since={"nowhere": 0})
+        assert refused["code"] == "not_found"
+        async with Client.connect(http, server.url, alice) as other:
+            await other.ok("create", name="elsewhere")
+        await a.ok("ping")
+        assert a.room_events("elsewhere") == []  # not following rooms joined elsewhere

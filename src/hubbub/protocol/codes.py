@@ -20,7 +20,6 @@ class CloseCode(enum.IntEnum):
     SLOW_CONSUMER = 4000  # outgoing buffer over its bound: reconnect and sync
     RATE_LIMITED = 4029  # a plain-text guest sending too fast: reconnect after a pause
     UNAUTHENTICATED = 4401  # get a new token before reconnecting
-    GUESTS_DISABLED = 4503  # plain-text guests are turned off on this server
 
 
 RECONNECT = {
@@ -32,5 +31,4 @@ RECONNECT = {
     CloseCode.SLOW_CONSUMER: True,
     CloseCode.RATE_LIMITED: True,
     CloseCode.UNAUTHENTICATED: False,
-    CloseCode.GUESTS_DISABLED: False,
 }

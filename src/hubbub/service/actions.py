@@ -131,7 +131,7 @@ class Actions:
         return await self.storage.public_rooms()
 
     async def members(self, user: str, room: str) -> list[str]:
-        await self._member_view(user, room)
+        await self._visible(user, room)
         return await self.storage.members(room)
 
     async def create(
@@ -181,6 +181,13 @@ class Actions:
         if session is not None:
             self.hub.follow_from(session, info.name, info.last_seq)
 
+    async def _visible(self, user: str, room: str) -> None:
+        """Members see a room; anyone signed in sees a public one; the rest is not_found."""
+        if await self.storage.room_info(room, user) is None:
+            found = await self.storage.get_room(room)
+            if found is None or found.kind != RoomKind.PUBLIC:
+                raise room_not_found(room)
+
     async def _member_view(self, user: str, room: str) -> RoomInfo:
         info = await self.storage.room_info(room, user)
         if info is None:
@@ -200,10 +207,9 @@ class Actions:
     async def history(
         self, user: str, room: str, before: int | None, after: int | None, limit: int
     ) -> Page:
-        if await self.storage.room_info(room, user) is None:
-            found = await self.storage.get_room(room)
-            if found is None or found.kind != RoomKind.PUBLIC:
-                raise room_not_found(room)
+        if before is not None and after is not None:
+            raise BadRequest("give before or after, not both")
+        await self._visible(user, room)
         return await self.storage.history(room, before, after, limit)
 
     async def sync(self, session: Session, since: dict[str, int]) -> dict[str, SyncState]:
@@ -212,16 +218,26 @@ class Actions:
         Rooms not named in ``since`` go live from their current ``last_seq``. Live events are
         buffered before history is read, so the seam between replay and live has no hole.
         """
-        session.synced = True  # from now on, rooms joined elsewhere are followed too
+        was_synced, session.synced = session.synced, True  # rooms joined meanwhile: followed
         rooms = {info.name: info for info in await self.storage.user_rooms(session.user)}
         for room in since:
             if room not in rooms:
+                session.synced = was_synced
                 raise room_not_found(room)
-        for room in rooms:
+        resume = {}
+        for room, info in rooms.items():
+            if room in since:
+                resume[room] = since[room]
+            elif room not in session.feeds:
+                resume[room] = info.last_seq
+        for room in resume:
             self.hub.buffer(session, room)
         states = {}
-        for room, info in rooms.items():
-            states[room] = await self._resume(session, room, since.get(room, info.last_seq))
+        for room in rooms:
+            if room in resume:
+                states[room] = await self._resume(session, room, resume[room])
+            elif room in session.feeds:  # already live here, not named: it stays as it is
+                states[room] = SyncState(last_seq=session.feeds[room].last_seq, complete=True)
         return states
 
     async def _resume(self, session: Session, room: str, since: int) -> SyncState:

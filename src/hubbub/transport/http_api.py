@@ -278,8 +278,6 @@ async def members(call: Call) -> web.Response:
 
 async def history(call: Call) -> web.Response:
     q = call.body
-    if q.before is not None and q.after is not None:
-        raise BadRequest("give before or after, not both")
     page = await _actions(call).history(call.user, call.room, q.before, q.after, q.limit)
     return json_response(200, HistoryPage(call.room, page.events, page.has_more))
 

@@ -76,12 +76,12 @@ class SocketOutlet:
         self.closed = True
 
     def _drop_slow_consumer(self) -> None:
+        """Queue nothing more, put the close frame (4000) behind what is buffered, and cut
+        the connection off after ``grace`` seconds if the peer has not read up to it."""
         self.closed = self.slow = True
         self._queue.clear()
-        log.info(
-            "disconnecting a slow consumer (%d bytes unsent)",
-            self._transport.get_write_buffer_size(),
-        )
+        unsent = self._transport.get_write_buffer_size()
+        log.info("disconnecting a slow consumer (%d bytes unsent)", unsent)
         self._transport.write(close_frame(CloseCode.SLOW_CONSUMER, "too slow; reconnect and sync"))
         self._loop.call_later(self._grace, self._transport.abort)
         if self.on_slow is not None:

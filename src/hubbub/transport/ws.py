@@ -48,6 +48,7 @@ async def websocket(request: web.Request) -> web.StreamResponse:
         protocols=(SUBPROTOCOL,),
         max_msg_size=config.max_frame_bytes + 1,  # aiohttp refuses sizes >= this
         compress=False,  # per-message deflate costs ~33 KiB per connection
+        autoclose=False,  # we answer a close ourselves: never after our own 4000
         heartbeat=30.0,
     )
     handshake = ws.can_prepare(request)
@@ -93,7 +94,10 @@ async def _open(
         if outlet.slow:
             state.slow_consumers_dropped += 1
         outlet.stop()
-        if not ws.closed and not outlet.slow:
+        if outlet.slow:
+            # Our close frame went out with the data; whatever happened since, we are done.
+            transport.abort()
+        elif not ws.closed:
             await ws.close()
 
 

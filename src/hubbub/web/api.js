@@ -1,0 +1,63 @@
+// The few HTTP API calls the page makes: who am I, sign up, sign in, sign out.
+//
+// Sign-in sets the HttpOnly session cookie; the page never sees or stores the token, and
+// the WebSocket handshake carries the cookie. Everything else goes over the WebSocket.
+
+export class ApiError extends Error {
+  constructor(status, body) {
+    super(body?.message || `HTTP ${status}`);
+    this.status = status;
+    this.code = body?.code || (status === 0 ? 'network' : 'internal');
+    this.retryAfter = body?.retry_after ?? null;
+  }
+}
+
+async function call(method, path, body) {
+  let response;
+  try {
+    response = await fetch(`/api/v1/${path}`, {
+      method,
+      credentials: 'same-origin',
+      headers: body ? { 'Content-Type': 'application/json' } : {},
+      body: body ? JSON.stringify(body) : undefined,
+    });
+  } catch {
+    throw new ApiError(0, { message: 'cannot reach the server' });
+  }
+  const text = await response.text();
+  let data = null;
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    data = null;
+  }
+  if (!response.ok) {
+    if (data && response.status === 429 && data.retry_after == null) {
+      data.retry_after = Number(response.headers.get('Retry-After')) || null;
+    }
+    throw new ApiError(response.status, data);
+  }
+  return data;
+}
+
+/** The signed-in username, or null when the cookie is missing or no longer valid. */
+export async function whoAmI() {
+  try {
+    return (await call('GET', 'me')).username;
+  } catch (err) {
+    if (err.status === 401) return null;
+    throw err;
+  }
+}
+
+export async function register(username, password) {
+  return (await call('POST', 'register', { username, password })).user.username;
+}
+
+export async function login(username, password) {
+  return (await call('POST', 'login', { username, password })).user.username;
+}
+
+export async function logout() {
+  await call('POST', 'logout');
+}
