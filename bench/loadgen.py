@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import contextlib
 import json
 import os
 import random
@@ -67,7 +68,11 @@ def parse_payload(data: bytes) -> tuple[int, int, bytes] | None:
     if at < 0:
         return None
     start = at + len(MARK)
-    return int(data[start : start + 20]), int(data[start + 21 : start + 31]), data[start + 32 : start + 33]
+    return (
+        int(data[start : start + 20]),
+        int(data[start + 21 : start + 31]),
+        data[start + 32 : start + 33],
+    )
 
 
 # --- a raw WebSocket client ---------------------------------------------------------------
@@ -151,9 +156,8 @@ class WsClient(asyncio.Protocol):
                     on_text(buf[i + head : end])
             elif opcode == 9:  # ping → pong
                 self.send(10, buf[i + head : end])
-            elif opcode == 8:
-                if self.transport is not None:
-                    self.transport.close()
+            elif opcode == 8 and self.transport is not None:
+                self.transport.close()
             i = end
         self.buf = buf[i:] if i < n else b""
         if count:
@@ -325,7 +329,9 @@ async def open_sender(target: Target, room: str, index: int) -> WsClient:
     return await target.open(room, index)
 
 
-async def fanout(target: Target, pid: int, receivers: int, duration: float, window: int) -> dict[str, Any]:
+async def fanout(
+    target: Target, pid: int, receivers: int, duration: float, window: int
+) -> dict[str, Any]:
     """One sender as fast as it can, with at most ``window`` messages not yet delivered to all."""
     room = "fanout"
     clients = await open_many(target, room, receivers)
@@ -365,10 +371,8 @@ async def fanout(target: Target, pid: int, receivers: int, duration: float, wind
             assert sender.transport is not None
             sender.transport.write(burst)
         wake.clear()
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(wake.wait(), 1.0)
-        except TimeoutError:
-            pass
     elapsed = loop.time() - t0
     count = delivered - deliveries_0
     server_cpu = cpu_seconds(pid) - cpu_0
@@ -503,7 +507,9 @@ async def idle(target: Target, pid: int, connections: int) -> dict[str, Any]:
     }
 
 
-async def durable(target: Target, pid: int, senders: int, duration: float, rate: float | None) -> dict[str, Any]:
+async def durable(
+    target: Target, pid: int, senders: int, duration: float, rate: float | None
+) -> dict[str, Any]:
     """Senders as fast as acks allow (``rate`` None), or at a fixed total rate; ack latency."""
     assert isinstance(target, HubbubJson)
     clients = [await target.open_sender(i) for i in range(senders)]
@@ -533,12 +539,15 @@ async def durable(target: Target, pid: int, senders: int, duration: float, rate:
         while loop.time() < stop_at:
             seq += 1
             pending[seq] = time.monotonic_ns()
-            frame = b'{"type":"send","id":%d,"room":"durable","client_msg_id":"%d-%d-%d","body":"%s"}' % (
-                seq,
-                os.getpid(),
-                index,
-                seq,
-                payload(seq),
+            frame = (
+                b'{"type":"send","id":%d,"room":"durable","client_msg_id":"%d-%d-%d","body":"%s"}'
+                % (
+                    seq,
+                    os.getpid(),
+                    index,
+                    seq,
+                    payload(seq),
+                )
             )
             client.send_text(frame)
             if rate:
@@ -565,7 +574,9 @@ async def durable(target: Target, pid: int, senders: int, duration: float, rate:
     }
 
 
-async def history(target: Target, pid: int, room: str, last_seq: int, duration: float) -> dict[str, Any]:
+async def history(
+    target: Target, pid: int, room: str, last_seq: int, duration: float
+) -> dict[str, Any]:
     """One client asking for random 50-message pages of a huge room, one at a time."""
     assert isinstance(target, HubbubJson)
     client = await target.open_sender(0)
@@ -588,7 +599,11 @@ async def history(target: Target, pid: int, room: str, last_seq: int, duration: 
         await got.wait()
         times.append((time.monotonic_ns() - t) / 1e6)
     await close_all([client])
-    return {"pages": len(times), "p50_ms": percentile(times, 0.5), "p99_ms": percentile(times, 0.99)}
+    return {
+        "pages": len(times),
+        "p50_ms": percentile(times, 0.5),
+        "p99_ms": percentile(times, 0.99),
+    }
 
 
 async def close_all(clients: list[WsClient]) -> None:
@@ -640,10 +655,14 @@ def hubbub_accounts(base: str, count: int, rooms: list[str]) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("target", choices=sorted(TARGETS))
-    parser.add_argument("scenario", choices=["fanout", "latency", "reqresp", "idle", "durable", "history"])
+    parser.add_argument(
+        "scenario", choices=["fanout", "latency", "reqresp", "idle", "durable", "history"]
+    )
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--pid", type=int, required=True, help="the server's pid, for /proc")
-    parser.add_argument("-n", type=int, default=1000, help="receivers, pairs, connections or senders")
+    parser.add_argument(
+        "-n", type=int, default=1000, help="receivers, pairs, connections or senders"
+    )
     parser.add_argument("--duration", type=float, default=5.0)
     parser.add_argument("--window", type=int, default=64)
     parser.add_argument("--rate", type=float, default=None)
@@ -656,16 +675,25 @@ def main() -> None:
     target = TARGETS[args.target](args.target, "127.0.0.1", args.port)
     target.local_addrs = [f"127.0.0.{i + 1}" for i in range(args.sources)]
     if isinstance(target, HubbubJson) and args.scenario != "history":
-        rooms = {"fanout": ["fanout"], "latency": ["latency"], "idle": ["idle"], "durable": ["durable"]}
+        rooms = {
+            "fanout": ["fanout"],
+            "latency": ["latency"],
+            "idle": ["idle"],
+            "durable": ["durable"],
+        }
         room_list = rooms.get(args.scenario, [f"pair{i}" for i in range(args.n)])
         if args.scenario == "reqresp":
             tokens = hubbub_accounts(f"http://127.0.0.1:{args.port}", 2 * args.n, [])
             # each pair in its own two-member private room
             for i in range(args.n):
-                _pair_room(f"http://127.0.0.1:{args.port}", tokens[2 * i], f"pair{i}", f"bench{2 * i + 1}")
+                _pair_room(
+                    f"http://127.0.0.1:{args.port}", tokens[2 * i], f"pair{i}", f"bench{2 * i + 1}"
+                )
             target.tokens = tokens
         else:
-            target.tokens = hubbub_accounts(f"http://127.0.0.1:{args.port}", args.users or 100, room_list)
+            target.tokens = hubbub_accounts(
+                f"http://127.0.0.1:{args.port}", args.users or 100, room_list
+            )
     elif isinstance(target, HubbubJson):
         target.tokens = hubbub_accounts(f"http://127.0.0.1:{args.port}", 1, [])
 
@@ -673,7 +701,9 @@ def main() -> None:
         if args.scenario == "fanout":
             return await fanout(target, args.pid, args.n, args.duration, args.window)
         if args.scenario == "latency":
-            return await fanout_latency(target, args.pid, args.n, args.duration, args.rate or 20_000)
+            return await fanout_latency(
+                target, args.pid, args.n, args.duration, args.rate or 20_000
+            )
         if args.scenario == "reqresp":
             return await reqresp(target, args.pid, args.n, args.duration)
         if args.scenario == "idle":
@@ -688,7 +718,10 @@ def main() -> None:
 
 
 def _pair_room(base: str, token: str, room: str, other: str) -> None:
-    for path, body in (("/api/v1/rooms", {"name": room, "private": True}), (f"/api/v1/rooms/{room}/invite", {"user": other})):
+    for path, body in (
+        ("/api/v1/rooms", {"name": room, "private": True}),
+        (f"/api/v1/rooms/{room}/invite", {"user": other}),
+    ):
         request = urllib.request.Request(base + path, json.dumps(body).encode(), method="POST")
         request.add_header("Content-Type", "application/json")
         request.add_header("Authorization", f"Bearer {token}")
