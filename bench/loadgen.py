@@ -235,10 +235,12 @@ class PlainTarget(Target):
 
 
 class HubbubPlain(Target):
-    """hubbub's plain-text protocol: every guest is in ``lobby``; the path is ignored."""
+    """hubbub's plain-text protocol on ``/``: every guest is in ``lobby``."""
 
-    async def join(self, client: WsClient, room: str, index: int) -> None:
-        client.send_text(b"start_bench%d" % index)
+    def handshake(self, room: str, index: int) -> tuple[str, dict[str, str]]:
+        # Guests stay anonymous: naming each with start_<name> would relay N x N frames
+        # during setup, which is not part of the measured job.
+        return "/", {}
 
 
 class HubbubJson(Target):
@@ -407,7 +409,7 @@ async def fanout_latency(
     messages_per_s = rate / receivers
     interval = 1 / messages_per_s
     loop = asyncio.get_running_loop()
-    cpu_0, t0 = cpu_seconds(pid), loop.time()
+    cpu_0, gen_0, t0 = cpu_seconds(pid), cpu_seconds(), loop.time()
     seq = 0
     while loop.time() - t0 < duration:
         sender.send_text(target.message(room, payload(seq), seq))
@@ -416,6 +418,7 @@ async def fanout_latency(
         await asyncio.sleep(max(0.0, next_at - loop.time()))
     await asyncio.sleep(1.0)  # let the last ones arrive
     server_cpu = cpu_seconds(pid) - cpu_0
+    gen_cpu = cpu_seconds() - gen_0
     await close_all([*clients, sender])
     expected = seq * receivers
     ms = [v / 1e6 for v in latencies]
@@ -426,6 +429,7 @@ async def fanout_latency(
         "p99_ms": percentile(ms, 0.99),
         "max_ms": max(ms) if ms else None,
         "server_cpu_share": server_cpu / (duration + 1.0),
+        "loadgen_cpu_share": gen_cpu / (duration + 1.0),
     }
 
 
@@ -478,15 +482,17 @@ async def reqresp(target: Target, pid: int, pairs: int, duration: float) -> dict
     stop_at[0] = loop.time() + warmup + duration
     ready.set()
     await asyncio.sleep(warmup)
-    cpu_0 = cpu_seconds(pid)
+    cpu_0, gen_0 = cpu_seconds(pid), cpu_seconds()
     await asyncio.sleep(duration)
     server_cpu = cpu_seconds(pid) - cpu_0
+    gen_cpu = cpu_seconds() - gen_0
     await asyncio.wait_for(asyncio.gather(*tasks), 30)
     return {
         "round_trips_per_s": counts[0] / duration,
         "p50_ms": percentile(rtts, 0.5),
         "p99_ms": percentile(rtts, 0.99),
         "server_cpu_share": server_cpu / duration,
+        "loadgen_cpu_share": gen_cpu / duration,
     }
 
 
@@ -515,6 +521,7 @@ async def durable(
     clients = [await target.open_sender(i) for i in range(senders)]
     loop = asyncio.get_running_loop()
     acks: list[float] = []
+    errors = [0]  # error replies: answered, but not acks
     stop_at = loop.time() + 1.0 + duration
     measure_from = loop.time() + 1.0
 
@@ -529,7 +536,9 @@ async def durable(
                 return
             re = int(data[at + 5 : data.index(b",", at)])
             sent_at = pending.pop(re, None)
-            if sent_at is not None and loop.time() >= measure_from:
+            if data.startswith(b'{"type":"error"'):
+                errors[0] += 1
+            elif sent_at is not None and loop.time() >= measure_from:
                 acks.append((time.monotonic_ns() - sent_at) / 1e6)
             acked.set()
 
@@ -561,9 +570,10 @@ async def durable(
                         break
         await asyncio.sleep(0.5)
 
-    cpu_0 = cpu_seconds(pid)
+    cpu_0, gen_0 = cpu_seconds(pid), cpu_seconds()
     await asyncio.gather(*(run(i, c) for i, c in enumerate(clients)))
     server_cpu = cpu_seconds(pid) - cpu_0
+    gen_cpu = cpu_seconds() - gen_0
     await close_all(clients)
     return {
         "acked_per_s": len(acks) / duration,
@@ -571,6 +581,8 @@ async def durable(
         "p99_ms": percentile(acks, 0.99),
         "max_ms": max(acks) if acks else None,
         "server_cpu_share": server_cpu / (duration + 1.5),
+        "loadgen_cpu_share": gen_cpu / (duration + 1.5),
+        "errors": errors[0],
     }
 
 
@@ -586,6 +598,7 @@ async def history(
     rng = random.Random(7)
     times: list[float] = []
     end = loop.time() + duration
+    gen_0 = cpu_seconds()
     request_id = 0
     while loop.time() < end:
         request_id += 1
@@ -598,11 +611,13 @@ async def history(
         )
         await got.wait()
         times.append((time.monotonic_ns() - t) / 1e6)
+    gen_cpu = cpu_seconds() - gen_0
     await close_all([client])
     return {
         "pages": len(times),
         "p50_ms": percentile(times, 0.5),
         "p99_ms": percentile(times, 0.99),
+        "loadgen_cpu_share": gen_cpu / duration,
     }
 
 
@@ -664,7 +679,7 @@ def main() -> None:
         "-n", type=int, default=1000, help="receivers, pairs, connections or senders"
     )
     parser.add_argument("--duration", type=float, default=5.0)
-    parser.add_argument("--window", type=int, default=64)
+    parser.add_argument("--window", type=int, default=256)
     parser.add_argument("--rate", type=float, default=None)
     parser.add_argument("--room", default="big")
     parser.add_argument("--last-seq", type=int, default=0)

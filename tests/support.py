@@ -28,6 +28,8 @@ from aiohttp import web
 from hubbub.config import Config
 from hubbub.service.node import Node
 from hubbub.transport.app import create_app
+from hubbub.transport.context import STATE
+from hubbub.transport.front import listen
 
 PASSWORD = "correct horse battery"
 
@@ -61,14 +63,17 @@ async def running_server(config: Config) -> AsyncIterator[RunningServer]:
     """The real app on a real socket of 127.0.0.1, with a real SQLite file."""
     config.data_dir.mkdir(parents=True, exist_ok=True)
     async with Node(config) as node:
-        runner = web.AppRunner(create_app(node), access_log=None, shutdown_timeout=1)
+        app = create_app(node)
+        runner = web.AppRunner(app, access_log=None, shutdown_timeout=1)
         await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        port = runner.addresses[0][1]
+        assert runner.server is not None
+        sock = socket.create_server(("127.0.0.1", 0))
+        server = await listen(app[STATE], runner.server, sock)
+        port = sock.getsockname()[1]
         try:
             yield RunningServer(f"http://127.0.0.1:{port}", node, config)
         finally:
+            server.close()
             await runner.cleanup()
 
 

@@ -24,6 +24,8 @@ from hubbub.config import Config, ConfigError, load
 from hubbub.service.node import Node
 from hubbub.storage.sqlite import connect, migrate
 from hubbub.transport.app import create_app
+from hubbub.transport.context import STATE
+from hubbub.transport.front import listen
 
 log = logging.getLogger("hubbub")
 
@@ -115,20 +117,23 @@ async def serve(config: Config) -> int:
         raise StartupError(f"cannot listen on {config.host}:{config.port}: {reason}") from None
     try:
         async with Node(config) as node:
+            app = create_app(node)
             runner = web.AppRunner(
-                create_app(node),
+                app,
                 handle_signals=False,
                 access_log=None,
                 shutdown_timeout=config.shutdown_timeout,
             )
             await runner.setup()
             try:
-                await web.SockSite(runner, listener).start()
+                assert runner.server is not None
+                server = await listen(app[STATE], runner.server, listener)
                 host, port = listener.getsockname()[:2]
                 shown = f"[{host}]" if ":" in host else host
                 print(f"hubbub is listening on http://{shown}:{port}/", flush=True)
                 await stop.wait()
                 log.info("shutting down")
+                server.close()  # accept nothing more; open connections close below
             finally:
                 await runner.cleanup()
     except sqlite3.Error as exc:

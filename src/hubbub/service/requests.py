@@ -26,8 +26,8 @@ class Pending:
     stored: Awaitable[Appended]
     re: m.RequestId
 
-    async def reply(self) -> m.Sent:
-        event = (await self.stored).event
+    def sent(self, appended: Appended) -> m.Sent:
+        event = appended.event
         assert event.msg_id is not None and event.client_msg_id is not None
         return m.Sent(
             re=self.re,

@@ -22,7 +22,6 @@ from hubbub.transport.context import STATE, ServerState
 from hubbub.transport.http_api import ErrorOut, add_routes, error_body
 from hubbub.transport.metrics import metrics_handler
 from hubbub.transport.openapi import build_openapi
-from hubbub.transport.ws import websocket
 
 log = logging.getLogger(__name__)
 
@@ -82,10 +81,19 @@ async def security_headers(request: web.Request, handler: Handler) -> web.Stream
     return response
 
 
+@web.middleware
+async def one_request_per_connection(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """HTTP responses close their connection, so that a WebSocket handshake always comes
+    first on a connection, where ``front`` takes it."""
+    response: web.StreamResponse = await handler(request)
+    response.force_close()
+    return response
+
+
 async def index(request: web.Request) -> web.StreamResponse:
-    """``/``: a WebSocket handshake, or the browser client's page."""
+    """``/``: the browser client's page (WebSocket handshakes never get here)."""
     if request.headers.get("Upgrade", "").lower() == "websocket":
-        return await websocket(request)
+        raise web.HTTPBadRequest(text="a WebSocket handshake must open its connection")
     return web.FileResponse(WEB_ROOT / "index.html")
 
 
@@ -96,7 +104,8 @@ async def healthz(request: web.Request) -> web.Response:
 def create_app(node: Node) -> web.Application:
     config = node.config
     app = web.Application(
-        middlewares=[security_headers, errors_to_json], client_max_size=config.max_frame_bytes
+        middlewares=[one_request_per_connection, security_headers, errors_to_json],
+        client_max_size=config.max_frame_bytes,
     )
     state = ServerState(node=node, config=config)
     app[STATE] = state
@@ -118,13 +127,11 @@ def create_app(node: Node) -> web.Application:
 
 async def _close_websockets(app: web.Application) -> None:
     """On shutdown every WebSocket is closed with 1001 (going away): clients reconnect."""
-    sockets = list(app[STATE].websockets.items())
-    for _, outlet in sockets:
-        outlet.stop()  # what is queued goes out before the close frame
-    closing = [
-        ws.close(code=CloseCode.GOING_AWAY, message=b"server shutting down") for ws, _ in sockets
-    ]
-    if closing:
-        await asyncio.wait(
-            [asyncio.ensure_future(c) for c in closing], timeout=app[STATE].config.shutdown_timeout
-        )
+    state = app[STATE]
+    for connection in list(state.connections):
+        connection.close(CloseCode.GOING_AWAY, "server shutting down")
+    deadline = asyncio.get_running_loop().time() + state.config.shutdown_timeout
+    while state.connections and asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.05)
+    for connection in list(state.connections):
+        connection.transport.abort()

@@ -11,7 +11,7 @@ from hubbub.config import Config
 from hubbub.service.node import Node
 
 if TYPE_CHECKING:
-    from hubbub.transport.outlet import SocketOutlet
+    from hubbub.transport.connection import WsConnection
 
 SESSION_COOKIE = "hubbub_session"
 
@@ -20,7 +20,7 @@ SESSION_COOKIE = "hubbub_session"
 class ServerState:
     node: Node
     config: Config
-    websockets: dict[web.WebSocketResponse, SocketOutlet] = field(default_factory=dict)
+    connections: set[WsConnection] = field(default_factory=set)  # open WebSockets
     slow_consumers_dropped: int = 0
 
 
