@@ -14,6 +14,7 @@ const BACKOFF_FIRST_MS = 1000;
 const BACKOFF_MAX_MS = 30_000;
 const PING_EVERY_MS = 25_000;
 const PONG_WITHIN_MS = 10_000;
+const READY_WITHIN_MS = 15_000; // the server sends `ready` at once to a cookie handshake
 
 /**
  * Whether to reconnect after the server closed with `code` (the table of codes.py):
@@ -62,6 +63,7 @@ export class Connection extends EventTarget {
   #attempt = 0;
   #retryTimer = null;
   #pingTimer = null;
+  #readyTimer = null;
   #nextId = 1;
   #pending = new Map(); // request id -> {resolve, reject}
   #unauthenticated = false;
@@ -130,6 +132,9 @@ export class Connection extends EventTarget {
       return;
     }
     this.#ws = ws;
+    ws.addEventListener('open', () => {
+      this.#readyTimer = setTimeout(() => this.#ws === ws && this.#lost(), READY_WITHIN_MS);
+    });
     ws.addEventListener('message', (event) => this.#onMessage(event.data));
     ws.addEventListener('close', (event) => {
       if (this.#ws === ws) this.#onClose(event.code, event.reason);
@@ -152,6 +157,7 @@ export class Connection extends EventTarget {
       return;
     }
     if (frame.type === 'ready') {
+      clearTimeout(this.#readyTimer);
       this.#attempt = 0;
       this.#setState('ready');
       this.#startPings();
@@ -165,6 +171,7 @@ export class Connection extends EventTarget {
 
   #onClose(code, reason) {
     this.#ws = null;
+    clearTimeout(this.#readyTimer);
     this.#stopPings();
     this.#failPending();
     if (!this.#wanted) return;

@@ -1,0 +1,286 @@
+// The signed-in page: wires the connection, state, outbox and views together, routes
+// `#/room/<name>` to the room on screen, and redraws after every change.
+
+import { Banner } from './banner.js';
+import { Chat } from './chat.js';
+import { Composer } from './composer.js';
+import { Connection } from './connection.js';
+import { Dialogs } from './dialogs.js';
+import { byId } from './dom.js';
+import { roomLabel } from './format.js';
+import { Outbox } from './outbox.js';
+import { Sidebar, roomHref } from './sidebar.js';
+import { Store, kindOf } from './store.js';
+import { Timeline } from './timeline.js';
+
+const TYPING_SHOWN_MS = 5000;
+
+function roomFromHash() {
+  const match = /^#\/room\/(.+)$/.exec(location.hash);
+  if (!match) return null;
+  try {
+    return decodeURIComponent(match[1]).toLowerCase();
+  } catch {
+    return null;
+  }
+}
+
+export class App {
+  #me;
+  #conn;
+  #store;
+  #outbox;
+  #chat;
+  #sidebar = new Sidebar();
+  #timeline;
+  #composer;
+  #banner;
+  #view = byId('app-view');
+  #renderQueued = false;
+  #typingTimer = null;
+  #members = new Map(); // room -> member count, for the header
+  #leaveArmed = null;
+
+  constructor(me, { onSignOut }) {
+    this.#me = me;
+    this.#store = new Store(me);
+    this.#outbox = new Outbox(me);
+    this.#conn = new Connection();
+    this.#chat = new Chat({ me, conn: this.#conn, store: this.#store, outbox: this.#outbox });
+    this.#restoreRoomList();
+
+    this.#timeline = new Timeline(
+      {
+        scroller: byId('messages'),
+        list: byId('message-list'),
+        marker: byId('new-messages'),
+        status: byId('history-status'),
+      },
+      {
+        onNearTop: () => this.#chat.active && this.#chat.loadOlder(this.#chat.active),
+        onAtBottom: () => this.#queueRender(),
+        onRetry: (cid) => this.#chat.retry(cid),
+        onDiscard: (cid) => this.#chat.discard(cid),
+      },
+    );
+    this.#composer = new Composer({
+      onSend: (room, body) => {
+        this.#chat.stoppedTyping(room);
+        this.#timeline.scrollToBottom();
+        this.#chat.send(room, body);
+      },
+      onTyping: (room) => this.#chat.typing(room),
+    });
+    this.#banner = new Banner(this.#conn, this.#chat);
+    new Dialogs({
+      chat: this.#chat,
+      navigate: (room) => this.navigate(room),
+      activeRoom: () => this.#chat.active,
+    });
+
+    byId('me-name').textContent = me;
+    byId('sign-out').addEventListener('click', () => onSignOut());
+    byId('leave-room').addEventListener('click', () => this.#leave());
+    this.#store.addEventListener('change', (event) => this.#onStoreChange(event.detail));
+    this.#outbox.addEventListener('change', () => this.#queueRender());
+    this.#chat.addEventListener('status', () => {
+      if (this.#chat.synced && this.#chat.active) this.#loadMembers(this.#chat.active);
+      this.#queueRender();
+    });
+    this.#chat.addEventListener('left', (event) => {
+      if (event.detail === this.#chat.active) this.navigate(null);
+    });
+    this.#conn.addEventListener('unauthenticated', () => onSignOut('expired'));
+    window.addEventListener('hashchange', () => this.#select(roomFromHash()));
+    document.addEventListener('visibilitychange', () => this.#queueRender());
+  }
+
+  start() {
+    this.#view.hidden = false;
+    let room = roomFromHash();
+    if (!room) {
+      room = localStorage.getItem(`hubbub:last-room:${this.#me}`);
+      // On a phone the list of rooms comes first; on a wide screen, the last room.
+      if (room && matchMedia('(min-width: 721px)').matches) {
+        history.replaceState(null, '', roomHref(room));
+      } else room = null;
+    }
+    this.#select(room);
+    this.#conn.start();
+  }
+
+  stop() {
+    this.#conn.stop();
+    this.#banner.stop();
+  }
+
+  navigate(room) {
+    const hash = room ? roomHref(room) : '#/';
+    if (location.hash === hash) this.#select(room);
+    else location.hash = hash;
+  }
+
+  #select(room) {
+    this.#chat.active = room;
+    this.#view.dataset.pane = room ? 'room' : 'rooms';
+    if (room) localStorage.setItem(`hubbub:last-room:${this.#me}`, room);
+    const kind = room ? (this.#store.room(room)?.kind ?? kindOf(room)) : null;
+    const label = room ? roomLabel(room, kind, this.#me) : '';
+    const placeholder = !room ? 'Message' : kind === 'dm' ? `Message ${label}` : `Message #${label}`;
+    this.#composer.setRoom(room, placeholder);
+    if (room) {
+      this.#chat.ensureLoaded(room);
+      this.#loadMembers(room);
+    }
+    this.#disarmLeave();
+    this.#renderNow();
+  }
+
+  #onStoreChange({ what, room }) {
+    if (what === 'rooms') this.#saveRoomList();
+    if (what === 'typing') {
+      // Hints expire on their own: redraw when the newest one would have.
+      clearTimeout(this.#typingTimer);
+      this.#typingTimer = setTimeout(() => this.#queueRender(), TYPING_SHOWN_MS + 50);
+    }
+    if (what === 'events' && room === this.#chat.active) {
+      const r = this.#store.room(room);
+      const last = r?.events.at(-1);
+      if (last && last.type !== 'message') this.#loadMembers(room);
+    }
+    if (what === 'rooms' && this.#chat.active && !this.#store.room(this.#chat.active)?.loaded) {
+      this.#chat.ensureLoaded(this.#chat.active);
+    }
+    this.#queueRender();
+  }
+
+  async #loadMembers(room) {
+    if (!this.#chat.synced || !this.#store.room(room)) return;
+    try {
+      this.#members.set(room, (await this.#chat.members(room)).length);
+      this.#queueRender();
+    } catch {
+      // shown without a count
+    }
+  }
+
+  // --- drawing -----------------------------------------------------------------------
+
+  /** Coalesce the many changes of one burst of frames into one redraw. */
+  #queueRender() {
+    if (this.#renderQueued) return;
+    this.#renderQueued = true;
+    queueMicrotask(() => {
+      this.#renderQueued = false;
+      this.#renderNow();
+    });
+  }
+
+  #renderNow() {
+    const store = this.#store;
+    const active = this.#chat.active;
+    const room = active ? store.room(active) : null;
+    this.#sidebar.render(store, active);
+    this.#renderHeader(active, room);
+    const empty = byId('room-empty');
+    if (room) {
+      empty.hidden = true;
+      this.#timeline.render(room, this.#outbox.forRoom(active), this.#me);
+    } else {
+      this.#timeline.clear();
+      empty.hidden = false;
+      const [title, text] = this.#emptyText(active);
+      empty.querySelector('h2').textContent = title;
+      empty.querySelector('p').textContent = text;
+    }
+    this.#renderTyping(active);
+    const unread = store.totalUnread() - (room?.unread ?? 0);
+    document.title = unread > 0 ? `(${unread}) hubbub` : 'hubbub';
+    if (room && this.#timeline.atBottom && document.visibilityState === 'visible') {
+      this.#chat.viewing(active);
+    }
+  }
+
+  #emptyText(active) {
+    if (!active) {
+      return ['Pick a room', 'Choose a room on the left, create one, browse the public rooms or message someone.'];
+    }
+    if (!this.#chat.synced) return ['Connecting…', 'The room appears once the connection is up.'];
+    return ['Not in this room', `You are not a member of “${active}”. Browse the public rooms to join one.`];
+  }
+
+  #renderHeader(active, room) {
+    const name = byId('room-name');
+    const sub = byId('room-sub');
+    if (!active) {
+      name.textContent = 'hubbub';
+      sub.textContent = '';
+    } else {
+      const kind = room?.kind ?? kindOf(active);
+      const label = roomLabel(active, kind, this.#me);
+      name.textContent = kind === 'dm' ? label : `${kind === 'private' ? '🔒 ' : '# '}${label}`;
+      const count = this.#members.get(active);
+      const kindText = { public: 'Public room', private: 'Private room', dm: 'Direct message' }[kind];
+      sub.textContent = count ? `${kindText} · ${count} member${count === 1 ? '' : 's'}` : kindText;
+    }
+    byId('open-invite').hidden = !room || room.kind === 'dm';
+    byId('leave-room').hidden = !room || room.kind === 'dm';
+  }
+
+  #renderTyping(active) {
+    const users = active ? this.#store.typingIn(active) : [];
+    let text = '';
+    if (users.length === 1) text = `${users[0]} is typing…`;
+    else if (users.length === 2) text = `${users[0]} and ${users[1]} are typing…`;
+    else if (users.length > 2) text = 'Several people are typing…';
+    byId('typing').textContent = text;
+  }
+
+  // --- leaving -------------------------------------------------------------------------
+
+  async #leave() {
+    const button = byId('leave-room');
+    const room = this.#chat.active;
+    if (!room) return;
+    if (!this.#leaveArmed) {
+      // A second click within a few seconds confirms: no modal for a reversible-ish action.
+      button.textContent = 'Click again to leave';
+      this.#leaveArmed = setTimeout(() => this.#disarmLeave(), 4000);
+      return;
+    }
+    this.#disarmLeave();
+    try {
+      await this.#chat.leave(room);
+      this.navigate(null);
+    } catch {
+      button.textContent = 'Could not leave';
+    }
+  }
+
+  #disarmLeave() {
+    clearTimeout(this.#leaveArmed);
+    this.#leaveArmed = null;
+    byId('leave-room').textContent = 'Leave';
+  }
+
+  // --- the room list, remembered for the next page load --------------------------------
+
+  #saveRoomList() {
+    const rooms = [...this.#store.rooms.values()].map(({ name, kind }) => ({ name, kind }));
+    try {
+      localStorage.setItem(`hubbub:rooms:${this.#me}`, JSON.stringify(rooms));
+    } catch {
+      // only a convenience
+    }
+  }
+
+  /** Show the rooms of the last visit at once; the server's list replaces them on connect. */
+  #restoreRoomList() {
+    try {
+      const rooms = JSON.parse(localStorage.getItem(`hubbub:rooms:${this.#me}`) || '[]');
+      for (const { name, kind } of rooms) this.#store.ensureRoom(name, kind);
+    } catch {
+      // nothing remembered
+    }
+  }
+}

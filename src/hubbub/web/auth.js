@@ -1,0 +1,109 @@
+// The sign-in / create-account form.
+
+import { login, register } from './api.js';
+import { byId, say } from './dom.js';
+
+const USERNAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$/;
+
+function explain(err, mode) {
+  switch (err.status) {
+    case 0:
+      return 'Cannot reach the server. Check your connection and try again.';
+    case 401:
+      return 'Wrong username or password.';
+    case 409:
+      return 'That username is taken. Pick another one, or sign in if it is yours.';
+    case 429: {
+      const seconds = Math.max(1, Math.ceil(err.retryAfter ?? 1));
+      return mode === 'signup'
+        ? `Too many new accounts from this address. Try again in ${seconds} s.`
+        : `Too many attempts. Try again in ${seconds} s.`;
+    }
+    case 400:
+      return `The server refused this: ${err.message}`;
+    default:
+      return `Something went wrong (${err.message}). Try again.`;
+  }
+}
+
+export class AuthView {
+  #view = byId('auth-view');
+  #form = byId('auth-form');
+  #username = byId('auth-username');
+  #password = byId('auth-password');
+  #error = byId('auth-error');
+  #submit = byId('auth-submit');
+  #lead = byId('auth-lead');
+  #signin = byId('auth-mode-signin');
+  #signup = byId('auth-mode-signup');
+  #mode = 'signin';
+  #cooldown = null;
+
+  constructor(onSignedIn) {
+    this.#signin.addEventListener('click', () => this.#setMode('signin'));
+    this.#signup.addEventListener('click', () => this.#setMode('signup'));
+    this.#form.addEventListener('submit', (event) => {
+      event.preventDefault();
+      this.#go(onSignedIn);
+    });
+  }
+
+  show(message = '') {
+    this.#view.hidden = false;
+    say(this.#error, message);
+    this.#password.value = '';
+    (this.#username.value ? this.#password : this.#username).focus();
+  }
+
+  hide() {
+    this.#view.hidden = true;
+  }
+
+  #setMode(mode) {
+    this.#mode = mode;
+    const signup = mode === 'signup';
+    this.#signin.setAttribute('aria-pressed', String(!signup));
+    this.#signup.setAttribute('aria-pressed', String(signup));
+    this.#submit.textContent = signup ? 'Create account' : 'Sign in';
+    this.#lead.textContent = signup ? 'Pick a username and a password.' : 'Sign in to chat.';
+    this.#password.autocomplete = signup ? 'new-password' : 'current-password';
+    say(this.#error, '');
+  }
+
+  async #go(onSignedIn) {
+    const username = this.#username.value.trim();
+    const password = this.#password.value;
+    if (!USERNAME.test(username)) {
+      say(this.#error, 'A username is 1–32 letters, digits, “.”, “_” or “-”, starting with a letter or digit.');
+      this.#username.focus();
+      return;
+    }
+    if (password.length < 8) {
+      say(this.#error, 'The password needs at least 8 characters.');
+      this.#password.focus();
+      return;
+    }
+    say(this.#error, '');
+    this.#submit.disabled = true;
+    let user = null;
+    try {
+      user = this.#mode === 'signup' ? await register(username, password) : await login(username, password);
+    } catch (err) {
+      say(this.#error, explain(err, this.#mode));
+      if (err.status === 429) this.#coolDown(err.retryAfter);
+      else this.#submit.disabled = false;
+      return;
+    }
+    this.#submit.disabled = false;
+    this.#password.value = '';
+    onSignedIn(user);
+  }
+
+  /** Keep the button disabled until the server will listen again. */
+  #coolDown(seconds) {
+    clearTimeout(this.#cooldown);
+    this.#cooldown = setTimeout(() => {
+      this.#submit.disabled = false;
+    }, Math.max(1, seconds ?? 1) * 1000);
+  }
+}

@@ -1,0 +1,334 @@
+// The conversation logic between the socket, the room state and the outbox.
+//
+// On every `ready` (first connect and each reconnect) it resumes: `rooms` for the
+// membership and unread counts, then `sync` with the newest seq held per room, so the
+// server replays exactly what was missed; rooms it cannot resume (`complete: false`) are
+// reloaded with `history`. Only then is the outbox flushed, oldest first, each message with
+// the client_msg_id it was given when written. Actions the UI takes (send, join, read…) are
+// methods here; the UI never talks to the socket itself.
+
+import { ConnectionLost } from './connection.js';
+
+const NEWEST_PAGE = 50;
+const OLDER_PAGE = 100;
+const TYPING_EVERY_MS = 3000;
+const RETRYABLE = new Set(['rate_limited', 'unavailable', 'internal']);
+
+export class Chat extends EventTarget {
+  synced = false; // this connection has resumed: sends go out now
+  active = null; // the room on screen
+
+  #conn;
+  #store;
+  #outbox;
+  #me;
+  #inFlight = new Set(); // client_msg_ids sent on this connection and not yet acknowledged
+  #typingSent = new Map(); // room -> when we last sent `typing`
+  #readSent = new Map(); // room -> seq of the last `read` sent on this connection
+  #roomsTimer = null;
+  #loadingNewest = new Set();
+
+  constructor({ me, conn, store, outbox }) {
+    super();
+    this.#me = me;
+    this.#conn = conn;
+    this.#store = store;
+    this.#outbox = outbox;
+    conn.addEventListener('ready', () => this.#resume());
+    conn.addEventListener('frame', (event) => this.#onFrame(event.detail));
+    conn.addEventListener('status', () => {
+      if (conn.state !== 'ready' && this.synced) {
+        this.synced = false;
+        this.#inFlight.clear();
+        this.#readSent.clear();
+        this.#emit();
+      }
+    });
+  }
+
+  #emit() {
+    this.dispatchEvent(new Event('status'));
+  }
+
+  // --- resuming ------------------------------------------------------------------------
+
+  async #resume() {
+    this.synced = false;
+    this.#inFlight.clear();
+    this.#readSent.clear();
+    try {
+      const synced = await this.#sync();
+      for (const [name, state] of Object.entries(synced.rooms)) {
+        if (!this.#store.room(name)) this.#refreshRooms();
+        if (!state.complete) this.#store.resetEvents(name);
+      }
+      this.synced = true;
+      this.#emit();
+      this.#flushOutbox();
+      if (this.active) await this.ensureLoaded(this.active);
+    } catch (err) {
+      if (!(err instanceof ConnectionLost)) console.error('resume failed', err);
+      // Otherwise the next `ready` resumes again.
+    }
+  }
+
+  async #sync() {
+    const { rooms } = await this.#conn.request('rooms');
+    this.#store.setRooms(rooms); // forgets rooms we are no longer in, so `since` names none
+    try {
+      return await this.#conn.request('sync', { since: this.#store.lastSeen() });
+    } catch (err) {
+      // A room left on another device between the two requests: start every room afresh.
+      if (err.code !== 'not_found') throw err;
+      for (const name of this.#store.rooms.keys()) this.#store.resetEvents(name);
+      return await this.#conn.request('sync', { since: {} });
+    }
+  }
+
+  /** Re-read the room list soon (a room we were added to, a read marker we cannot apply). */
+  #refreshRooms() {
+    clearTimeout(this.#roomsTimer);
+    this.#roomsTimer = setTimeout(async () => {
+      try {
+        this.#store.setRooms((await this.#conn.request('rooms')).rooms);
+      } catch {
+        // resume() reads the list again after the reconnect
+      }
+    }, 200);
+  }
+
+  // --- frames from the server ----------------------------------------------------------
+
+  #onFrame(frame) {
+    if (frame.type === 'typing') this.#store.setTyping(frame.room, frame.user);
+    else if (frame.type === 'read') {
+      // Read on another device: clear the count here too (exactly, if we can).
+      if (!this.#store.markRead(frame.room, frame.seq)) this.#refreshRooms();
+    } else if (typeof frame.seq === 'number' && typeof frame.room === 'string') {
+      this.#onEvent(frame); // a room event: message, member_joined, member_left, …
+    }
+  }
+
+  #onEvent(event) {
+    const store = this.#store;
+    if (!store.room(event.room)) this.#refreshRooms(); // added to a room, or a new DM
+    if (event.type === 'member_left' && event.user === this.#me) {
+      store.removeRoom(event.room);
+      this.dispatchEvent(new CustomEvent('left', { detail: event.room }));
+      return;
+    }
+    const newest = store.newestSeq(event.room);
+    if (this.synced && newest && event.seq > newest + 1) this.#fillGap(event.room, newest);
+    store.addEvents(event.room, [event]);
+    if (event.user === this.#me && event.client_msg_id) this.#outbox.remove(event.client_msg_id);
+  }
+
+  /** Should never be needed (the server delivers each room gapless), but costs nothing. */
+  async #fillGap(room, after) {
+    try {
+      for (;;) {
+        const page = await this.#conn.request('history', { room, after, limit: 200 });
+        this.#store.addEvents(room, page.events);
+        if (!page.has_more || !page.events.length) return;
+        after = page.events.at(-1).seq;
+      }
+    } catch {
+      // the next resume covers it
+    }
+  }
+
+  // --- history -----------------------------------------------------------------------
+
+  /** Load the newest page of a room once (on opening it, or after `complete: false`). */
+  async ensureLoaded(name) {
+    const room = this.#store.room(name);
+    if (!room || room.loaded || !this.synced || this.#loadingNewest.has(name)) return;
+    this.#loadingNewest.add(name);
+    try {
+      const page = await this.#conn.request('history', { room: name, limit: NEWEST_PAGE });
+      const first = page.events[0]?.seq;
+      // Events held from before would leave a hole under this page: start from the page.
+      if (first && first > this.#store.newestSeq(name) + 1) this.#store.resetEvents(name);
+      room.loaded = true;
+      room.hasOlder = page.has_more;
+      this.#store.addEvents(name, page.events);
+      this.#store.changed('events', name);
+    } catch (err) {
+      if (!(err instanceof ConnectionLost)) console.error('history failed', err);
+    } finally {
+      this.#loadingNewest.delete(name);
+    }
+  }
+
+  /** Load the page before the oldest event held (scrolling up). */
+  async loadOlder(name) {
+    const room = this.#store.room(name);
+    if (!room || !room.loaded || !room.hasOlder || room.loadingOlder || !this.synced) return;
+    const before = room.events[0]?.seq ?? 0;
+    if (before <= 1) {
+      room.hasOlder = false;
+      this.#store.changed('events', name);
+      return;
+    }
+    room.loadingOlder = true;
+    this.#store.changed('events', name);
+    try {
+      const page = await this.#conn.request('history', { room: name, before, limit: OLDER_PAGE });
+      room.hasOlder = page.has_more;
+      this.#store.addEvents(name, page.events);
+    } catch (err) {
+      if (!(err instanceof ConnectionLost)) console.error('history failed', err);
+    } finally {
+      room.loadingOlder = false;
+      this.#store.changed('events', name);
+    }
+  }
+
+  // --- sending -----------------------------------------------------------------------
+
+  send(room, body) {
+    const entry = this.#outbox.add(room, body);
+    if (this.synced) this.#transmit(entry);
+    return entry;
+  }
+
+  retry(cid) {
+    this.#outbox.update(cid, { state: 'pending', error: null });
+    const entry = this.#outbox.get(cid);
+    if (entry && this.synced) this.#transmit(entry);
+  }
+
+  discard(cid) {
+    this.#outbox.remove(cid);
+  }
+
+  /** Send every pending message, oldest first (the server stores them in this order). */
+  #flushOutbox() {
+    for (const entry of this.#outbox.all()) if (entry.state === 'pending') this.#transmit(entry);
+  }
+
+  async #transmit(entry) {
+    if (this.#inFlight.has(entry.cid)) return;
+    this.#inFlight.add(entry.cid);
+    let again = null;
+    try {
+      const sent = await this.#conn.request('send', {
+        room: entry.room,
+        client_msg_id: entry.cid,
+        body: entry.body,
+      });
+      // The `message` event came first on a connection that follows the room. If this one
+      // did not (yet), the acknowledgement holds the stored event: add it when it fits.
+      if (this.#store.room(sent.room) && this.#store.newestSeq(sent.room) === sent.seq - 1) {
+        this.#store.addEvents(sent.room, [
+          {
+            type: 'message',
+            room: sent.room,
+            seq: sent.seq,
+            ts: sent.ts,
+            user: this.#me,
+            msg_id: sent.msg_id,
+            client_msg_id: sent.client_msg_id,
+            body: entry.body,
+          },
+        ]);
+      }
+      this.#outbox.remove(entry.cid);
+    } catch (err) {
+      if (err instanceof ConnectionLost) return; // still pending: resent after the next sync
+      if (RETRYABLE.has(err.code)) again = Math.max(0.5, err.retryAfter ?? 3);
+      else this.#outbox.update(entry.cid, { state: 'failed', error: describeSendError(err) });
+    } finally {
+      this.#inFlight.delete(entry.cid);
+    }
+    if (again !== null) {
+      setTimeout(() => {
+        const current = this.#outbox.get(entry.cid);
+        if (current?.state === 'pending' && this.synced) this.#transmit(current);
+      }, again * 1000);
+    }
+  }
+
+  // --- presence ----------------------------------------------------------------------
+
+  /** The user is typing in `room`: tell the others, at most every few seconds. */
+  typing(room) {
+    if (!this.synced) return;
+    const now = Date.now();
+    if (now - (this.#typingSent.get(room) ?? 0) < TYPING_EVERY_MS) return;
+    this.#typingSent.set(room, now);
+    this.#conn.notify('typing', { room });
+  }
+
+  /** Sent message: the next keystroke may announce typing again at once. */
+  stoppedTyping(room) {
+    this.#typingSent.delete(room);
+  }
+
+  /** The room is on screen and scrolled to its newest message: move the read marker. */
+  viewing(name) {
+    const room = this.#store.room(name);
+    if (!room || !room.loaded || !this.synced) return;
+    const seq = this.#store.newestSeq(name);
+    if (!seq || (seq <= room.readSeq && room.unread === 0) || this.#readSent.get(name) === seq) {
+      return;
+    }
+    this.#readSent.set(name, seq);
+    this.#store.markRead(name, seq);
+    this.#conn.request('read', { room: name, seq }).catch(() => this.#readSent.delete(name));
+  }
+
+  // --- rooms ----------------------------------------------------------------------------
+
+  async create(name, isPrivate) {
+    const info = await this.#conn.request('create', { name, private: isPrivate });
+    this.#store.upsertRoom(info);
+    return info.name;
+  }
+
+  async join(room) {
+    const info = await this.#conn.request('join', { room });
+    this.#store.upsertRoom(info);
+    return info.name;
+  }
+
+  async dm(user) {
+    const info = await this.#conn.request('dm', { user });
+    this.#store.upsertRoom(info);
+    return info.name;
+  }
+
+  async invite(room, user) {
+    await this.#conn.request('invite', { room, user });
+  }
+
+  async leave(room) {
+    await this.#conn.request('leave', { room });
+    this.#store.removeRoom(room);
+  }
+
+  isMember(room) {
+    return this.#store.room(room) !== null;
+  }
+
+  async directory() {
+    return (await this.#conn.request('directory')).rooms;
+  }
+
+  async members(room) {
+    return (await this.#conn.request('members', { room })).users;
+  }
+}
+
+function describeSendError(err) {
+  switch (err.code) {
+    case 'forbidden':
+      return 'you cannot post in this room';
+    case 'not_found':
+      return 'you are no longer in this room';
+    case 'bad_request':
+      return 'the server refused this message';
+    default:
+      return err.message || 'not sent';
+  }
+}

@@ -1,0 +1,88 @@
+// Messages written but not yet acknowledged by the server, kept in localStorage per user.
+//
+// A message enters the outbox the moment it is written, with its client_msg_id, and leaves
+// it only when the server has stored it (`sent`, or its own event came back). So it
+// survives a dropped connection, a server restart and a page reload, and the resend after
+// any of them reuses the client_msg_id, which the server stores once whatever happens.
+//
+// Every change reads and writes localStorage directly rather than a copy in memory, so two
+// tabs of the same user never overwrite each other's entries; a `storage` event from
+// another tab fires `change` here too.
+
+export class Outbox extends EventTarget {
+  #key;
+  #memory = []; // used instead when localStorage is unavailable or full
+  #inMemory = false;
+
+  constructor(user) {
+    super();
+    this.#key = `hubbub:outbox:${user}`;
+    window.addEventListener('storage', (event) => {
+      if (event.key === this.#key) this.#changed();
+    });
+  }
+
+  /** Every entry, oldest first: {cid, room, body, ts, state: 'pending'|'failed', error}. */
+  all() {
+    if (this.#inMemory) return this.#memory;
+    let raw;
+    try {
+      raw = localStorage.getItem(this.#key);
+    } catch {
+      this.#inMemory = true; // storage disabled (e.g. by privacy settings)
+      return this.#memory;
+    }
+    try {
+      const entries = JSON.parse(raw || '[]');
+      return Array.isArray(entries) ? entries : [];
+    } catch {
+      return [];
+    }
+  }
+
+  forRoom(room) {
+    return this.all().filter((entry) => entry.room === room);
+  }
+
+  has(cid) {
+    return this.all().some((entry) => entry.cid === cid);
+  }
+
+  get(cid) {
+    return this.all().find((entry) => entry.cid === cid) ?? null;
+  }
+
+  add(room, body) {
+    const entry = { cid: crypto.randomUUID(), room, body, ts: Date.now(), state: 'pending' };
+    this.#write([...this.all(), entry]);
+    return entry;
+  }
+
+  update(cid, patch) {
+    this.#write(this.all().map((entry) => (entry.cid === cid ? { ...entry, ...patch } : entry)));
+  }
+
+  remove(cid) {
+    const entries = this.all();
+    const kept = entries.filter((entry) => entry.cid !== cid);
+    if (kept.length !== entries.length) this.#write(kept);
+  }
+
+  #write(entries) {
+    this.#memory = entries;
+    if (!this.#inMemory) {
+      try {
+        if (entries.length) localStorage.setItem(this.#key, JSON.stringify(entries));
+        else localStorage.removeItem(this.#key);
+      } catch {
+        // Storage full or disabled: keep the entries for this page's lifetime at least.
+        this.#inMemory = true;
+      }
+    }
+    this.#changed();
+  }
+
+  #changed() {
+    this.dispatchEvent(new Event('change'));
+  }
+}

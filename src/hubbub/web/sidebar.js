@@ -1,0 +1,83 @@
+// The list of rooms and direct messages, with unread counts and the active room marked.
+
+import { byId, el, reconcile } from './dom.js';
+import { colourClass, dmPeer, initial, roomLabel } from './format.js';
+
+export const roomHref = (name) => `#/room/${encodeURIComponent(name)}`;
+
+export class Sidebar {
+  #rooms = byId('room-list');
+  #dms = byId('dm-list');
+  #roomsEmpty = byId('room-list-empty');
+  #dmsEmpty = byId('dm-list-empty');
+  #roomCache = new Map();
+  #dmCache = new Map();
+
+  render(store, active) {
+    const me = store.user;
+    const all = [...store.rooms.values()];
+    const label = (room) => roomLabel(room.name, room.kind, me);
+    const byLabel = (a, b) => label(a).localeCompare(label(b));
+    const rooms = all.filter((room) => room.kind !== 'dm').sort(byLabel);
+    const dms = all.filter((room) => room.kind === 'dm').sort(byLabel);
+    this.#fill(this.#rooms, rooms, this.#roomCache, me, active);
+    this.#fill(this.#dms, dms, this.#dmCache, me, active);
+    this.#roomsEmpty.hidden = rooms.length > 0;
+    this.#dmsEmpty.hidden = dms.length > 0;
+  }
+
+  #fill(list, rooms, cache, me, active) {
+    reconcile(
+      list,
+      rooms,
+      {
+        key: (room) => room.name,
+        signature: (room) => room.kind,
+        build: (room) => this.#build(room, me),
+      },
+      cache,
+    );
+    // Counts and the active mark change in place, so a focused link keeps its focus.
+    for (const room of rooms) {
+      const item = cache.get(room.name).node;
+      const link = item.firstElementChild;
+      const badge = link.querySelector('.badge');
+      if (room.name === active) link.setAttribute('aria-current', 'page');
+      else link.removeAttribute('aria-current');
+      const unread = room.name === active ? 0 : room.unread;
+      badge.textContent = unread > 999 ? '999+' : String(unread);
+      badge.hidden = unread === 0;
+      link.classList.toggle('unread', unread > 0);
+      link.setAttribute(
+        'aria-label',
+        `${roomLabel(room.name, room.kind, me)}${unread ? `, ${unread} unread` : ''}`,
+      );
+    }
+  }
+
+  #build(room, me) {
+    let icon;
+    if (room.kind === 'dm') {
+      const peer = dmPeer(room.name, me);
+      icon = el('span', { class: `avatar tiny ${colourClass(peer)}`, text: initial(peer) });
+    } else {
+      icon = el('span', {
+        class: `room-icon ${room.kind}`,
+        text: room.kind === 'private' ? '🔒' : '#',
+        title: room.kind === 'private' ? 'Private room' : 'Public room',
+      });
+    }
+    icon.setAttribute('aria-hidden', 'true');
+    return el(
+      'li',
+      {},
+      el(
+        'a',
+        { class: 'room-link', href: roomHref(room.name), dataset: { room: room.name } },
+        icon,
+        el('span', { class: 'room-label', text: roomLabel(room.name, room.kind, me) }),
+        el('span', { class: 'badge', hidden: true, text: '0' }),
+      ),
+    );
+  }
+}
