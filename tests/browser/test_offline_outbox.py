@@ -1,0 +1,107 @@
+"""Messages written offline: shown at once as pending, delivered once when back, kept across
+a reload."""
+
+from __future__ import annotations
+
+import aiohttp
+from chatpage import ChatPage, eventually, new_context, sign_in_over_http
+from playwright.async_api import Browser, BrowserContext, WebSocketRoute, expect
+from support import PASSWORD, RunningServer, read_history
+
+
+async def two_people_in_a_room(
+    browser: Browser, url: str
+) -> tuple[BrowserContext, ChatPage, ChatPage]:
+    alice_context = await new_context(browser)
+    bob_context = await new_context(browser)
+    await sign_in_over_http(alice_context, url, "alice")
+    await sign_in_over_http(bob_context, url, "bob")
+    assert (await alice_context.request.post(f"{url}/api/v1/rooms", data={"name": "den"})).ok
+    assert (await bob_context.request.post(f"{url}/api/v1/rooms/den/join")).ok
+    alice = await ChatPage.open(alice_context, url, "/#/room/den")
+    bob = await ChatPage.open(bob_context, url, "/#/room/den")
+    for page in (alice, bob):
+        await page.wait_online()
+        await page.wait_room("den")
+    return alice_context, alice, bob
+
+
+async def stored_messages(http: aiohttp.ClientSession, url: str) -> list[str]:
+    async with http.post(
+        f"{url}/api/v1/login", json={"username": "bob", "password": PASSWORD}
+    ) as response:
+        token = (await response.json())["token"]
+    return [e["body"] for e in await read_history(http, url, token, "den") if "body" in e]
+
+
+async def test_messages_written_offline_are_sent_once_when_back(
+    server: RunningServer, browser: Browser, http: aiohttp.ClientSession
+) -> None:
+    alice_context, alice, bob = await two_people_in_a_room(browser, server.url)
+    await alice.send("online first")
+    await bob.wait_bodies(["online first"])
+
+    # The browser goes offline. Chromium keeps the WebSocket open when emulating this; the
+    # page drops it on the `offline` event, so what the user sees is right at once.
+    await alice_context.set_offline(True)
+    await expect(alice.page.locator("#conn-banner")).to_have_attribute("data-state", "offline")
+    await expect(alice.page.locator("#conn-text")).to_contain_text("offline")
+
+    offline = ["offline one", "offline two", "offline three"]
+    for text in offline:
+        await alice.send(text)
+    await expect(alice.messages("pending")).to_have_count(3)
+    assert await alice.shown() == [("sent", "online first")] + [("pending", t) for t in offline]
+    await expect(alice.page.locator("#message-list .msg-state.pending").first).to_have_text(
+        "Pending"
+    )
+
+    await alice_context.set_offline(False)
+    await alice.wait_online()
+    await expect(alice.messages("pending")).to_have_count(0)
+    assert await alice.shown() == [("sent", "online first")] + [("sent", t) for t in offline]
+    await bob.wait_bodies(["online first", *offline])
+    assert await stored_messages(http, server.url) == ["online first", *offline]
+    alice.assert_no_errors()
+    bob.assert_no_errors()
+
+
+async def test_pending_messages_survive_a_reload(
+    server: RunningServer, browser: Browser, http: aiohttp.ClientSession
+) -> None:
+    _, alice, bob = await two_people_in_a_room(browser, server.url)
+
+    # The server cannot be reached over WebSocket (the page itself still loads): every
+    # connection attempt is refused as an unreachable server's would be.
+    reachable = False
+
+    async def route(ws: WebSocketRoute) -> None:
+        if reachable:
+            ws.connect_to_server()
+        else:
+            await ws.close(code=1011, reason="unreachable")
+
+    await alice.page.route_web_socket(f"{server.ws_url}", route)
+    await alice.page.reload()
+    await expect(alice.page.locator("#conn-banner")).to_have_attribute("data-state", "reconnecting")
+    for text in ("kept 1", "kept 2"):
+        await alice.send(text)
+    await expect(alice.messages("pending")).to_have_count(2)
+
+    await alice.page.reload()
+    # After the reload, before any connection: the room and its pending messages are there.
+    await expect(alice.page.locator("#conn-banner")).to_have_attribute("data-state", "reconnecting")
+    await expect(alice.room_link("den")).to_be_visible()
+    assert await alice.shown() == [("pending", "kept 1"), ("pending", "kept 2")]
+
+    reachable = True
+    await alice.page.click("#conn-retry")  # "Retry now" instead of waiting out the backoff
+    await alice.wait_online()
+    await expect(alice.messages("pending")).to_have_count(0)
+    await alice.wait_bodies(["kept 1", "kept 2"])
+    await bob.wait_bodies(["kept 1", "kept 2"])
+    assert await eventually(
+        lambda: stored_messages(http, server.url), lambda got: len(got) >= 2
+    ) == ["kept 1", "kept 2"]
+    alice.assert_no_errors()
+    bob.assert_no_errors()
