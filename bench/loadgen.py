@@ -29,6 +29,9 @@ import uvloop
 
 MARK = b"BNCH "
 PAYLOAD_SIZE = 100
+# Connections opened at once: no more than the smallest listen backlog among the servers
+# (asyncio's default of 100, which `websockets` keeps), so that no SYN is dropped.
+WAVE = 100
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -319,8 +322,8 @@ TARGETS: dict[str, type[Target]] = {
 
 async def open_many(target: Target, room: str, count: int, first: int = 0) -> list[WsClient]:
     clients: list[WsClient] = []
-    for start in range(0, count, 200):  # in waves, so the accept queue never overflows
-        wave = [target.open(room, first + i) for i in range(start, min(count, start + 200))]
+    for start in range(0, count, WAVE):  # in waves, so the accept queue never overflows
+        wave = [target.open(room, first + i) for i in range(start, min(count, start + WAVE))]
         clients += await asyncio.gather(*wave)
     return clients
 
