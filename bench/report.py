@@ -1,0 +1,629 @@
+"""Turns the suite's results JSON into ``docs/performance.md``.
+
+Everything in the document comes from the results file, except the "Notes" section, which is
+``bench/notes.md`` included verbatim. ``python bench/suite.py --report-only`` rewrites the
+document from an existing results file.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+HUBBUBS = ["hubbub-json", "hubbub-plain"]
+PEERS = ["seed", "node-ws", "websockets", "socketio"]
+ORDER = HUBBUBS + PEERS
+DAGGER = "†"
+TIMES = "\u00d7"  # multiplication sign
+DASH = "\u2013"  # en dash, for ranges
+BOUND_NOTE = "generator-bound: the rate is a lower bound; compare server CPU per delivery"
+
+TARGET_ABOUT = {
+    "hubbub-json": "hubbub, JSON protocol `hubbub.v1`: token at the handshake, then `sync`",
+    "hubbub-plain": "hubbub, the seed's plain-text protocol: every guest in room `lobby`",
+    "seed": "the seed's Node stack, `nodejs-websocket` (Nagle's algorithm left on)",
+    "node-ws": "Node with `ws` (no permessage-deflate)",
+    "websockets": "Python `websockets` with `broadcast()` on uvloop",
+    "socketio": "python-socketio on aiohttp (uvloop), room emit",
+}
+
+Fmt = Callable[[float], str]
+
+
+# --- numbers ------------------------------------------------------------------------------------
+
+
+def rate(v: float) -> str:
+    if v >= 1_000_000:
+        return f"{v / 1e6:.2f} M"
+    if v >= 100_000:
+        return f"{v / 1000:.0f} k"
+    if v >= 1000:
+        return f"{v / 1000:.1f} k"
+    return f"{v:.0f}"
+
+
+def ms(v: float) -> str:
+    if v < 1:
+        return f"{v:.3f}"
+    if v < 10:
+        return f"{v:.2f}"
+    if v < 100:
+        return f"{v:.1f}"
+    return f"{v:.0f}"
+
+
+def us(v: float) -> str:
+    if v < 10:
+        return f"{v:.2f}"
+    if v < 100:
+        return f"{v:.1f}"
+    return f"{v:.0f}"
+
+
+def share(v: float) -> str:
+    return f"{v * 100:.0f} %"
+
+
+def kib(v: float) -> str:
+    return f"{v:.2f}" if v < 10 else f"{v:.1f}"
+
+
+def mib_from_kib(v: float) -> str:
+    return f"{v / 1024:.0f}"
+
+
+def count(v: float) -> str:
+    return f"{v:.0f}"
+
+
+def ratio(v: float) -> str:
+    if v >= 100:
+        return f"{v:.0f}{TIMES}"
+    if v < 0.1:
+        return f"{v:.3f}{TIMES}"
+    return f"{v:.2f}{TIMES}"
+
+
+# --- cells ----------------------------------------------------------------------------------------
+
+
+class Results:
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.data = data
+        self.cases: dict[tuple[str, str, str], dict[str, Any]] = {
+            (c["scenario"], c["variant"], c["target"]): c for c in data["cases"]
+        }
+
+    def case(self, scenario: str, variant: str, target: str) -> dict[str, Any] | None:
+        return self.cases.get((scenario, variant, target))
+
+    def variants(self, scenario: str) -> list[str]:
+        seen: dict[str, None] = {}
+        for c in self.data["cases"]:
+            if c["scenario"] == scenario:
+                seen[c["variant"]] = None
+        return list(seen)
+
+    def targets(self, scenario: str, variant: str) -> list[str]:
+        present = {t for (s, v, t) in self.cases if s == scenario and v == variant}
+        return [t for t in ORDER if t in present]
+
+
+def stat(case: dict[str, Any] | None, metric: str) -> dict[str, Any] | None:
+    if case is None or "summary" not in case:
+        return None
+    found: dict[str, Any] | None = case["summary"]["metrics"].get(metric)
+    return found
+
+
+def median(case: dict[str, Any] | None, metric: str) -> float | None:
+    s = stat(case, metric)
+    return None if s is None else float(s["median"])
+
+
+def cell(case: dict[str, Any] | None, metric: str, fmt: Fmt, mark_bound: bool = False) -> str:
+    """``median (min-max)``, with † when a run was generator-bound; why a value is missing."""
+    if case is None:
+        return "—"
+    summary = case.get("summary")
+    if summary is None:
+        return "not run"
+    if summary["ok"] == 0:
+        return f"failed ({summary['failed']}/{summary['runs']})"
+    s = summary["metrics"].get(metric)
+    if s is None:
+        return "—"
+    text = fmt(s["median"])
+    if s["n"] > 1 and fmt(s["min"]) != fmt(s["max"]):
+        text += f" ({fmt(s['min'])}{DASH}{fmt(s['max'])})"
+    if mark_bound and summary["generator_bound_runs"]:
+        text += f" {DAGGER}"
+    if summary["failed"]:
+        text += f" [{summary['ok']} of {summary['runs']} runs]"
+    return text
+
+
+def divide(a: float | None, b: float | None) -> str:
+    if a is None or b is None or b == 0:
+        return "—"
+    return ratio(a / b)
+
+
+def table(header: list[str], rows: list[list[str]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return lines
+
+
+# --- sections ------------------------------------------------------------------------------------
+
+
+Column = tuple[str, str, Fmt, bool]  # header, metric, format, mark generator-bound
+
+
+def comparison(
+    results: Results,
+    scenario: str,
+    variant: str,
+    columns: list[Column],
+    headline: str,
+    ratios: list[tuple[str, str]],
+) -> list[str]:
+    """One row per target, then "hubbub ÷ peer" for the ``ratios`` metrics."""
+    targets = results.targets(scenario, variant)
+    seed = results.case(scenario, variant, "seed")
+    header = ["target"] + [c[0] for c in columns[:1]]
+    if seed is not None:
+        header.append("÷ seed")
+    header += [c[0] for c in columns[1:]]
+    rows = []
+    for target in targets:
+        case = results.case(scenario, variant, target)
+        cells = [cell(case, metric, fmt, bound) for _, metric, fmt, bound in columns]
+        row = [f"`{target}`", cells[0]]
+        if seed is not None:
+            row.append(divide(median(case, headline), median(seed, headline)))
+        rows.append(row + cells[1:])
+    lines = table(header, rows)
+    hubbubs = [h for h in HUBBUBS if h in targets]
+    peers = [p for p in PEERS if p in targets]
+    if hubbubs and peers and ratios:
+        lines += ["", "hubbub ÷ each peer (medians):", ""]
+        head = ["peer"] + [f"`{h}` {label}" for h in hubbubs for _, label in ratios]
+        body = []
+        for peer in peers:
+            peer_case = results.case(scenario, variant, peer)
+            row = [f"`{peer}`"]
+            for h in hubbubs:
+                mine = results.case(scenario, variant, h)
+                for metric, _ in ratios:
+                    row.append(divide(median(mine, metric), median(peer_case, metric)))
+            body.append(row)
+        lines += table(head, body)
+    return lines
+
+
+def footnotes(results: Results, scenario: str) -> list[str]:
+    """The generator-bound mark and every failed run of a scenario."""
+    lines = []
+    bound = []
+    failed = []
+    for c in results.data["cases"]:
+        if c["scenario"] != scenario:
+            continue
+        summary = c.get("summary") or {}
+        if summary.get("generator_bound_runs"):
+            bound.append(
+                f"`{c['target']}` {c['variant']} ({summary['generator_bound_runs']} of "
+                f"{summary['ok']} runs)"
+            )
+        for run in c["runs"]:
+            if not run.get("ok"):
+                failed.append(
+                    f"- `{c['target']}` {c['variant']}, run {run['run']}: {run.get('error')}"
+                )
+    if bound:
+        limit = results.data.get("generator_bound_share", 0.9)
+        lines += [
+            "",
+            f"{DAGGER} The generator was ≥ {limit * 100:.0f} % busy ({BOUND_NOTE}): "
+            + ", ".join(bound)
+            + ".",
+        ]
+    if failed:
+        lines += ["", "Failed runs:", "", *failed]
+    return lines
+
+
+def variant_title(variant: str) -> str:
+    parts = dict(p.split("=", 1) for p in variant.split(","))
+    names = {
+        "n": "N",
+        "pairs": "pairs",
+        "senders": "senders",
+        "rate": "msgs/s",
+        "events": "events",
+    }
+    return ", ".join(f"{names.get(k, k)} = {int(v):,}".replace(",", " ") for k, v in parts.items())
+
+
+def loadgen_args(results: Results, scenario: str, variant: str) -> str:
+    for c in results.data["cases"]:
+        if c["scenario"] == scenario and c["variant"] == variant:
+            args = [a for a in c["loadgen"]]
+            if "--users" in args:
+                i = args.index("--users")
+                del args[i : i + 2]
+            return "`loadgen.py TARGET " + " ".join(args) + "`"
+    return ""
+
+
+def fanout_section(results: Results) -> list[str]:
+    lines = [
+        "## Fan-out at full speed",
+        "",
+        "One sender as fast as the generator's window allows (at most 64 messages not yet "
+        "delivered to every receiver), N receivers in one room, 100-byte messages; 1 s warm-up, "
+        "then the rate of deliveries (messages "
+        + TIMES
+        + " receivers). Server CPU per delivery is the "
+        "server's user + system CPU over the measured window divided by the deliveries; the "
+        "generator's own CPU is beside it.",
+    ]
+    columns: list[Column] = [
+        ("deliveries/s", "deliveries_per_s", rate, True),
+        ("server CPU µs/delivery", "server_cpu_us_per_delivery", us, False),
+        ("server CPU", "server_cpu_share", share, False),
+        ("generator CPU", "loadgen_cpu_share", share, False),
+        ("generator µs/delivery", "loadgen_cpu_us_per_delivery", us, False),
+    ]
+    ratios = [("deliveries_per_s", "deliveries/s"), ("server_cpu_us_per_delivery", "CPU/delivery")]
+    for variant in results.variants("fanout"):
+        lines += ["", f"### {variant_title(variant)}", "", loadgen_args(results, "fanout", variant)]
+        lines += ["", *comparison(results, "fanout", variant, columns, "deliveries_per_s", ratios)]
+    return lines + footnotes(results, "fanout")
+
+
+def latency_section(results: Results) -> list[str]:
+    lines = [
+        "## Fan-out latency at 20 000 deliveries/s",
+        "",
+        "The sender paces messages so that messages "
+        + TIMES
+        + " receivers = 20 000 deliveries/s; every "
+        "receiver takes the send time out of the payload, so latency is end to end (sender's "
+        'write to receiver\'s read). "received" is the share of expected deliveries that '
+        "arrived; at a fixed rate the server's CPU share is its cost.",
+    ]
+    columns: list[Column] = [
+        ("p99 ms", "p99_ms", ms, False),
+        ("p50 ms", "p50_ms", ms, False),
+        ("max ms", "max_ms", ms, False),
+        ("deliveries/s", "deliveries_per_s", rate, False),
+        ("received", "received_share", share, False),
+        ("server CPU", "server_cpu_share", share, False),
+        ("generator CPU", "loadgen_cpu_share", share, True),
+    ]
+    ratios = [("p99_ms", "p99"), ("server_cpu_share", "server CPU")]
+    for variant in results.variants("latency"):
+        lines += [
+            "",
+            f"### {variant_title(variant)}",
+            "",
+            loadgen_args(results, "latency", variant),
+        ]
+        lines += ["", *comparison(results, "latency", variant, columns, "p99_ms", ratios)]
+    return lines + footnotes(results, "latency")
+
+
+def reqresp_section(results: Results) -> list[str]:
+    lines = [
+        "## Request/response",
+        "",
+        "Pairs of connections, each pair alone in a two-member room: A sends, B answers, A "
+        "measures the round trip; each pair has one message in flight. 1 s warm-up. "
+        "`hubbub-plain` runs only with 1 pair: every guest of the plain protocol is in `lobby`, "
+        "so pairs cannot be kept apart.",
+    ]
+    columns: list[Column] = [
+        ("p50 ms", "p50_ms", ms, False),
+        ("p99 ms", "p99_ms", ms, False),
+        ("round trips/s", "round_trips_per_s", rate, True),
+        ("server CPU", "server_cpu_share", share, False),
+        ("generator CPU", "loadgen_cpu_share", share, False),
+    ]
+    ratios = [("p50_ms", "p50"), ("round_trips_per_s", "round trips/s")]
+    for variant in results.variants("reqresp"):
+        lines += [
+            "",
+            f"### {variant_title(variant)}",
+            "",
+            loadgen_args(results, "reqresp", variant),
+        ]
+        lines += ["", *comparison(results, "reqresp", variant, columns, "p50_ms", ratios)]
+    return lines + footnotes(results, "reqresp")
+
+
+def idle_section(results: Results) -> list[str]:
+    lines = [
+        "## Idle connections",
+        "",
+        "Server memory (RSS) before and 2 s after opening the connections, divided by their "
+        "number. `hubbub-json` connections are authenticated (100 accounts, each connection "
+        "with one account's token) and follow a room (`sync`); `hubbub-plain` connections are "
+        "named guests in `lobby`; the peers' connections are in one room. Connections come "
+        "from 8 loopback source addresses.",
+    ]
+    columns: list[Column] = [
+        ("KiB/connection", "kib_per_connection", kib, False),
+        ("connections open", "connections", count, False),
+        ("RSS before MiB", "rss_before_kib", mib_from_kib, False),
+        ("RSS after MiB", "rss_after_kib", mib_from_kib, False),
+    ]
+    ratios = [("kib_per_connection", "KiB/connection")]
+    for variant in results.variants("idle"):
+        lines += ["", f"### {variant_title(variant)}", "", loadgen_args(results, "idle", variant)]
+        lines += ["", *comparison(results, "idle", variant, columns, "kib_per_connection", ratios)]
+    return lines + footnotes(results, "idle")
+
+
+def hubbub_only_table(
+    results: Results, scenario: str, columns: list[Column], first: str
+) -> list[str]:
+    rows = []
+    for variant in results.variants(scenario):
+        case = results.case(scenario, variant, "hubbub-json")
+        row = [variant_title(variant), loadgen_args(results, scenario, variant)]
+        row += [cell(case, metric, fmt, bound) for _, metric, fmt, bound in columns]
+        rows.append(row)
+    return table([first, "loadgen"] + [c[0] for c in columns], rows)
+
+
+def durable_section(results: Results) -> list[str]:
+    lines = [
+        "## Durable sends (`hubbub-json`)",
+        "",
+        "Senders on their own connections (members of the room, not following it) send "
+        "messages with an `id` and time the `sent` acknowledgement, which comes after the "
+        "message is committed to SQLite (WAL, `synchronous=FULL`, group commit). Either each "
+        "sender waits for its ack before the next send, or all together keep a fixed total rate. "
+        '1 s warm-up; "errors" counts error replies (not acks).',
+        "",
+    ]
+    columns: list[Column] = [
+        ("acked msgs/s", "acked_per_s", rate, True),
+        ("p50 ms", "p50_ms", ms, False),
+        ("p99 ms", "p99_ms", ms, False),
+        ("max ms", "max_ms", ms, False),
+        ("errors", "errors", count, False),
+        ("server CPU", "server_cpu_share", share, False),
+        ("generator CPU", "loadgen_cpu_share", share, False),
+    ]
+    lines += hubbub_only_table(results, "durable", columns, "senders")
+    return lines + footnotes(results, "durable")
+
+
+def history_section(results: Results) -> list[str]:
+    lines = [
+        "## History (`hubbub-json`)",
+        "",
+        "A public room `big` holding 1 000 000 messages (100-byte bodies), inserted directly "
+        "into SQLite before the server starts; one client asks for pages of 50 messages before "
+        "a random seq, one request at a time, and times each answer.",
+        "",
+    ]
+    columns: list[Column] = [
+        ("p50 ms", "p50_ms", ms, False),
+        ("p99 ms", "p99_ms", ms, False),
+        ("pages", "pages", count, False),
+        ("generator CPU", "loadgen_cpu_share", share, False),
+    ]
+    lines += hubbub_only_table(results, "history", columns, "room")
+    return lines + footnotes(results, "history")
+
+
+# --- goals ---------------------------------------------------------------------------------------
+
+
+def goals_section(results: Results) -> list[str]:
+    rows: list[list[str]] = []
+
+    def verdict(ok: bool | None, bound: bool = False) -> str:
+        if ok is None:
+            return "not measured"
+        if ok:
+            return "**met**"
+        return "**not met** (lower bound: generator-bound)" if bound else "**not met**"
+
+    def bound_runs(case: dict[str, Any] | None) -> bool:
+        return bool(case and case.get("summary", {}).get("generator_bound_runs"))
+
+    fan_variant = next((v for v in results.variants("fanout") if v == "n=1000"), None)
+    for target in HUBBUBS:
+        mine = results.case("fanout", fan_variant, target) if fan_variant else None
+        seed = results.case("fanout", fan_variant, "seed") if fan_variant else None
+        a, b = median(mine, "deliveries_per_s"), median(seed, "deliveries_per_s")
+        if mine is None:
+            continue
+        value = "—" if a is None or b is None else f"{ratio(a / b)} ({rate(a)} vs {rate(b)})"
+        rows.append(
+            [
+                f"fan-out N = 1000: `{target}` deliveries/s ≥ 1.5{TIMES} the seed's",
+                value,
+                verdict(None if a is None or b is None else a / b >= 1.5, bound_runs(mine)),
+            ]
+        )
+        cpu = median(mine, "server_cpu_us_per_delivery")
+        rows.append(
+            [
+                f"fan-out N = 1000: `{target}` server CPU ≤ 3.5 µs/delivery",
+                "—" if cpu is None else f"{us(cpu)} µs",
+                verdict(None if cpu is None else cpu <= 3.5),
+            ]
+        )
+    for target in HUBBUBS:
+        case = results.case("reqresp", "pairs=1", target)
+        if case is None:
+            continue
+        p50 = median(case, "p50_ms")
+        rows.append(
+            [
+                f"request/response, 1 pair: `{target}` p50 < 0.2 ms",
+                "—" if p50 is None else f"{ms(p50)} ms",
+                verdict(None if p50 is None else p50 < 0.2),
+            ]
+        )
+    for variant in results.variants("idle"):
+        case = results.case("idle", variant, "hubbub-json")
+        k = median(case, "kib_per_connection")
+        if case is not None:
+            rows.append(
+                [
+                    f"idle ({variant_title(variant)}): ≤ 8 KiB server memory per "
+                    "authenticated connection in a room (`hubbub-json`)",
+                    "—" if k is None else f"{kib(k)} KiB",
+                    verdict(None if k is None else k <= 8),
+                ]
+            )
+    case = results.case("durable", "senders=100", "hubbub-json")
+    if case is not None:
+        acked = median(case, "acked_per_s")
+        rows.append(
+            [
+                "durable sends, 100 senders: ≥ 20 000 acked msgs/s",
+                "—" if acked is None else f"{rate(acked)}/s",
+                verdict(None if acked is None else acked >= 20_000, bound_runs(case)),
+            ]
+        )
+    case = results.case("durable", "senders=10,rate=1000", "hubbub-json")
+    if case is not None:
+        p99 = median(case, "p99_ms")
+        rows.append(
+            [
+                "durable sends at 1 000 msgs/s (10 senders): p99 ack ≤ 20 ms",
+                "—" if p99 is None else f"{ms(p99)} ms",
+                verdict(None if p99 is None else p99 <= 20),
+            ]
+        )
+    for variant in results.variants("history"):
+        case = results.case("history", variant, "hubbub-json")
+        p99 = median(case, "p99_ms")
+        rows.append(
+            [
+                f"history ({variant_title(variant)}): p99 ≤ 2 ms per 50-message page",
+                "—" if p99 is None else f"{ms(p99)} ms",
+                verdict(None if p99 is None else p99 <= 2),
+            ]
+        )
+    lines = ["## Goals", "", "Medians of the runs below."]
+    if rows:
+        lines += ["", *table(["goal", "measured", "verdict"], rows)]
+    else:
+        lines += ["", "No scenario of the goals was run."]
+    return lines
+
+
+# --- the document ---------------------------------------------------------------------------------
+
+
+def method_section(results: Results) -> list[str]:
+    data = results.data
+    m = data["machine"]
+    started = data.get("started")
+    date = started
+    if started:
+        date = datetime.datetime.fromisoformat(started).strftime("%Y-%m-%d %H:%M UTC")
+    elapsed = data.get("elapsed_s")
+    env = " ".join(f"`{k}={v}`" for k, v in data.get("hubbub_env", {}).items())
+    py = ", ".join(f"{k} {v}" for k, v in m.get("python_packages", {}).items())
+    nd = ", ".join(f"{k} {v}" for k, v in m.get("node_packages", {}).items())
+    lines = [
+        "## How it was measured",
+        "",
+        f"- Command: `{data['command']}` (from the repository root)",
+        f"- Date: {date}; the whole run took {elapsed / 60:.0f} min"
+        if elapsed
+        else f"- Date: {date}",
+        f"- Runs: each case {data['runs_per_case']} times, every run on a freshly started "
+        f"server; tables give the median and, in brackets, the spread (min{DASH}max).",
+    ]
+    if data.get("quick"):
+        lines.append("- **Quick mode** (`--quick`): small N and short runs; a smoke test only.")
+    lines += [
+        "",
+        "| machine | |",
+        "|---|---|",
+        f"| cores (`nproc`) | {m.get('nproc')} |",
+        f"| CPU | {m.get('cpu_model')} |",
+        f"| memory | {m.get('memory_gib')} GiB |",
+        f"| kernel | {m.get('kernel')} |",
+        f"| OS | {m.get('os')} |",
+        f"| Python | {m.get('python')} |",
+        f"| Node | {m.get('node')} |",
+        f"| data dir filesystem | {m.get('filesystem')} |",
+        f"| open files limit | {m.get('open_files_limit')} |",
+        f"| hubbub | {m.get('hubbub_commit')} |",
+        f"| Python packages | {py} |",
+        f"| Node packages | {nd} |",
+        "",
+        "`bench/run` installs the pinned peers (`bench/package.json` with its lock file, "
+        "`bench/requirements.txt`) and hubbub from this repository into `bench/.work/`, raises "
+        "the open-files limit and runs `bench/suite.py`. The suite starts each server as a "
+        "subprocess on a free 127.0.0.1 port (hubbub with a fresh data dir on the disk), waits "
+        "until it answers, runs `bench/loadgen.py` against it with the server's pid, and stops "
+        "it (SIGTERM, then SIGKILL). The generator is one process of raw WebSocket clients on "
+        "uvloop; it reads the server's CPU time and memory from `/proc`.",
+        "",
+        "The machine has 2 cores: the server and the generator each get about one. Where the "
+        "generator itself was ≥ 90 % busy in a run, the server was not the limit; such values "
+        f"carry {DAGGER} ({BOUND_NOTE}).",
+        "",
+        f"hubbub runs with {env}: Argon2 at its cheapest so that setting up hundreds of "
+        "accounts takes seconds, and the per-user send and sign-up rate limits raised so far "
+        "that they never cap the load. Everything else is hubbub's default configuration "
+        "(SQLite, `synchronous=FULL`).",
+        "",
+        "| target | server |",
+        "|---|---|",
+        *(f"| `{t}` | {about} |" for t, about in TARGET_ABOUT.items()),
+    ]
+    return lines
+
+
+def render(data: dict[str, Any], notes: str) -> str:
+    results = Results(data)
+    scenarios = {c["scenario"] for c in data["cases"]}
+    lines = [
+        "# Performance",
+        "",
+        "<!-- Generated by bench/report.py from bench/results.json: do not edit by hand. The "
+        "Notes section at the end is bench/notes.md, included verbatim. -->",
+        "",
+        "hubbub against the seed's server and three other WebSocket stacks on one small "
+        "machine. To reproduce: `bash bench/run` (see `--help` for a subset).",
+        "",
+    ]
+    lines += [*goals_section(results), ""]
+    lines += method_section(results)
+    sections = [
+        ("fanout", fanout_section),
+        ("latency", latency_section),
+        ("reqresp", reqresp_section),
+        ("idle", idle_section),
+        ("durable", durable_section),
+        ("history", history_section),
+    ]
+    for scenario, section in sections:
+        if scenario in scenarios:
+            lines += ["", *section(results)]
+    lines += ["", "## Notes", "", notes.strip()]
+    return "\n".join(lines) + "\n"
+
+
+def write(data: dict[str, Any], path: Path, notes_path: Path) -> None:
+    notes = notes_path.read_text() if notes_path.exists() else "_No notes yet._"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render(data, notes))

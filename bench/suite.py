@@ -1,0 +1,665 @@
+"""hubbub's benchmark suite: every server x scenario x parameter, each run on a fresh server.
+
+Each run starts one server as a subprocess on a free 127.0.0.1 port (hubbub with a fresh data
+dir), waits until it answers, runs ``bench/loadgen.py`` against it with the server's own pid,
+stops the server and keeps the load generator's JSON. Every case is run ``--runs`` times; the
+results file keeps every run and the median and spread (min-max) of each metric, and
+``bench/report.py`` turns it into ``docs/performance.md``.
+
+Started by ``bash bench/run``, which installs the peers and this venv first; progress goes to
+stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime
+import importlib.metadata
+import json
+import os
+import platform
+import shutil
+import signal
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+WORK = BENCH / ".work"
+sys.path.insert(0, str(BENCH))
+
+import report  # noqa: E402  (bench/report.py, beside this file)
+
+TARGETS = ["hubbub-json", "hubbub-plain", "seed", "node-ws", "websockets", "socketio"]
+PEERS = ["seed", "node-ws", "websockets", "socketio"]
+SCENARIOS = ["fanout", "latency", "reqresp", "idle", "durable", "history"]
+
+# Fast account setup (Argon2 at its cheapest that is still real), and rate limits far above
+# anything the generator can send, so they never cap the load.
+HUBBUB_ENV = {
+    "HUBBUB_ARGON2_TIME_COST": "1",
+    "HUBBUB_ARGON2_MEMORY_KIB": "8192",
+    "HUBBUB_SEND_RATE": "1e9",
+    "HUBBUB_SEND_BURST": "1e9",
+    "HUBBUB_SIGNUP_BURST": "1e9",
+}
+HISTORY_ROOM = "big"
+HISTORY_USER = "bench0"
+HISTORY_PASSWORD = "bench password"  # what loadgen logs in with
+GENERATOR_BOUND = 0.9  # loadgen CPU share at which the generator, not the server, is the limit
+
+
+def log(message: str) -> None:
+    stamp = time.strftime("%H:%M:%S")
+    print(f"[{stamp}] {message}", file=sys.stderr, flush=True)
+
+
+# --- the plan -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Case:
+    """One (scenario, parameter, target): ``args`` go to loadgen after target and scenario."""
+
+    scenario: str  # a section of the report (``--only`` picks these)
+    variant: str  # the parameter, e.g. "n=1000"
+    target: str
+    loadgen_scenario: str
+    args: tuple[str, ...]
+    timeout: float  # seconds for one loadgen run, setup included
+
+    @property
+    def key(self) -> str:
+        return f"{self.scenario}/{self.variant}/{self.target}"
+
+
+def plan(targets: list[str], only: list[str], quick: bool) -> list[Case]:
+    """Every case of the suite, in the order they run (a scenario's targets side by side)."""
+    cases: list[Case] = []
+    fan_ns = [100] if quick else [100, 1000, 5000]
+    short, long_ = ("1", "2") if quick else ("5", "10")
+
+    def add(scenario: str, variant: str, loadgen: str, args: list[str], timeout: float) -> None:
+        chosen = targets
+        if scenario in ("durable", "history"):
+            chosen = [t for t in targets if t == "hubbub-json"]
+        for target in chosen:
+            extra = list(args)
+            if scenario == "reqresp" and target == "hubbub-plain" and variant != "pairs=1":
+                continue  # every guest is in lobby: pairs cannot be kept apart
+            if scenario == "idle" and target == "hubbub-json":
+                extra += ["--users", "100"]
+            cases.append(Case(scenario, variant, target, loadgen, tuple(extra), timeout))
+
+    if not only or "fanout" in only:
+        for n in fan_ns:
+            add("fanout", f"n={n}", "fanout", ["-n", str(n), "--duration", short], 180)
+    if not only or "latency" in only:
+        for n in fan_ns:
+            args = ["-n", str(n), "--rate", "20000", "--duration", long_]
+            add("latency", f"n={n}", "latency", args, 180)
+    if not only or "reqresp" in only:
+        for pairs in [1] if quick else [1, 100]:
+            args = ["-n", str(pairs), "--duration", short]
+            add("reqresp", f"pairs={pairs}", "reqresp", args, 180)
+    if not only or "idle" in only:
+        n = 1000 if quick else 10_000
+        add("idle", f"n={n}", "idle", ["-n", str(n), "--sources", "8"], 400)
+    if not only or "durable" in only:
+        for senders in [1, 10] if quick else [1, 10, 100]:
+            args = ["-n", str(senders), "--duration", short]
+            add("durable", f"senders={senders}", "durable", args, 180)
+        rate = ["-n", "10", "--rate", "1000", "--duration", long_]
+        add("durable", "senders=10,rate=1000", "durable", rate, 180)
+    if not only or "history" in only:
+        last = str(history_rows(quick))
+        args = ["--room", HISTORY_ROOM, "--last-seq", last, "--duration", short]
+        add("history", f"events={last}", "history", args, 180)
+    return cases
+
+
+def history_rows(quick: bool) -> int:
+    return 10_000 if quick else 1_000_000
+
+
+# --- servers ----------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def node() -> str:
+    found = shutil.which("node")
+    if found is None:
+        raise RuntimeError("node is not installed")
+    return found
+
+
+class Server:
+    """One server process; ``pid`` is the server's own (no shell in between)."""
+
+    def __init__(self, target: str, data_dir: Path | None, log_path: Path) -> None:
+        self.target = target
+        self.data_dir = data_dir
+        self.log_path = log_path
+        self.port = 0
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def command(self) -> list[str]:
+        port = str(self.port)
+        if self.target.startswith("hubbub"):
+            assert self.data_dir is not None
+            return [
+                sys.executable,
+                "-m",
+                "hubbub",
+                "serve",
+                "--port",
+                port,
+                "--data-dir",
+                str(self.data_dir),
+            ]
+        if self.target == "seed":
+            return [node(), str(BENCH / "peers" / "seed_server.js"), port]
+        if self.target == "node-ws":
+            return [node(), str(BENCH / "peers" / "ws_server.js"), port]
+        if self.target == "websockets":
+            return [sys.executable, str(BENCH / "peers" / "websockets_server.py"), port]
+        if self.target == "socketio":
+            return [sys.executable, str(BENCH / "peers" / "socketio_server.py"), port]
+        raise ValueError(self.target)
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    def start(self, timeout: float = 60) -> None:
+        env = {**os.environ, **HUBBUB_ENV}
+        env.setdefault("NODE_PATH", str(WORK / "node_modules"))
+        self.port = free_port()
+        with open(self.log_path, "ab") as out:
+            self.proc = subprocess.Popen(
+                self.command(),
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                cwd=ROOT,
+                env=env,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + timeout
+        while not self.ready():
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{self.target} exited with {self.proc.returncode} at start")
+            if time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"{self.target} did not answer within {timeout:.0f} s")
+            time.sleep(0.1)
+
+    def ready(self) -> bool:
+        """hubbub: /healthz answers (it listens before its storage is open); others: accepts."""
+        if self.target.startswith("hubbub"):
+            try:
+                url = f"http://127.0.0.1:{self.port}/healthz"
+                with urllib.request.urlopen(url, timeout=2) as response:
+                    return bool(response.status == 200)
+            except (OSError, urllib.error.URLError):
+                return False
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                return True
+        except OSError:
+            return False
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, timeout: float = 15) -> int | None:
+        """SIGTERM, then SIGKILL after ``timeout``; returns the exit code."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                log(
+                    f"  {self.target} (pid {self.pid}) ignored SIGTERM for {timeout:.0f} s: SIGKILL"
+                )
+                with contextlib.suppress(ProcessLookupError):
+                    self.proc.kill()
+                self.proc.wait()
+        return self.proc.returncode
+
+
+@contextlib.contextmanager
+def running(target: str, data_dir: Path | None, log_path: Path) -> Iterator[Server]:
+    server = Server(target, data_dir, log_path)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+# --- hubbub's big room for the history scenario -------------------------------------------------
+
+
+def hubbub_cli(*args: str) -> None:
+    env = {**os.environ, **HUBBUB_ENV}
+    subprocess.run(
+        [sys.executable, "-m", "hubbub", *args], check=True, env=env, cwd=ROOT, capture_output=True
+    )
+
+
+def post(port: int, path: str, body: dict[str, Any]) -> Any:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}{path}", json.dumps(body).encode(), method="POST"
+    )
+    request.add_header("Content-Type", "application/json")
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read() or b"null")
+
+
+def build_history_dir(data_dir: Path, rows: int, log_path: Path) -> None:
+    """A database whose public room ``big`` holds ``rows`` messages by ``bench0``.
+
+    The schema comes from ``hubbub migrate`` and the account from the server itself (so its
+    password hash is the server's); the room, its member and the events are inserted directly,
+    as ``hubbub.storage.sqlite`` writes them: seq 1..rows, ``rooms.last_seq`` = rows.
+    """
+    hubbub_cli("migrate", "--data-dir", str(data_dir))
+    with running("hubbub-json", data_dir, log_path) as server:
+        post(
+            server.port,
+            "/api/v1/register",
+            {"username": HISTORY_USER, "password": HISTORY_PASSWORD},
+        )
+    now = time.time_ns() // 1_000_000
+    db = sqlite3.connect(data_dir / "hubbub.sqlite3", isolation_level=None)
+    try:
+        db.execute("PRAGMA synchronous=OFF")
+        db.execute("BEGIN")
+        (room_id,) = db.execute(
+            "INSERT INTO rooms (name, kind, created_by, created_at, last_seq)"
+            " VALUES (?, 'public', ?, ?, ?) RETURNING id",
+            (HISTORY_ROOM, HISTORY_USER, now - rows, rows),
+        ).fetchone()
+        db.execute(
+            "INSERT INTO members (room_id, username, read_seq, joined_at) VALUES (?, ?, ?, ?)",
+            (room_id, HISTORY_USER, rows, now - rows),
+        )
+
+        def events() -> Iterator[tuple[Any, ...]]:
+            for seq in range(1, rows + 1):
+                head = f"history message {seq:010d} "
+                body = head + "x" * (100 - len(head))
+                yield (
+                    room_id,
+                    seq,
+                    "message",
+                    HISTORY_USER,
+                    now - rows + seq,
+                    uuid.uuid4().hex,
+                    body,
+                )
+
+        db.executemany(
+            "INSERT INTO events (room_id, seq, type, author, ts, msg_id, body)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            events(),
+        )
+        db.execute("COMMIT")
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        count, top = db.execute(
+            "SELECT count(*), max(seq) FROM events WHERE room_id = ?", (room_id,)
+        ).fetchone()
+        if count != rows or top != rows:
+            raise RuntimeError(f"room {HISTORY_ROOM!r} holds {count} events up to seq {top}")
+    finally:
+        db.close()
+
+
+# --- running -----------------------------------------------------------------------------------
+
+
+def time_wait_per_address() -> int:
+    """The most loopback sockets in TIME_WAIT on one local address (each has ~28 k ports)."""
+    counts: dict[str, int] = {}
+    with contextlib.suppress(OSError), open("/proc/net/tcp") as f:
+        next(f)
+        for line in f:
+            parts = line.split()
+            if parts[3] == "06":
+                address = parts[1].split(":")[0]
+                counts[address] = counts.get(address, 0) + 1
+    return max(counts.values(), default=0)
+
+
+def settle(limit: int = 15_000, timeout: float = 70) -> None:
+    """Wait until closed connections of earlier runs no longer crowd the ephemeral ports."""
+    deadline = time.monotonic() + timeout
+    waited = False
+    while time_wait_per_address() > limit and time.monotonic() < deadline:
+        if not waited:
+            log(f"  waiting for TIME_WAIT sockets to expire (> {limit} on one address)")
+            waited = True
+        time.sleep(2)
+
+
+@dataclass
+class Runner:
+    logs: Path
+    history_template: Path | None = None
+    quick: bool = False
+    data_root: Path = field(default_factory=lambda: WORK / "data")
+
+    def history_template_dir(self) -> Path:
+        if self.history_template is None:
+            rows = history_rows(self.quick)
+            template = Path(tempfile.mkdtemp(prefix="history-template-", dir=self.data_root))
+            log(f"filling room {HISTORY_ROOM!r} with {rows} events for the history scenario")
+            started = time.monotonic()
+            build_history_dir(template, rows, self.logs / "history-setup.log")
+            log(f"  filled in {time.monotonic() - started:.1f} s")
+            self.history_template = template
+        return self.history_template
+
+    def run_once(self, case: Case, index: int) -> dict[str, Any]:
+        """One run on a fresh server: {"ok": True, "result": {...}} or {"ok": False, "error"}."""
+        settle()
+        data_dir: Path | None = None
+        if case.target.startswith("hubbub"):
+            data_dir = Path(tempfile.mkdtemp(prefix="hubbub-", dir=self.data_root))
+            if case.scenario == "history":
+                data_dir.rmdir()
+                shutil.copytree(self.history_template_dir(), data_dir)
+        safe = case.key.replace("/", "_").replace("=", "").replace(",", "_")
+        server_log = self.logs / f"{safe}_run{index}.server.log"
+        started = time.monotonic()
+        record: dict[str, Any] = {"run": index}
+        server: Server | None = None
+        try:
+            server = Server(case.target, data_dir, server_log)
+            server.start()
+            command = [
+                sys.executable,
+                str(BENCH / "loadgen.py"),
+                case.target,
+                case.loadgen_scenario,
+                "--port",
+                str(server.port),
+                "--pid",
+                str(server.pid),
+                *case.args,
+            ]
+            try:
+                done = subprocess.run(command, capture_output=True, timeout=case.timeout, cwd=ROOT)
+            except subprocess.TimeoutExpired:
+                raise RuntimeError(f"loadgen timed out after {case.timeout:.0f} s") from None
+            crashed = not server.alive()
+            if done.returncode != 0:
+                tail = done.stderr.decode(errors="replace").strip().splitlines()[-3:]
+                raise RuntimeError(f"loadgen exited with {done.returncode}: {' | '.join(tail)}")
+            if crashed:
+                raise RuntimeError(
+                    f"the server exited during the run (code {server.proc.returncode})"
+                )  # type: ignore[union-attr]
+            lines = done.stdout.decode().strip().splitlines()
+            record["result"] = json.loads(lines[-1])
+            record["ok"] = True
+        except Exception as exc:
+            record["ok"] = False
+            record["error"] = str(exc) or type(exc).__name__
+            if (
+                server is not None
+                and server.proc is not None
+                and server.proc.poll() not in (None, 0, -15)
+            ):
+                record["error"] += (
+                    f" (server exit code {server.proc.returncode}; log {server_log.name})"
+                )
+        finally:
+            if server is not None:
+                server.stop()
+            if data_dir is not None:
+                shutil.rmtree(data_dir, ignore_errors=True)
+        record["wall_s"] = round(time.monotonic() - started, 1)
+        return record
+
+
+def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Median and spread of every numeric metric over the runs that succeeded."""
+    ok = [r["result"] for r in runs if r.get("ok")]
+    metrics: dict[str, Any] = {}
+    for name in sorted({k for result in ok for k in result}):
+        values = [
+            r[name] for r in ok if isinstance(r.get(name), int | float) and r[name] == r[name]
+        ]
+        if values:
+            metrics[name] = {
+                "median": statistics.median(values),
+                "min": min(values),
+                "max": max(values),
+                "n": len(values),
+            }
+    bound = sum(1 for r in ok if (r.get("loadgen_cpu_share") or 0) >= GENERATOR_BOUND)
+    return {
+        "runs": len(runs),
+        "ok": len(ok),
+        "failed": len(runs) - len(ok),
+        "generator_bound_runs": bound,
+        "metrics": metrics,
+    }
+
+
+# --- the machine ---------------------------------------------------------------------------------
+
+
+def command_output(*command: str) -> str | None:
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=30, cwd=ROOT)
+    except (OSError, subprocess.TimeoutExpired):
+        return None
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
+def machine() -> dict[str, Any]:
+    def first(path: str, prefix: str) -> str | None:
+        with contextlib.suppress(OSError), open(path) as f:
+            for line in f:
+                if line.startswith(prefix):
+                    return line[len(prefix) :].strip().lstrip(":").strip().strip('"')
+        return None
+
+    mem_kib = first("/proc/meminfo", "MemTotal")
+    node_modules = WORK / "node_modules"
+    node_packages = {}
+    for name in ("nodejs-websocket", "ws"):
+        with contextlib.suppress(OSError, ValueError):
+            node_packages[name] = json.loads((node_modules / name / "package.json").read_text())[
+                "version"
+            ]
+    python_packages = {}
+    for name in (
+        "hubbub",
+        "aiohttp",
+        "uvloop",
+        "msgspec",
+        "websockets",
+        "python-socketio",
+        "python-engineio",
+    ):
+        with contextlib.suppress(importlib.metadata.PackageNotFoundError):
+            python_packages[name] = importlib.metadata.version(name)
+    filesystem = command_output("df", "--output=fstype", str(WORK))
+    return {
+        "nproc": command_output("nproc"),
+        "cpu_model": first("/proc/cpuinfo", "model name"),
+        "memory_gib": round(int(mem_kib.split()[0]) / 1024**2, 1) if mem_kib else None,
+        "kernel": platform.release(),
+        "os": first("/etc/os-release", "PRETTY_NAME=") or command_output("uname", "-o"),
+        "python": platform.python_version(),
+        "node": command_output(node(), "--version"),
+        "filesystem": filesystem.splitlines()[-1].strip() if filesystem else None,
+        "open_files_limit": command_output("sh", "-c", "ulimit -n"),
+        "python_packages": python_packages,
+        "node_packages": node_packages,
+        "hubbub_commit": command_output("git", "describe", "--always", "--dirty", "--abbrev=12"),
+    }
+
+
+# --- main ----------------------------------------------------------------------------------------
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--runs", type=int, default=3, help="runs of each case (default 3)")
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=SCENARIOS,
+        default=[],
+        help="run this scenario only (repeatable)",
+    )
+    parser.add_argument(
+        "--targets",
+        default=",".join(TARGETS),
+        help=f"comma-separated subset of {','.join(TARGETS)}",
+    )
+    parser.add_argument("--out", type=Path, default=BENCH / "results.json", help="results JSON")
+    parser.add_argument(
+        "--report",
+        type=Path,
+        default=ROOT / "docs" / "performance.md",
+        help="Markdown report to write",
+    )
+    parser.add_argument("--no-report", action="store_true", help="write the results JSON only")
+    parser.add_argument(
+        "--report-only", action="store_true", help="rewrite the report from --out and exit"
+    )
+    parser.add_argument("--quick", action="store_true", help="smoke test: small N, 1-2 s runs")
+    args = parser.parse_args()
+
+    if args.report_only:
+        results = json.loads(args.out.read_text())
+        report.write(results, args.report, BENCH / "notes.md")
+        log(f"wrote {args.report}")
+        return 0
+    targets = [t.strip() for t in args.targets.split(",") if t.strip()]
+    unknown = sorted(set(targets) - set(TARGETS))
+    if unknown:
+        parser.error(f"unknown targets: {', '.join(unknown)}")
+    if args.runs < 1:
+        parser.error("--runs must be at least 1")
+    cases = plan(targets, args.only, args.quick)
+    if not cases:
+        parser.error("nothing to run for those scenarios and targets")
+
+    WORK.mkdir(exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    logs = WORK / "logs" / stamp
+    logs.mkdir(parents=True)
+    data_root = WORK / "data"
+    data_root.mkdir(exist_ok=True)
+    runner = Runner(logs=logs, quick=args.quick, data_root=data_root)
+
+    started = datetime.datetime.now(datetime.UTC)
+    t0 = time.monotonic()
+    info = machine()
+    log(f"{len(cases)} cases x {args.runs} runs; server logs in {logs.relative_to(ROOT)}")
+    results: dict[str, Any] = {
+        "command": " ".join(["bash bench/run", *sys.argv[1:]]),
+        "started": started.isoformat(timespec="seconds"),
+        "finished": None,
+        "elapsed_s": None,
+        "runs_per_case": args.runs,
+        "quick": args.quick,
+        "hubbub_env": HUBBUB_ENV,
+        "generator_bound_share": GENERATOR_BOUND,
+        "machine": info,
+        "cases": [],
+    }
+    by_key = {
+        case.key: {
+            "scenario": case.scenario,
+            "variant": case.variant,
+            "target": case.target,
+            "loadgen": [case.loadgen_scenario, *case.args],
+            "runs": [],
+        }
+        for case in cases
+    }
+    results["cases"] = list(by_key.values())
+    try:
+        # Case by case, but the runs of one (scenario, variant) interleave their targets, so a
+        # slow drift of the machine touches every target alike.
+        groups: dict[tuple[str, str], list[Case]] = {}
+        for case in cases:
+            groups.setdefault((case.scenario, case.variant), []).append(case)
+        total = len(cases) * args.runs
+        done = 0
+        for (scenario, variant), group in groups.items():
+            for index in range(1, args.runs + 1):
+                for case in group:
+                    done += 1
+                    log(f"[{done}/{total}] {scenario} {variant} {case.target} run {index}")
+                    record = runner.run_once(case, index)
+                    entry = by_key[case.key]
+                    entry["runs"].append(record)
+                    entry["summary"] = summarise(entry["runs"])
+                    log("  " + describe(record))
+                    save(results, args.out)
+    finally:
+        results["finished"] = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+        results["elapsed_s"] = round(time.monotonic() - t0)
+        save(results, args.out)
+        if runner.history_template is not None:
+            shutil.rmtree(runner.history_template, ignore_errors=True)
+    if not args.no_report:
+        report.write(results, args.report, BENCH / "notes.md")
+        log(f"wrote {args.out} and {args.report}")
+    failures = sum(e["summary"]["failed"] for e in results["cases"])
+    log(f"finished in {results['elapsed_s'] / 60:.1f} min; {failures} failed runs")
+    return 0
+
+
+def describe(record: dict[str, Any]) -> str:
+    if not record.get("ok"):
+        return f"FAILED after {record['wall_s']} s: {record['error']}"
+    shown = ", ".join(
+        f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in record["result"].items()
+    )
+    return f"{shown} ({record['wall_s']} s)"
+
+
+def save(results: dict[str, Any], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial")
+    partial.write_text(json.dumps(results, indent=1) + "\n")
+    partial.replace(path)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
