@@ -20,7 +20,9 @@ async def test_two_users_talk_in_a_private_room_and_a_dm(
 
     # alice makes a private room and adds bob; it appears in bob's list by itself.
     await alice.create_room("team", private=True)
-    await expect(alice.page.locator("#room-name")).to_have_text("🔒 team")
+    await expect(alice.page.locator("#room-label")).to_have_text("team")
+    await expect(alice.page.locator("#room-icon")).to_have_class("room-icon private")
+    await expect(alice.page.locator("#room-sub")).to_have_text("Private room · 1 member")
     await alice.invite("bob")
     await expect(bob.room_link("team")).to_be_visible()
     await expect(bob.badge("team")).to_be_hidden()  # joining is not a message
@@ -65,7 +67,8 @@ async def test_two_users_talk_in_a_private_room_and_a_dm(
     bob_tab2 = await ChatPage.open(bob_context, server.url, "/#/room/team")
     await bob_tab2.wait_online()
     await alice.open_dm("bob")
-    await expect(alice.page.locator("#room-name")).to_have_text("bob")
+    await expect(alice.page.locator("#room-label")).to_have_text("bob")
+    await expect(alice.page.locator("#room-icon")).to_be_hidden()
     await alice.send("psst, a secret")
     await alice.send("and another")
     for tab in (bob, bob_tab2):

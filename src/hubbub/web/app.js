@@ -210,15 +210,19 @@ export class App {
   }
 
   #renderHeader(active, room) {
-    const name = byId('room-name');
+    const icon = byId('room-icon');
+    const name = byId('room-label');
     const sub = byId('room-sub');
     if (!active) {
+      icon.hidden = true;
       name.textContent = 'hubbub';
       sub.textContent = '';
     } else {
       const kind = room?.kind ?? kindOf(active);
-      const label = roomLabel(active, kind, this.#me);
-      name.textContent = kind === 'dm' ? label : `${kind === 'private' ? '🔒 ' : '# '}${label}`;
+      icon.hidden = kind === 'dm';
+      icon.className = `room-icon ${kind}`;
+      icon.textContent = kind === 'public' ? '#' : '';
+      name.textContent = roomLabel(active, kind, this.#me);
       const count = this.#members.get(active);
       const kindText = { public: 'Public room', private: 'Private room', dm: 'Direct message' }[kind];
       sub.textContent = count ? `${kindText} · ${count} member${count === 1 ? '' : 's'}` : kindText;

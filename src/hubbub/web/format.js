@@ -48,10 +48,10 @@ export function authorLabel(user) {
 
 export const isGuest = (user) => user.startsWith('guest:');
 
-/** One of eight avatar colours, always the same for a name. */
+/** One of eight avatar colours, always the same for a name (FNV-1a hash). */
 export function colourClass(name) {
-  let hash = 0;
-  for (const ch of name) hash = (hash * 31 + ch.codePointAt(0)) >>> 0;
+  let hash = 0x811c9dc5;
+  for (const ch of name) hash = Math.imul(hash ^ ch.codePointAt(0), 0x01000193) >>> 0;
   return `c${hash % 8}`;
 }
 

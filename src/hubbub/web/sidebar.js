@@ -61,9 +61,10 @@ export class Sidebar {
       const peer = dmPeer(room.name, me);
       icon = el('span', { class: `avatar tiny ${colourClass(peer)}`, text: initial(peer) });
     } else {
+      // The padlock of private rooms is drawn in CSS: emoji fonts are not everywhere.
       icon = el('span', {
         class: `room-icon ${room.kind}`,
-        text: room.kind === 'private' ? '🔒' : '#',
+        text: room.kind === 'private' ? '' : '#',
         title: room.kind === 'private' ? 'Private room' : 'Public room',
       });
     }
