@@ -15,6 +15,7 @@ import sqlite3
 import threading
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -37,6 +38,7 @@ MAX_BATCH = 512
 MAX_QUEUED_WRITES = 20_000
 READER_THREADS = 2
 UNREAD_CAP = 1000
+MAX_CACHED_MEMBERSHIPS = 200_000
 
 Job = Callable[[sqlite3.Connection, list[Event]], Any]
 _STOP = object()
@@ -73,6 +75,47 @@ def migrate(db: sqlite3.Connection) -> int:
     return version
 
 
+@dataclass(slots=True)
+class _RoomState:
+    id: int
+    name: str
+    kind: RoomKind
+    last_seq: int
+
+
+class _WriterCache:
+    """What the writer thread knows of rooms and memberships. Only the writer changes them,
+    so it can remember them instead of reading them back for every message. Forgotten
+    whenever a job or a commit fails, and rebuilt from the database on demand."""
+
+    def __init__(self) -> None:
+        self.rooms: dict[str, _RoomState] = {}
+        self.members: dict[tuple[int, str], bool] = {}
+
+    def room(self, db: sqlite3.Connection, name: str) -> _RoomState:
+        state = self.rooms.get(name)
+        if state is None:
+            found = _find_room(db, name)
+            if found is None:
+                raise room_not_found(name)
+            state = self.rooms[name] = _RoomState(found.id, name, found.kind, found.last_seq)
+        return state
+
+    def is_member(self, db: sqlite3.Connection, room_id: int, user: str) -> bool:
+        key = (room_id, user)
+        known = self.members.get(key)
+        if known is None:
+            known = self.members[key] = _is_member(db, room_id, user)
+            if len(self.members) > MAX_CACHED_MEMBERSHIPS:
+                self.members.clear()
+                self.members[key] = known
+        return known
+
+    def clear(self) -> None:
+        self.rooms.clear()
+        self.members.clear()
+
+
 class SQLiteStorage(Storage):
     def __init__(self, path: Path) -> None:
         super().__init__()
@@ -83,6 +126,7 @@ class SQLiteStorage(Storage):
         self._readers: ThreadPoolExecutor | None = None
         self._reader_dbs: list[sqlite3.Connection] = []
         self._local = threading.local()
+        self._cache = _WriterCache()  # the writer thread's alone
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closing = False
 
@@ -169,6 +213,7 @@ class SQLiteStorage(Storage):
                     value = job(db, job_events)
                 except Exception as exc:
                     db.execute("ROLLBACK TO job")
+                    self._cache.clear()  # the job may have changed it before failing
                     results.append((False, exc))
                 else:
                     events.extend(job_events)
@@ -179,6 +224,7 @@ class SQLiteStorage(Storage):
             log.exception("commit of %d writes failed", len(batch))
             if db.in_transaction:
                 db.execute("ROLLBACK")
+            self._cache.clear()
             failure = Unavailable("storage failed to commit")
             results = [(False, failure)] * len(batch)
             events = []
@@ -292,7 +338,7 @@ class SQLiteStorage(Storage):
                 )
             except sqlite3.IntegrityError:
                 raise Conflict(f"a room named {name!r} exists") from None
-            return _join(db, events, _room_row(db, name), creator, now, None)
+            return _join(db, events, self._cache, self._cache.room(db, name), creator, now, None)
 
         return self._submit(job)
 
@@ -318,10 +364,11 @@ class SQLiteStorage(Storage):
                 " ON CONFLICT DO NOTHING",
                 (name, opener, now),
             ).rowcount
-            room = _room_row(db, name)
+            room = self._cache.room(db, name)
             if created:
                 for user in dict.fromkeys(users):
-                    _join(db, events, room, user, now, None if user == opener else opener)
+                    by = None if user == opener else opener
+                    _join(db, events, self._cache, room, user, now, by)
             info = _info(db, room.id, opener)
             assert info is not None
             return Joined(info, None)
@@ -332,20 +379,21 @@ class SQLiteStorage(Storage):
         def job(db: sqlite3.Connection, events: list[Event]) -> Joined:
             if db.execute("SELECT 1 FROM users WHERE username = ?", (user,)).fetchone() is None:
                 raise NotFound(f"no user named {user!r}")
-            return _join(db, events, _room_row(db, room), user, now, by)
+            return _join(db, events, self._cache, self._cache.room(db, room), user, now, by)
 
         return self._submit(job)
 
     def remove_member(self, room: str, user: str, now: int) -> Awaitable[Event | None]:
         def job(db: sqlite3.Connection, events: list[Event]) -> Event | None:
-            row = _room_row(db, room)
+            row = self._cache.room(db, room)
             gone = db.execute(
                 "DELETE FROM members WHERE room_id = ? AND username = ?", (row.id, user)
             ).rowcount
+            self._cache.members[(row.id, user)] = False
             if not gone:
                 return None
             event = Event(type=EventType.MEMBER_LEFT, room=room, seq=0, ts=now, user=user)
-            return _append(db, events, row.id, event)
+            return _append(db, events, row, event)
 
         return self._submit(job)
 
@@ -360,21 +408,11 @@ class SQLiteStorage(Storage):
         require_member: bool = True,
     ) -> Awaitable[Appended]:
         def job(db: sqlite3.Connection, events: list[Event]) -> Appended:
-            if client_msg_id is not None:
-                stored = db.execute(
-                    f"SELECT r.name, {_EVENT_COLUMNS} FROM events e"
-                    " JOIN rooms r ON r.id = e.room_id"
-                    " WHERE e.author = ? AND e.client_msg_id = ?",
-                    (author, client_msg_id),
-                ).fetchone()
-                if stored is not None:
-                    if stored[0] != room:
-                        raise Conflict(
-                            f"client_msg_id {client_msg_id!r} is already used in another room"
-                        )
-                    return Appended(_event(stored[0], stored[1:]), duplicate=True)
-            row = _room_row(db, room)
-            if require_member and not _is_member(db, row.id, author):
+            row = self._cache.room(db, room)
+            if require_member and not self._cache.is_member(db, row.id, author):
+                stored = _stored_message(db, room, author, client_msg_id)
+                if stored is not None:  # a retry after leaving still gets its answer
+                    return stored
                 if row.kind == RoomKind.PUBLIC:
                     raise Forbidden(f"join {room!r} before you post in it")
                 raise room_not_found(room)
@@ -388,13 +426,21 @@ class SQLiteStorage(Storage):
                 client_msg_id=client_msg_id,
                 body=body,
             )
-            return Appended(_append(db, events, row.id, event), duplicate=False)
+            try:
+                return Appended(_append(db, events, row, event), duplicate=False)
+            except sqlite3.IntegrityError:
+                # Duplicates are rare, so the unique index finds them rather than a lookup
+                # before every insert.
+                stored = _stored_message(db, room, author, client_msg_id)
+                if stored is None:
+                    raise
+                return stored
 
         return self._submit(job)
 
     def mark_read(self, room: str, user: str, seq: int) -> Awaitable[int]:
         def job(db: sqlite3.Connection, events: list[Event]) -> int:
-            row = _room_row(db, room)
+            row = self._cache.room(db, room)
             marker = db.execute(
                 "UPDATE members SET read_seq = max(read_seq, min(?, ?))"
                 " WHERE room_id = ? AND username = ? RETURNING read_seq",
@@ -512,13 +558,6 @@ def _find_room(db: sqlite3.Connection, name: str) -> Room | None:
     return Room(id=row[0], name=row[1], kind=RoomKind(row[2]), last_seq=row[3])
 
 
-def _room_row(db: sqlite3.Connection, name: str) -> Room:
-    room = _find_room(db, name)
-    if room is None:
-        raise room_not_found(name)
-    return room
-
-
 def _is_member(db: sqlite3.Connection, room_id: int, user: str) -> bool:
     return (
         db.execute(
@@ -528,17 +567,15 @@ def _is_member(db: sqlite3.Connection, room_id: int, user: str) -> bool:
     )
 
 
-def _append(db: sqlite3.Connection, events: list[Event], room_id: int, event: Event) -> Event:
-    """Allocate the room's next seq and insert, in the caller's transaction."""
-    (seq,) = db.execute(
-        "UPDATE rooms SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq", (room_id,)
-    ).fetchone()
-    event.seq = seq
+def _append(db: sqlite3.Connection, events: list[Event], room: _RoomState, event: Event) -> Event:
+    """Insert with the room's next seq, in the caller's transaction. The insert comes first:
+    if it fails (a duplicate), no seq was taken."""
+    seq = room.last_seq + 1
     db.execute(
         "INSERT INTO events (room_id, seq, type, author, ts, msg_id, client_msg_id, body, by_user)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
-            room_id,
+            room.id,
             seq,
             event.type,
             event.user,
@@ -549,24 +586,52 @@ def _append(db: sqlite3.Connection, events: list[Event], room_id: int, event: Ev
             event.by,
         ),
     )
+    db.execute("UPDATE rooms SET last_seq = ? WHERE id = ?", (seq, room.id))
+    room.last_seq = event.seq = seq
     events.append(event)
     return event
 
 
+def _stored_message(
+    db: sqlite3.Connection, room: str, author: str, client_msg_id: str | None
+) -> Appended | None:
+    """The message ``author`` already stored with ``client_msg_id``, if any."""
+    if client_msg_id is None:
+        return None
+    stored = db.execute(
+        f"SELECT r.name, {_EVENT_COLUMNS} FROM events e"
+        " JOIN rooms r ON r.id = e.room_id"
+        " WHERE e.author = ? AND e.client_msg_id = ?",
+        (author, client_msg_id),
+    ).fetchone()
+    if stored is None:
+        return None
+    if stored[0] != room:
+        raise Conflict(f"client_msg_id {client_msg_id!r} is already used in another room")
+    return Appended(_event(stored[0], stored[1:]), duplicate=True)
+
+
 def _join(
-    db: sqlite3.Connection, events: list[Event], room: Room, user: str, now: int, by: str | None
+    db: sqlite3.Connection,
+    events: list[Event],
+    cache: _WriterCache,
+    room: _RoomState,
+    user: str,
+    now: int,
+    by: str | None,
 ) -> Joined:
     added = db.execute(
         "INSERT INTO members (room_id, username, joined_at) VALUES (?, ?, ?)"
         " ON CONFLICT DO NOTHING",
         (room.id, user, now),
     ).rowcount
+    cache.members[(room.id, user)] = True
     event = None
     if added:
         joined = Event(
             type=EventType.MEMBER_JOINED, room=room.name, seq=0, ts=now, user=user, by=by
         )
-        event = _append(db, events, room.id, joined)
+        event = _append(db, events, room, joined)
         # Joining marks everything before the join as read.
         db.execute(
             "UPDATE members SET read_seq = ? WHERE room_id = ? AND username = ?",
