@@ -161,8 +161,12 @@ class SQLiteStorage(Storage):
 
     # --- the writer thread --------------------------------------------------------------
 
-    def _submit(self, job: Job) -> asyncio.Future[Any]:
-        """Enqueue now (so call order is commit order); resolve after the commit."""
+    def _submit(self, job: Job, atomic: bool = False) -> asyncio.Future[Any]:
+        """Enqueue now (so call order is commit order); resolve after the commit.
+
+        An ``atomic`` job promises to raise a ``HubbubError`` only before it writes anything,
+        so it needs no savepoint of its own (two statements fewer per message); if it raises
+        anything else, the whole batch is rolled back and fails."""
         assert self._loop is not None, "storage is not open"
         future: asyncio.Future[Any] = self._loop.create_future()
         if self._closing:
@@ -171,7 +175,7 @@ class SQLiteStorage(Storage):
             future.set_exception(Unavailable("too many writes waiting; try again"))
         else:
             self._queued += 1
-            self._jobs.put((job, future))
+            self._jobs.put((job, future, atomic))
         return future
 
     def _write_loop(self, db: sqlite3.Connection) -> None:
@@ -200,14 +204,23 @@ class SQLiteStorage(Storage):
             db.close()
 
     def _commit_batch(
-        self, db: sqlite3.Connection, batch: list[tuple[Job, asyncio.Future[Any]]]
+        self, db: sqlite3.Connection, batch: list[tuple[Job, asyncio.Future[Any], bool]]
     ) -> None:
         results: list[tuple[bool, Any]] = []
         events: list[Event] = []
         try:
             db.execute("BEGIN IMMEDIATE")
-            for job, _ in batch:
+            for job, _, atomic in batch:
                 job_events: list[Event] = []
+                if atomic:
+                    try:
+                        value = job(db, job_events)
+                    except HubbubError as exc:
+                        results.append((False, exc))
+                    else:
+                        events.extend(job_events)
+                        results.append((True, value))
+                    continue
                 db.execute("SAVEPOINT job")
                 try:
                     value = job(db, job_events)
@@ -233,7 +246,7 @@ class SQLiteStorage(Storage):
 
     def _finish(
         self,
-        batch: list[tuple[Job, asyncio.Future[Any]]],
+        batch: list[tuple[Job, asyncio.Future[Any], bool]],
         results: list[tuple[bool, Any]],
         events: list[Event],
     ) -> None:
@@ -241,7 +254,7 @@ class SQLiteStorage(Storage):
         self._queued -= len(batch)
         if events:
             self.on_events(events)
-        for (_, future), (ok, value) in zip(batch, results, strict=True):
+        for (_, future, _), (ok, value) in zip(batch, results, strict=True):
             if future.cancelled():
                 continue
             if ok:
@@ -436,7 +449,7 @@ class SQLiteStorage(Storage):
                     raise
                 return stored
 
-        return self._submit(job)
+        return self._submit(job, atomic=True)
 
     def mark_read(self, room: str, user: str, seq: int) -> Awaitable[int]:
         def job(db: sqlite3.Connection, events: list[Event]) -> int:
