@@ -7,6 +7,7 @@ that is not durable. Time and ids come from injected functions, so tests are det
 
 from __future__ import annotations
 
+import itertools
 import secrets
 import time
 from collections.abc import Awaitable, Callable
@@ -45,8 +46,14 @@ def wall_clock_ms() -> int:
     return time.time_ns() // 1_000_000
 
 
-def random_id() -> str:
-    return secrets.token_hex(16)  # as random as a uuid4, without building a UUID
+_ID_PREFIX = secrets.token_hex(8)
+_id_counter = itertools.count(1)
+
+
+def new_message_id() -> str:
+    """Unique message ids: a random prefix per process and a counter. Ids name messages,
+    they grant nothing, so they need not be unguessable (and getrandom is a syscall)."""
+    return f"{_ID_PREFIX}{next(_id_counter):016x}"
 
 
 @dataclass(frozen=True)
@@ -62,7 +69,7 @@ class Actions:
         storage: Storage,
         hub: Hub,
         clock: Clock = wall_clock_ms,
-        new_id: Callable[[], str] = random_id,
+        new_id: Callable[[], str] = new_message_id,
     ) -> None:
         self.config = config
         self.storage = storage
