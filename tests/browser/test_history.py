@@ -66,14 +66,7 @@ async def test_scrolling_up_loads_all_history_in_order_without_jumping(
         )
         await expect(status).not_to_have_attribute("data-state", "loading")
         # The row that was at the top is still where it was: the view did not jump.
-        y = await reader.page.evaluate(
-            """([key]) => {
-              const top = document.querySelector('#messages').getBoundingClientRect().top;
-              return document.querySelector(`#message-list > li[data-key="${key}"]`)
-                .getBoundingClientRect().top - top;
-            }""",
-            [anchor["key"]],
-        )
+        y = await row_y(reader, anchor["key"])
         assert abs(y - anchor["y"]) <= 2, (anchor, y)
         pages += 1
         assert pages < 20
@@ -87,4 +80,39 @@ async def test_scrolling_up_loads_all_history_in_order_without_jumping(
     )
     assert seqs == list(range(1, len(stored) + 1))  # every event once, in order: no gap
     await expect(status).to_have_text("This is the very beginning of the conversation.")
+
+    # Reading in the middle, a new message does not pull the view down: a button says so.
+    marker = reader.page.locator("#new-messages")
+    await scroller.evaluate("s => { s.scrollTop = s.scrollHeight / 2; }")
+    await next_frame(reader)  # the page has seen the scroll
+    anchor = json.loads(await scroller.evaluate(TOP_ROW))
+    async with Client.connect(http, server.url, token) as writer:
+        await writer.send("big", "a new one")
+    await eventually(reader.bodies, lambda got: got[-1] == "a new one")
+    await expect(marker).to_be_visible()
+    assert abs(await row_y(reader, anchor["key"]) - anchor["y"]) <= 2
+    await marker.click()
+    await expect(marker).to_be_hidden()
+    assert await scroller.evaluate("s => s.scrollHeight - s.scrollTop - s.clientHeight < 50")
     reader.assert_no_errors()
+
+
+async def row_y(page: ChatPage, key: str) -> float:
+    """Where the row ``key`` is, from the top of the visible timeline."""
+    return float(
+        await page.page.evaluate(
+            """([key]) => {
+              const top = document.querySelector('#messages').getBoundingClientRect().top;
+              return document.querySelector(`#message-list > li[data-key="${key}"]`)
+                .getBoundingClientRect().top - top;
+            }""",
+            [key],
+        )
+    )
+
+
+async def next_frame(page: ChatPage) -> None:
+    """Until the browser has drawn a frame (scroll events are handled before)."""
+    await page.page.evaluate(
+        "() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))"
+    )

@@ -3,6 +3,8 @@ a reload."""
 
 from __future__ import annotations
 
+import json
+
 import aiohttp
 from chatpage import ChatPage, eventually, new_context, sign_in_over_http
 from playwright.async_api import Browser, BrowserContext, WebSocketRoute, expect
@@ -103,5 +105,55 @@ async def test_pending_messages_survive_a_reload(
     assert await eventually(
         lambda: stored_messages(http, server.url), lambda got: len(got) >= 2
     ) == ["kept 1", "kept 2"]
+    alice.assert_no_errors()
+    bob.assert_no_errors()
+
+
+async def test_a_refused_message_can_be_retried(server: RunningServer, browser: Browser) -> None:
+    _, alice, bob = await two_people_in_a_room(browser, server.url)
+
+    # Between alice's page and the server: while `refuse` is set, her sends are answered
+    # with an error instead of reaching the server (as a refusal would be).
+    refuse = True
+
+    def route(ws: WebSocketRoute) -> None:
+        to_server = ws.connect_to_server()
+
+        def from_page(message: str | bytes) -> None:
+            frame = json.loads(message)
+            if refuse and frame.get("type") == "send":
+                ws.send(
+                    json.dumps(
+                        {"type": "error", "re": frame["id"], "code": "forbidden", "message": "no"}
+                    )
+                )
+            else:
+                to_server.send(message)
+
+        ws.on_message(from_page)
+
+    await alice.page.route_web_socket(server.ws_url, route)
+    await alice.page.reload()
+    await alice.wait_online()
+    await alice.send("refused at first")
+    failed = alice.messages("failed")
+    await expect(failed).to_have_count(1)
+    await expect(failed.locator(".msg-state")).to_contain_text("Not sent")
+
+    refuse = False
+    await failed.get_by_role("button", name="Retry").click()
+    await expect(alice.messages("sent")).to_have_count(1)
+    assert await alice.shown() == [("sent", "refused at first")]
+    await bob.wait_bodies(["refused at first"])
+
+    # Discard drops a refused message for good.
+    refuse = True
+    await alice.send("never mind")
+    await expect(alice.messages("failed")).to_have_count(1)
+    await alice.messages("failed").get_by_role("button", name="Discard").click()
+    await expect(alice.messages("failed")).to_have_count(0)
+    await alice.page.reload()
+    await alice.wait_online()
+    await alice.wait_bodies(["refused at first"])
     alice.assert_no_errors()
     bob.assert_no_errors()
