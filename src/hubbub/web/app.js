@@ -18,8 +18,29 @@ const TYPING_SHOWN_MS = 5000;
 function roomFromHash() {
   const match = /^#\/room\/(.+)$/.exec(location.hash);
   if (!match) return null;
+  let name;
   try {
-    return decodeURIComponent(match[1]).toLowerCase();
+    name = decodeURIComponent(match[1]).toLowerCase();
+  } catch {
+    return null;
+  }
+  // A DM room has one name whatever order its two users are written in.
+  const dm = /^dm:([^:]+):([^:]+)$/.exec(name);
+  return dm ? `dm:${[dm[1], dm[2]].sort().join(':')}` : name;
+}
+
+// localStorage may be unavailable (privacy settings); remembering is only a convenience.
+function remember(key, value) {
+  try {
+    localStorage.setItem(key, value);
+  } catch {
+    // not remembered
+  }
+}
+
+function recall(key) {
+  try {
+    return localStorage.getItem(key);
   } catch {
     return null;
   }
@@ -99,7 +120,7 @@ export class App {
     this.#view.hidden = false;
     let room = roomFromHash();
     if (!room) {
-      room = localStorage.getItem(`hubbub:last-room:${this.#me}`);
+      room = recall(`hubbub:last-room:${this.#me}`);
       // On a phone the list of rooms comes first; on a wide screen, the last room.
       if (room && matchMedia('(min-width: 721px)').matches) {
         history.replaceState(null, '', roomHref(room));
@@ -123,7 +144,7 @@ export class App {
   #select(room) {
     this.#chat.active = room;
     this.#view.dataset.pane = room ? 'room' : 'rooms';
-    if (room) localStorage.setItem(`hubbub:last-room:${this.#me}`, room);
+    if (room) remember(`hubbub:last-room:${this.#me}`, room);
     const kind = room ? (this.#store.room(room)?.kind ?? kindOf(room)) : null;
     const label = room ? roomLabel(room, kind, this.#me) : '';
     const placeholder = !room ? 'Message' : kind === 'dm' ? `Message ${label}` : `Message #${label}`;
@@ -194,6 +215,7 @@ export class App {
       empty.querySelector('p').textContent = text;
     }
     this.#renderTyping(active);
+    this.#composer.setEnabled(Boolean(room)); // only in rooms we are a member of
     const unread = store.totalUnread() - (room?.unread ?? 0);
     document.title = unread > 0 ? `(${unread}) hubbub` : 'hubbub';
     if (room && this.#timeline.atBottom && document.visibilityState === 'visible') {
@@ -271,17 +293,13 @@ export class App {
 
   #saveRoomList() {
     const rooms = [...this.#store.rooms.values()].map(({ name, kind }) => ({ name, kind }));
-    try {
-      localStorage.setItem(`hubbub:rooms:${this.#me}`, JSON.stringify(rooms));
-    } catch {
-      // only a convenience
-    }
+    remember(`hubbub:rooms:${this.#me}`, JSON.stringify(rooms));
   }
 
   /** Show the rooms of the last visit at once; the server's list replaces them on connect. */
   #restoreRoomList() {
     try {
-      const rooms = JSON.parse(localStorage.getItem(`hubbub:rooms:${this.#me}`) || '[]');
+      const rooms = JSON.parse(recall(`hubbub:rooms:${this.#me}`) || '[]');
       for (const { name, kind } of rooms) this.#store.ensureRoom(name, kind);
     } catch {
       // nothing remembered

@@ -46,6 +46,13 @@ export class Composer {
     this.#button.disabled = !room;
   }
 
+  /** Writing is possible only in a room the user is a member of. */
+  setEnabled(enabled) {
+    const disabled = !this.#room || !enabled;
+    this.#input.disabled = disabled;
+    this.#button.disabled = disabled;
+  }
+
   focus() {
     this.#input.focus();
   }
