@@ -9,6 +9,19 @@
 // tabs of the same user never overwrite each other's entries; a `storage` event from
 // another tab fires `change` here too.
 
+/**
+ * A random UUID. crypto.randomUUID() exists only in secure contexts (https, localhost); a
+ * server reached over plain http on a LAN address gets the same from getRandomValues().
+ */
+export function newClientMsgId() {
+  if (crypto.randomUUID) return crypto.randomUUID();
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  b[6] = (b[6] & 0x0f) | 0x40; // version 4
+  b[8] = (b[8] & 0x3f) | 0x80; // RFC 4122 variant
+  const hex = [...b].map((x) => x.toString(16).padStart(2, '0')).join('');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
 export class Outbox extends EventTarget {
   #key;
   #memory = []; // used instead when localStorage is unavailable or full
@@ -53,7 +66,7 @@ export class Outbox extends EventTarget {
   }
 
   add(room, body) {
-    const entry = { cid: crypto.randomUUID(), room, body, ts: Date.now(), state: 'pending' };
+    const entry = { cid: newClientMsgId(), room, body, ts: Date.now(), state: 'pending' };
     this.#write([...this.all(), entry]);
     return entry;
   }
