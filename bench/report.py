@@ -402,7 +402,7 @@ def durable_section(results: Results) -> list[str]:
         ("server CPU", "server_cpu_share", share, False),
         ("generator CPU", "loadgen_cpu_share", share, False),
     ]
-    lines += hubbub_only_table(results, "durable", columns, "senders")
+    lines += hubbub_only_table(results, "durable", columns, "case")
     return lines + footnotes(results, "durable")
 
 
@@ -421,7 +421,7 @@ def history_section(results: Results) -> list[str]:
         ("pages", "pages", count, False),
         ("generator CPU", "loadgen_cpu_share", share, False),
     ]
-    lines += hubbub_only_table(results, "history", columns, "room")
+    lines += hubbub_only_table(results, "history", columns, "case")
     return lines + footnotes(results, "history")
 
 
@@ -518,7 +518,11 @@ def goals_section(results: Results) -> list[str]:
                 verdict(None if p99 is None else p99 <= 2),
             ]
         )
-    lines = ["## Goals", "", "Medians of the runs below."]
+    lines = [
+        "## Goals",
+        "",
+        "Each measured value is the median of the runs in the sections below.",
+    ]
     if rows:
         lines += ["", *table(["goal", "measured", "verdict"], rows)]
     else:
@@ -565,7 +569,7 @@ def method_section(results: Results) -> list[str]:
         f"| Node | {m.get('node')} |",
         f"| data dir filesystem | {m.get('filesystem')} |",
         f"| open files limit | {m.get('open_files_limit')} |",
-        f"| hubbub | {m.get('hubbub_commit')} |",
+        f"| hubbub | commit {m.get('hubbub_commit')} |",
         f"| Python packages | {py} |",
         f"| Node packages | {nd} |",
         "",
@@ -574,8 +578,9 @@ def method_section(results: Results) -> list[str]:
         "the open-files limit and runs `bench/suite.py`. The suite starts each server as a "
         "subprocess on a free 127.0.0.1 port (hubbub with a fresh data dir on the disk), waits "
         "until it answers, runs `bench/loadgen.py` against it with the server's pid, and stops "
-        "it (SIGTERM, then SIGKILL). The generator is one process of raw WebSocket clients on "
-        "uvloop; it reads the server's CPU time and memory from `/proc`.",
+        "it (SIGTERM, then SIGKILL). hubbub runs from a copy of `src/` taken when the suite "
+        "starts, so every run measures the same code. The generator is one process of raw "
+        "WebSocket clients on uvloop; it reads the server's CPU time and memory from `/proc`.",
         "",
         "The machine has 2 cores: the server and the generator each get about one. Where the "
         "generator itself was ≥ 90 % busy in a run, the server was not the limit; such values "

@@ -61,6 +61,39 @@ HISTORY_USER = "bench0"
 HISTORY_PASSWORD = "bench password"  # what loadgen logs in with
 GENERATOR_BOUND = 0.9  # loadgen CPU share at which the generator, not the server, is the limit
 
+# hubbub runs from a copy of src/hubbub taken when the suite starts, so that every run measures
+# the same code even if the working tree changes meanwhile (see ``snapshot``).
+HUBBUB_SOURCE: Path | None = None
+
+
+def hubbub_env() -> dict[str, str]:
+    env = {**os.environ, **HUBBUB_ENV}
+    if HUBBUB_SOURCE is not None:
+        env["PYTHONPATH"] = os.pathsep.join(
+            [str(HUBBUB_SOURCE), *filter(None, [os.environ.get("PYTHONPATH")])]
+        )
+    return env
+
+
+def snapshot(into: Path) -> Path:
+    """Copy src/hubbub into ``into``/hubbub; returns ``into`` (for PYTHONPATH)."""
+    shutil.copytree(
+        ROOT / "src" / "hubbub",
+        into / "hubbub",
+        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
+    )
+    env = {**os.environ, "PYTHONPATH": str(into)}
+    found = subprocess.run(
+        [sys.executable, "-c", "import hubbub; print(hubbub.__file__)"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    ).stdout.strip()
+    if not Path(found).is_relative_to(into):
+        raise RuntimeError(f"hubbub imports from {found}, not from the copy in {into}")
+    return into
+
 
 def log(message: str) -> None:
     stamp = time.strftime("%H:%M:%S")
@@ -192,7 +225,7 @@ class Server:
         return self.proc.pid
 
     def start(self, timeout: float = 60) -> None:
-        env = {**os.environ, **HUBBUB_ENV}
+        env = hubbub_env() if self.target.startswith("hubbub") else dict(os.environ)
         env.setdefault("NODE_PATH", str(WORK / "node_modules"))
         self.port = free_port()
         with open(self.log_path, "ab") as out:
@@ -265,10 +298,8 @@ def running(target: str, data_dir: Path | None, log_path: Path) -> Iterator[Serv
 
 
 def hubbub_cli(*args: str) -> None:
-    env = {**os.environ, **HUBBUB_ENV}
-    subprocess.run(
-        [sys.executable, "-m", "hubbub", *args], check=True, env=env, cwd=ROOT, capture_output=True
-    )
+    command = [sys.executable, "-m", "hubbub", *args]
+    subprocess.run(command, check=True, env=hubbub_env(), cwd=ROOT, capture_output=True)
 
 
 def post(port: int, path: str, body: dict[str, Any]) -> Any:
@@ -524,8 +555,17 @@ def machine() -> dict[str, Any]:
         "open_files_limit": command_output("sh", "-c", "ulimit -n"),
         "python_packages": python_packages,
         "node_packages": node_packages,
-        "hubbub_commit": command_output("git", "describe", "--always", "--dirty", "--abbrev=12"),
+        "hubbub_commit": hubbub_commit(),
     }
+
+
+def hubbub_commit() -> str | None:
+    """HEAD, and whether src/ (what the suite copies and runs) differs from it."""
+    head = command_output("git", "rev-parse", "--short=12", "HEAD")
+    if head is None:
+        return None
+    changed = command_output("git", "status", "--porcelain", "--", "src")
+    return f"{head} with uncommitted changes in src/" if changed else head
 
 
 # --- main ----------------------------------------------------------------------------------------
@@ -588,6 +628,10 @@ def main() -> int:
     started = datetime.datetime.now(datetime.UTC)
     t0 = time.monotonic()
     info = machine()
+    global HUBBUB_SOURCE
+    source = WORK / "source" / stamp
+    HUBBUB_SOURCE = snapshot(source)
+    log(f"hubbub {info['hubbub_commit']} runs from a copy of src/ in {source.relative_to(ROOT)}")
     log(f"{len(cases)} cases x {args.runs} runs; server logs in {logs.relative_to(ROOT)}")
     results: dict[str, Any] = {
         "command": " ".join(["bash bench/run", *sys.argv[1:]]),
@@ -637,6 +681,7 @@ def main() -> int:
         save(results, args.out)
         if runner.history_template is not None:
             shutil.rmtree(runner.history_template, ignore_errors=True)
+        shutil.rmtree(source, ignore_errors=True)
     if not args.no_report:
         report.write(results, args.report, BENCH / "notes.md")
         log(f"wrote {args.out} and {args.report}")
