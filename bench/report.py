@@ -533,6 +533,40 @@ def goals_section(results: Results) -> list[str]:
 # --- the document ---------------------------------------------------------------------------------
 
 
+DISTURBED = 0.15  # share of one core used by neither the server nor the generator
+
+
+def disturbance(results: Results) -> list[str]:
+    """How much else ran on the machine during the runs (the suite measures it per run)."""
+    seen = []
+    for c in results.data["cases"]:
+        for run in c["runs"]:
+            usage = run.get("usage")
+            if usage:
+                seen.append((usage["other_cpu_share"], usage.get("steal_share", 0.0), c, run))
+    if not seen:
+        return []
+    worst = max(seen, key=lambda item: item[0])
+    steal = max(item[1] for item in seen)
+    busy = [item for item in seen if item[0] >= DISTURBED]
+    text = (
+        "Other activity: over each generator run the suite also reads the whole machine's CPU "
+        "time from `/proc/stat`. What neither the server nor the generator used (the suite "
+        f"itself and anything else) was at most {share(worst[0])} of one core "
+        f"(`{worst[2]['target']}` {worst[2]['scenario']} {worst[2]['variant']}, run "
+        f"{worst[3]['run']}); the hypervisor took at most {share(steal)}."
+    )
+    if busy:
+        listed = ", ".join(
+            f"`{c['target']}` {c['scenario']} {c['variant']} run {run['run']} ({share(o)})"
+            for o, _, c, run in busy
+        )
+        text += f" Runs where it was ≥ {share(DISTURBED)}, which may be disturbed: {listed}."
+    else:
+        text += f" No run reached {share(DISTURBED)}."
+    return ["", text]
+
+
 def method_section(results: Results) -> list[str]:
     data = results.data
     m = data["machine"]
@@ -585,6 +619,7 @@ def method_section(results: Results) -> list[str]:
         "The machine has 2 cores: the server and the generator each get about one. Where the "
         "generator itself was ≥ 90 % busy in a run, the server was not the limit; such values "
         f"carry {DAGGER} ({BOUND_NOTE}).",
+        *disturbance(results),
         "",
         f"hubbub runs with {env}: Argon2 at its cheapest so that setting up hundreds of "
         "accounts takes seconds, and the per-user send and sign-up rate limits raised so far "

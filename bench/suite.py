@@ -19,6 +19,7 @@ import importlib.metadata
 import json
 import os
 import platform
+import resource
 import shutil
 import signal
 import socket
@@ -443,10 +444,12 @@ class Runner:
                 str(server.pid),
                 *case.args,
             ]
+            before = Usage.now(server.pid)
             try:
                 done = subprocess.run(command, capture_output=True, timeout=case.timeout, cwd=ROOT)
             except subprocess.TimeoutExpired:
                 raise RuntimeError(f"loadgen timed out after {case.timeout:.0f} s") from None
+            record["usage"] = Usage.now(server.pid).since(before)
             crashed = not server.alive()
             if done.returncode != 0:
                 tail = done.stderr.decode(errors="replace").strip().splitlines()[-3:]
@@ -476,6 +479,54 @@ class Runner:
                 shutil.rmtree(data_dir, ignore_errors=True)
         record["wall_s"] = round(time.monotonic() - started, 1)
         return record
+
+
+@dataclass(frozen=True)
+class Usage:
+    """CPU seconds of the whole machine, of one server and of this process's children."""
+
+    wall: float
+    busy: float  # every core, user + system + interrupts
+    steal: float  # taken by the hypervisor
+    server: float
+    children: float  # finished children: here, the load generator
+
+    @staticmethod
+    def now(pid: int) -> Usage:
+        with open("/proc/stat") as f:
+            fields = [int(x) for x in f.readline().split()[1:]]
+        ticks = os.sysconf("SC_CLK_TCK")
+        user, nice, system, _idle, _iowait, irq, softirq, steal = fields[:8]
+        server = 0.0
+        with contextlib.suppress(OSError), open(f"/proc/{pid}/stat") as f:
+            parts = f.read().rsplit(")", 1)[1].split()
+            server = (int(parts[11]) + int(parts[12])) / ticks
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return Usage(
+            wall=time.monotonic(),
+            busy=(user + nice + system + irq + softirq) / ticks,
+            steal=steal / ticks,
+            server=server,
+            children=children.ru_utime + children.ru_stime,
+        )
+
+    def since(self, before: Usage) -> dict[str, float]:
+        """Shares of one core over the load generator's whole run, setup included.
+
+        ``other`` is what neither the server nor the generator used: this script and anything
+        else running on the machine. Much of it means the run was disturbed.
+        """
+        wall = self.wall - before.wall
+        server = self.server - before.server
+        generator = self.children - before.children
+        busy = self.busy - before.busy
+        return {
+            "wall_s": round(wall, 2),
+            "server_cpu_share": round(server / wall, 3),
+            "loadgen_cpu_share": round(generator / wall, 3),
+            "other_cpu_share": round(max(0.0, busy - server - generator) / wall, 3),
+            "steal_share": round((self.steal - before.steal) / wall, 3),
+        }
 
 
 def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
