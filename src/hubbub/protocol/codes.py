@@ -14,21 +14,10 @@ import enum
 class CloseCode(enum.IntEnum):
     NORMAL = 1000
     GOING_AWAY = 1001  # server shutting down: reconnect with backoff
+    PROTOCOL_ERROR = 1002  # a frame that breaks RFC 6455
     INVALID_DATA = 1007  # a text frame that is not UTF-8
     TOO_BIG = 1009  # a frame above the configured size
     INTERNAL = 1011
     SLOW_CONSUMER = 4000  # outgoing buffer over its bound: reconnect and sync
     RATE_LIMITED = 4029  # a plain-text guest sending too fast: reconnect after a pause
     UNAUTHENTICATED = 4401  # get a new token before reconnecting
-
-
-RECONNECT = {
-    CloseCode.NORMAL: False,
-    CloseCode.GOING_AWAY: True,
-    CloseCode.INVALID_DATA: False,
-    CloseCode.TOO_BIG: False,
-    CloseCode.INTERNAL: True,
-    CloseCode.SLOW_CONSUMER: True,
-    CloseCode.RATE_LIMITED: True,
-    CloseCode.UNAUTHENTICATED: False,
-}

@@ -7,8 +7,6 @@ handed to every session following its room; an outlet only queues them (see
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from hubbub.core.models import LOBBY, Event, EventType
 from hubbub.protocol.messages import encode
 from hubbub.protocol.wsframe import text_frame
@@ -38,9 +36,6 @@ class Hub:
 
     def remove_plain(self, outlet: Outlet) -> None:
         self._plain.pop(outlet, None)
-
-    def sessions_of(self, user: str) -> Iterable[Session]:
-        return list(self._users.get(user, ()))
 
     @property
     def connections(self) -> int:
