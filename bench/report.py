@@ -271,7 +271,8 @@ def fanout_section(results: Results) -> list[str]:
         + TIMES
         + " receivers). Server CPU per delivery is the "
         "server's user + system CPU over the measured window divided by the deliveries; the "
-        "generator's own CPU is beside it.",
+        "generator's own CPU is beside it. CPU shares are of one core (a server with helper "
+        "threads can pass 100 %).",
     ]
     columns: list[Column] = [
         ("deliveries/s", "deliveries_per_s", rate, True),
