@@ -513,3 +513,19 @@ async def test_close_commits_the_writes_queued_before_it(db_path: Path) -> None:
         assert replay.events is not None
         assert [e.body for e in replay.events[1:]] == [f"m{i}" for i in range(300)]
         assert page.has_more
+
+
+async def test_last_seq_is_right_within_a_batch_and_after_it(store: SQLiteStorage) -> None:
+    """rooms.last_seq is written once per commit; what the writer reports must not lag."""
+    await store.create_room("busy", RoomKind.PUBLIC, "alice", NOW)
+    writes = [append(store, "busy", "alice", f"m{i}", f"c{i}") for i in range(3)]
+    joined = store.add_member("busy", "bob", NOW, None)
+    read = store.mark_read("busy", "alice", 99)
+    await asyncio.gather(*writes)
+    info = (await joined).info
+    assert info.last_seq == 5 and info.read_seq == 5  # after three messages and bob's join
+    assert await read == 5
+    room = await store.get_room("busy")
+    assert room is not None and room.last_seq == 5
+    replay = await store.replay_since("busy", 0, 100)
+    assert replay.last_seq == 5 and [e.seq for e in replay.events or []] == [1, 2, 3, 4, 5]

@@ -98,7 +98,11 @@ class _WriterCache:
             found = _find_room(db, name)
             if found is None:
                 raise room_not_found(name)
-            state = self.rooms[name] = _RoomState(found.id, name, found.kind, found.last_seq)
+            # The events, not rooms.last_seq: in the middle of a batch that lags behind.
+            (last_seq,) = db.execute(
+                "SELECT coalesce(max(seq), 0) FROM events WHERE room_id = ?", (found.id,)
+            ).fetchone()
+            state = self.rooms[name] = _RoomState(found.id, name, found.kind, last_seq)
         return state
 
     def is_member(self, db: sqlite3.Connection, room_id: int, user: str) -> bool:
@@ -232,6 +236,13 @@ class SQLiteStorage(Storage):
                     events.extend(job_events)
                     results.append((True, value))
                 db.execute("RELEASE job")
+            if events:  # one update per room and commit, not one per event
+                rooms = list({event.room for event in events})
+                db.execute(
+                    "UPDATE rooms SET last_seq = (SELECT max(seq) FROM events"
+                    f" WHERE room_id = rooms.id) WHERE name IN ({','.join('?' * len(rooms))})",
+                    rooms,
+                )
             db.execute("COMMIT")
         except Exception:
             log.exception("commit of %d writes failed", len(batch))
@@ -382,7 +393,7 @@ class SQLiteStorage(Storage):
                 for user in dict.fromkeys(users):
                     by = None if user == opener else opener
                     _join(db, events, self._cache, room, user, now, by)
-            info = _info(db, room.id, opener)
+            info = _info(db, room.id, opener, room.last_seq)
             assert info is not None
             return Joined(info, None)
 
@@ -581,8 +592,8 @@ def _is_member(db: sqlite3.Connection, room_id: int, user: str) -> bool:
 
 
 def _append(db: sqlite3.Connection, events: list[Event], room: _RoomState, event: Event) -> Event:
-    """Insert with the room's next seq, in the caller's transaction. The insert comes first:
-    if it fails (a duplicate), no seq was taken."""
+    """Insert with the room's next seq (the writer's cache knows it), in the caller's
+    transaction. If the insert fails (a duplicate), no seq was taken."""
     seq = room.last_seq + 1
     db.execute(
         "INSERT INTO events (room_id, seq, type, author, ts, msg_id, client_msg_id, body, by_user)"
@@ -599,8 +610,7 @@ def _append(db: sqlite3.Connection, events: list[Event], room: _RoomState, event
             event.by,
         ),
     )
-    db.execute("UPDATE rooms SET last_seq = ? WHERE id = ?", (seq, room.id))
-    room.last_seq = event.seq = seq
+    room.last_seq = event.seq = seq  # rooms.last_seq follows once per commit (_commit_batch)
     events.append(event)
     return event
 
@@ -650,12 +660,15 @@ def _join(
             "UPDATE members SET read_seq = ? WHERE room_id = ? AND username = ?",
             (event.seq, room.id, user),
         )
-    info = _info(db, room.id, user)
+    info = _info(db, room.id, user, room.last_seq)
     assert info is not None
     return Joined(info, event)
 
 
-def _info(db: sqlite3.Connection, room_id: int, user: str) -> RoomInfo | None:
+def _info(
+    db: sqlite3.Connection, room_id: int, user: str, last_seq: int | None = None
+) -> RoomInfo | None:
+    """The room as ``user`` sees it; the writer passes the ``last_seq`` it knows."""
     row = db.execute(
         "SELECT r.name, r.kind, r.last_seq, m.read_seq FROM rooms r"
         " JOIN members m ON m.room_id = r.id WHERE r.id = ? AND m.username = ?",
@@ -663,7 +676,9 @@ def _info(db: sqlite3.Connection, room_id: int, user: str) -> RoomInfo | None:
     ).fetchone()
     if row is None:
         return None
-    name, kind, last_seq, read_seq = row
+    name, kind, stored_last_seq, read_seq = row
+    if last_seq is None:
+        last_seq = stored_last_seq
     (unread,) = db.execute(
         "SELECT count(*) FROM (SELECT 1 FROM events WHERE room_id = ? AND seq > ?"
         " AND type = 'message' AND author != ? LIMIT ?)",
