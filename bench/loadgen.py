@@ -624,6 +624,31 @@ async def history(
     }
 
 
+async def ping(target: Target, pid: int, duration: float) -> dict[str, Any]:
+    """hubbub's transport alone: ``ping`` → ``pong`` on one connection, nothing stored."""
+    assert isinstance(target, HubbubJson)
+    client = await target.open_sender(0)
+    loop = asyncio.get_running_loop()
+    got = asyncio.Event()
+    client.on_text = lambda data: got.set()
+    times: list[float] = []
+    end = loop.time() + duration
+    request_id = 0
+    while loop.time() < end:
+        request_id += 1
+        got.clear()
+        t = time.monotonic_ns()
+        client.send_text(b'{"type":"ping","id":%d}' % request_id)
+        await got.wait()
+        times.append((time.monotonic_ns() - t) / 1e6)
+    await close_all([client])
+    return {
+        "round_trips": len(times),
+        "p50_ms": percentile(times, 0.5),
+        "p99_ms": percentile(times, 0.99),
+    }
+
+
 async def close_all(clients: list[WsClient]) -> None:
     for c in clients:
         if c.transport is not None and not c.transport.is_closing():
@@ -674,7 +699,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("target", choices=sorted(TARGETS))
     parser.add_argument(
-        "scenario", choices=["fanout", "latency", "reqresp", "idle", "durable", "history"]
+        "scenario",
+        choices=["fanout", "latency", "reqresp", "idle", "durable", "history", "ping"],
     )
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--pid", type=int, required=True, help="the server's pid, for /proc")
@@ -692,7 +718,7 @@ def main() -> None:
 
     target = TARGETS[args.target](args.target, "127.0.0.1", args.port)
     target.local_addrs = [f"127.0.0.{i + 1}" for i in range(args.sources)]
-    if isinstance(target, HubbubJson) and args.scenario != "history":
+    if isinstance(target, HubbubJson) and args.scenario not in ("history", "ping"):
         rooms = {
             "fanout": ["fanout"],
             "latency": ["latency"],
@@ -728,6 +754,8 @@ def main() -> None:
             return await idle(target, args.pid, args.n)
         if args.scenario == "durable":
             return await durable(target, args.pid, args.n, args.duration, args.rate)
+        if args.scenario == "ping":
+            return await ping(target, args.pid, args.duration)
         return await history(target, args.pid, args.room, args.last_seq, args.duration)
 
     result = uvloop.run(run())
