@@ -220,10 +220,6 @@ class Target:
     def message(self, room: str, data: bytes, seq: int) -> bytes:
         return data
 
-    def listens(self) -> bool:
-        """Whether the sending connection also receives the room's messages."""
-        return True
-
 
 async def wait_frames(client: WsClient, count: int, timeout: float = 10) -> None:
     deadline = time.monotonic() + timeout
@@ -278,9 +274,6 @@ class HubbubJson(Target):
         await wait_frames(client, 1)
         client.frames = 0
         return client
-
-    def listens(self) -> bool:
-        return False
 
 
 class SocketIo(Target):
