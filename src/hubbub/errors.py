@@ -3,7 +3,8 @@
 Every error a client can see is a ``HubbubError`` with a machine-readable ``code``; the HTTP
 status that goes with it lives here too, so the mapping exists in exactly one place. Anything
 that is not a ``HubbubError`` is a bug on our side: clients get ``internal`` and a generic text,
-the details go to the log only.
+the details go to the log only. (Refusals that come from aiohttp itself, such as ``too_large``
+for a body over the size bound, get their codes in ``transport/app.py``.)
 
     HubbubError
     ├── BadRequest        bad_request     400  the client sent something malformed or invalid
@@ -11,10 +12,8 @@ the details go to the log only.
     ├── Forbidden         forbidden       403  allowed to see, not allowed to do
     ├── NotFound          not_found       404  missing, or not visible to this user
     ├── Conflict          conflict        409  the name is taken
-    ├── TooLarge          too_large       413  a body over its bound
     ├── RateLimited       rate_limited    429  slow down; ``retry_after`` in seconds
-    ├── Unavailable       unavailable     503  the server is overloaded or shutting down
-    └── InternalError     internal        500  our fault; details only in the log
+    └── Unavailable       unavailable     503  the server is overloaded or shutting down
 """
 
 from __future__ import annotations
@@ -54,11 +53,6 @@ class Conflict(HubbubError):
     http_status = 409
 
 
-class TooLarge(HubbubError):
-    code = "too_large"
-    http_status = 413
-
-
 class RateLimited(HubbubError):
     code = "rate_limited"
     http_status = 429
@@ -71,11 +65,6 @@ class RateLimited(HubbubError):
 class Unavailable(HubbubError):
     code = "unavailable"
     http_status = 503
-
-
-class InternalError(HubbubError):
-    code = "internal"
-    http_status = 500
 
 
 def room_not_found(room: str) -> NotFound:

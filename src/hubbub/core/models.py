@@ -13,7 +13,6 @@ import re
 import msgspec
 
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,31}$")
-ROOM_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
 LOBBY = "lobby"
 GUEST_PREFIX = "guest:"
 DM_PREFIX = "dm:"
@@ -66,11 +65,6 @@ class PublicRoom(msgspec.Struct, kw_only=True):
     name: str
     members: int
     last_seq: int
-
-
-class User(msgspec.Struct, frozen=True, kw_only=True):
-    username: str
-    created_at: int
 
 
 def dm_room_name(a: str, b: str) -> str:

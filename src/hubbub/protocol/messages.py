@@ -257,23 +257,6 @@ class Pong(_Reply, tag="pong", kw_only=True):
     pass
 
 
-ServerFrame = (
-    Ready
-    | Error
-    | RoomReply
-    | RoomsReply
-    | DirectoryReply
-    | MembersReply
-    | Left
-    | Ok
-    | Sent
-    | HistoryReply
-    | Synced
-    | ReadNotice
-    | TypingNotice
-    | Pong
-)
-
 _encoder = msgspec.json.Encoder()
 
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import struct
 
+from hubbub.protocol.codes import CloseCode
+
 OP_TEXT = 0x1
 OP_BINARY = 0x2
 OP_CLOSE = 0x8
@@ -87,9 +89,9 @@ class FrameParser:
         while n - i >= 2:
             b0, b1 = buf[i], buf[i + 1]
             if b0 & 0x70:
-                raise FrameError(1002, "reserved bits set")
+                raise FrameError(CloseCode.PROTOCOL_ERROR, "reserved bits set")
             if not b1 & 0x80:
-                raise FrameError(1002, "client frames must be masked")
+                raise FrameError(CloseCode.PROTOCOL_ERROR, "client frames must be masked")
             fin, opcode, length, head = b0 & 0x80, b0 & 0x0F, b1 & 0x7F, 6
             if length == 126:
                 if n - i < 4:
@@ -114,15 +116,15 @@ class FrameParser:
     def _check(self, opcode: int, fin: int, length: int) -> None:
         if opcode in _CONTROL_OPCODES:
             if not fin or length > 125:
-                raise FrameError(1002, "control frames must be whole and short")
+                raise FrameError(CloseCode.PROTOCOL_ERROR, "control frames must be whole and short")
         elif opcode not in _DATA_OPCODES:
-            raise FrameError(1002, f"unknown opcode {opcode}")
+            raise FrameError(CloseCode.PROTOCOL_ERROR, f"unknown opcode {opcode}")
         elif opcode == OP_CONTINUATION and not self._message_opcode:
-            raise FrameError(1002, "continuation without a message")
+            raise FrameError(CloseCode.PROTOCOL_ERROR, "continuation without a message")
         elif opcode != OP_CONTINUATION and self._message_opcode:
-            raise FrameError(1002, "a new message inside a fragmented one")
+            raise FrameError(CloseCode.PROTOCOL_ERROR, "a new message inside a fragmented one")
         elif self._fragments_size + length > self._max:
-            raise FrameError(1009, "message too big")
+            raise FrameError(CloseCode.TOO_BIG, "message too big")
 
     def _frame(self, opcode: int, fin: bool, payload: bytes) -> tuple[int, str | bytes] | None:
         if opcode in _CONTROL_OPCODES:
@@ -142,7 +144,7 @@ class FrameParser:
             try:
                 return opcode, payload.decode("utf-8")
             except UnicodeDecodeError:
-                raise FrameError(1007, "text frames must be UTF-8") from None
+                raise FrameError(CloseCode.INVALID_DATA, "text frames must be UTF-8") from None
         return opcode, payload
 
 

@@ -85,7 +85,7 @@ class Hub:
     def to_room(self, room: str, frame: bytes, exclude: Session | None = None) -> None:
         """An ephemeral frame (typing) to the live followers of a room."""
         for session in self._rooms.get(room, ()):
-            if session is not exclude and room in session.feeds:
+            if session is not exclude:
                 session.outlet.send_frame(frame)
 
     def to_user(self, user: str, frame: bytes, exclude: Session | None = None) -> None:

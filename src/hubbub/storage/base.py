@@ -86,9 +86,6 @@ class Storage(abc.ABC):
     async def password_hash(self, username: str) -> str | None: ...
 
     @abc.abstractmethod
-    async def user_exists(self, username: str) -> bool: ...
-
-    @abc.abstractmethod
     def create_token(
         self, token_hash: bytes, username: str, now: int, expires_at: int
     ) -> Awaitable[None]: ...

@@ -314,15 +314,6 @@ class SQLiteStorage(Storage):
 
         return await self._read(read)
 
-    async def user_exists(self, username: str) -> bool:
-        def read(db: sqlite3.Connection) -> bool:
-            return (
-                db.execute("SELECT 1 FROM users WHERE username = ?", (username,)).fetchone()
-                is not None
-            )
-
-        return await self._read(read)
-
     def create_token(
         self, token_hash: bytes, username: str, now: int, expires_at: int
     ) -> Awaitable[None]:

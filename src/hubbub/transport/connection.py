@@ -71,7 +71,6 @@ class WsConnection(asyncio.Protocol):
         "closed",
         "closing",
         "peer",
-        "slow",
         "state",
         "transport",
     )
@@ -87,7 +86,6 @@ class WsConnection(asyncio.Protocol):
         self._close_timer: asyncio.TimerHandle | None = None
         self.closing = False  # a close frame was sent or received: nothing more goes out
         self.closed = False
-        self.slow = False
         state.connections.add(self)
 
     # --- outgoing ---------------------------------------------------------------------
@@ -112,7 +110,7 @@ class WsConnection(asyncio.Protocol):
 
     def _drop_slow_consumer(self) -> None:
         """Close behind what is buffered; time to read it, then cut off."""
-        self.slow = self.closing = True
+        self.closing = True
         self.state.slow_consumers_dropped += 1
         unsent = self.transport.get_write_buffer_size()
         log.info("disconnecting a slow consumer (%d bytes unsent)", unsent)

@@ -15,7 +15,7 @@ import msgspec
 from aiohttp import web
 
 from hubbub.core.models import Event, PublicRoom, RoomInfo, normalize_room
-from hubbub.errors import BadRequest, Forbidden, HubbubError, Unauthenticated
+from hubbub.errors import BadRequest, Forbidden, HubbubError
 from hubbub.protocol.limits import (
     DEFAULT_HISTORY_LIMIT,
     Body,
@@ -396,6 +396,3 @@ def add_routes(app: web.Application) -> None:
 def error_body(exc: HubbubError) -> ErrorOut:
     retry_after = getattr(exc, "retry_after", None)
     return ErrorOut(exc.code, exc.message, round(retry_after, 3) if retry_after else None)
-
-
-__all__ = ["ENDPOINTS", "ErrorOut", "Unauthenticated", "add_routes", "error_body"]
