@@ -11,8 +11,9 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+import aiohttp
 from playwright.async_api import Browser, BrowserContext, Locator, Page, expect
-from support import PASSWORD
+from support import PASSWORD, read_history
 
 T = TypeVar("T")
 TIMEOUT_MS = 15_000
@@ -50,6 +51,41 @@ async def sign_in_over_http(
         f"{url}/api/v1/{path}", data={"username": username, "password": PASSWORD}
     )
     assert response.status in (200, 201), await response.text()
+
+
+async def login_token(http: aiohttp.ClientSession, url: str, username: str) -> str:
+    """A session token for ``username``, as another device of theirs would sign in."""
+    async with http.post(
+        f"{url}/api/v1/login", json={"username": username, "password": PASSWORD}
+    ) as response:
+        assert response.status == 200, await response.text()
+        return str((await response.json())["token"])
+
+
+async def stored_messages(
+    http: aiohttp.ClientSession, url: str, room: str = "den", reader: str = "bob"
+) -> list[str]:
+    """The bodies the server stored in ``room``, as ``reader`` reads them over HTTP."""
+    token = await login_token(http, url, reader)
+    return [e["body"] for e in await read_history(http, url, token, room) if "body" in e]
+
+
+async def two_people_in_a_room(
+    browser: Browser, url: str
+) -> tuple[BrowserContext, ChatPage, ChatPage]:
+    """alice and bob, each in a browser of their own, both looking at the room ``den``."""
+    alice_context = await new_context(browser)
+    bob_context = await new_context(browser)
+    await sign_in_over_http(alice_context, url, "alice")
+    await sign_in_over_http(bob_context, url, "bob")
+    assert (await alice_context.request.post(f"{url}/api/v1/rooms", data={"name": "den"})).ok
+    assert (await bob_context.request.post(f"{url}/api/v1/rooms/den/join")).ok
+    alice = await ChatPage.open(alice_context, url, "/#/room/den")
+    bob = await ChatPage.open(bob_context, url, "/#/room/den")
+    for page in (alice, bob):
+        await page.wait_online()
+        await page.wait_room("den")
+    return alice_context, alice, bob
 
 
 class ChatPage:

@@ -6,34 +6,9 @@ from __future__ import annotations
 import json
 
 import aiohttp
-from chatpage import ChatPage, eventually, new_context, sign_in_over_http
-from playwright.async_api import Browser, BrowserContext, WebSocketRoute, expect
-from support import PASSWORD, RunningServer, read_history
-
-
-async def two_people_in_a_room(
-    browser: Browser, url: str
-) -> tuple[BrowserContext, ChatPage, ChatPage]:
-    alice_context = await new_context(browser)
-    bob_context = await new_context(browser)
-    await sign_in_over_http(alice_context, url, "alice")
-    await sign_in_over_http(bob_context, url, "bob")
-    assert (await alice_context.request.post(f"{url}/api/v1/rooms", data={"name": "den"})).ok
-    assert (await bob_context.request.post(f"{url}/api/v1/rooms/den/join")).ok
-    alice = await ChatPage.open(alice_context, url, "/#/room/den")
-    bob = await ChatPage.open(bob_context, url, "/#/room/den")
-    for page in (alice, bob):
-        await page.wait_online()
-        await page.wait_room("den")
-    return alice_context, alice, bob
-
-
-async def stored_messages(http: aiohttp.ClientSession, url: str) -> list[str]:
-    async with http.post(
-        f"{url}/api/v1/login", json={"username": "bob", "password": PASSWORD}
-    ) as response:
-        token = (await response.json())["token"]
-    return [e["body"] for e in await read_history(http, url, token, "den") if "body" in e]
+from chatpage import eventually, stored_messages, two_people_in_a_room
+from playwright.async_api import Browser, WebSocketRoute, expect
+from support import RunningServer
 
 
 async def test_messages_written_offline_are_sent_once_when_back(

@@ -18,7 +18,9 @@ async function call(method, path, body) {
     response = await fetch(`/api/v1/${path}`, {
       method,
       credentials: 'same-origin',
-      headers: body ? { 'Content-Type': 'application/json' } : {},
+      // Every POST says JSON, with a body or not: the server refuses sign-in and sign-out
+      // requests without it (a cross-site form cannot send it).
+      headers: method === 'GET' ? {} : { 'Content-Type': 'application/json' },
       body: body ? JSON.stringify(body) : undefined,
     });
   } catch {

@@ -59,6 +59,7 @@ export class App {
   #view = byId('app-view');
   #renderQueued = false;
   #typingTimer = null;
+  #waitTick = null;
   #members = new Map(); // room -> member count, for the header
   #leaveArmed = null;
 
@@ -108,8 +109,12 @@ export class App {
       if (this.#chat.synced && this.#chat.active) this.#loadMembers(this.#chat.active);
       this.#queueRender();
     });
+    this.#chat.addEventListener('sending', () => this.#queueRender());
     this.#chat.addEventListener('left', (event) => {
-      if (event.detail === this.#chat.active) this.navigate(null);
+      // A room holding messages not sent stays on screen: they are shown there.
+      if (event.detail === this.#chat.active && !this.#outbox.forRoom(event.detail).length) {
+        this.navigate(null);
+      }
     });
     this.#conn.addEventListener('unauthenticated', () => onSignOut('expired'));
     window.addEventListener('hashchange', () => this.#select(roomFromHash()));
@@ -201,12 +206,15 @@ export class App {
     const store = this.#store;
     const active = this.#chat.active;
     const room = active ? store.room(active) : null;
-    this.#sidebar.render(store, active);
-    this.#renderHeader(active, room);
+    const left = this.#leftRooms();
+    const shown = room ?? left.find((r) => r.name === active) ?? null;
+    this.#sidebar.render(store, active, left);
+    this.#renderHeader(active, room, shown);
     const empty = byId('room-empty');
-    if (room) {
+    if (shown) {
       empty.hidden = true;
-      this.#timeline.render(room, this.#outbox.forRoom(active), this.#me);
+      const pending = this.#outbox.forRoom(active);
+      this.#timeline.render(shown, pending, this.#me, this.#waitNote());
     } else {
       this.#timeline.clear();
       empty.hidden = false;
@@ -223,6 +231,36 @@ export class App {
     }
   }
 
+  /** Rooms the user is not in that hold messages not sent, as stand-ins for the views. */
+  #leftRooms() {
+    const left = new Map();
+    for (const entry of this.#outbox.all()) {
+      if (this.#store.room(entry.room)) continue;
+      const room = left.get(entry.room) ?? {
+        name: entry.room,
+        kind: entry.kind ?? kindOf(entry.room),
+        unsent: 0,
+        left: true,
+        events: [],
+      };
+      room.unsent += 1;
+      left.set(entry.room, room);
+    }
+    return [...left.values()];
+  }
+
+  /** What pending messages say while sending waits, counting down; null otherwise. */
+  #waitNote() {
+    clearTimeout(this.#waitTick);
+    const wait = this.#chat.sendWait;
+    if (!wait) return null;
+    const remaining = wait.until - Date.now();
+    // Draw again when the whole number of seconds shown changes.
+    this.#waitTick = setTimeout(() => this.#queueRender(), Math.max(50, remaining % 1000 || 1000));
+    const why = wait.code === 'rate_limited' ? 'sending too fast' : 'the server is unavailable';
+    return `Waiting — ${why}, retrying in ${Math.max(1, Math.ceil(remaining / 1000))} s`;
+  }
+
   #emptyText(active) {
     if (!active) {
       return ['Pick a room', 'Choose a room on the left, create one, browse the public rooms or message someone.'];
@@ -231,7 +269,7 @@ export class App {
     return ['Not in this room', `You are not a member of “${active}”. Browse the public rooms to join one.`];
   }
 
-  #renderHeader(active, room) {
+  #renderHeader(active, room, shown) {
     const icon = byId('room-icon');
     const name = byId('room-label');
     const sub = byId('room-sub');
@@ -240,14 +278,15 @@ export class App {
       name.textContent = 'hubbub';
       sub.textContent = '';
     } else {
-      const kind = room?.kind ?? kindOf(active);
+      const kind = shown?.kind ?? kindOf(active);
       icon.hidden = kind === 'dm';
       icon.className = `room-icon ${kind}`;
       icon.textContent = kind === 'public' ? '#' : '';
       name.textContent = roomLabel(active, kind, this.#me);
       const count = this.#members.get(active);
       const kindText = { public: 'Public room', private: 'Private room', dm: 'Direct message' }[kind];
-      sub.textContent = count ? `${kindText} · ${count} member${count === 1 ? '' : 's'}` : kindText;
+      if (shown?.left) sub.textContent = 'You are no longer in this room';
+      else sub.textContent = count ? `${kindText} · ${count} member${count === 1 ? '' : 's'}` : kindText;
     }
     byId('open-invite').hidden = !room || room.kind === 'dm';
     byId('leave-room').hidden = !room || room.kind === 'dm';
@@ -277,7 +316,8 @@ export class App {
     this.#disarmLeave();
     try {
       await this.#chat.leave(room);
-      this.navigate(null);
+      // Messages not sent keep the room on screen (they say why); otherwise, back to the list.
+      if (!this.#outbox.forRoom(room).length) this.navigate(null);
     } catch {
       button.textContent = 'Could not leave';
     }

@@ -6,6 +6,12 @@
 // reloaded with `history`. Only then is the outbox flushed, oldest first, each message with
 // the client_msg_id it was given when written. Actions the UI takes (send, join, read…) are
 // methods here; the UI never talks to the socket itself.
+//
+// A refusal that asks to wait (`rate_limited` with `retry_after`, `unavailable`) pauses the
+// whole outbox for that long, so messages keep their order; after it, they go one at a
+// time until the outbox is empty. A message for a room the user is no longer in (left here,
+// or on another device) is marked failed at once: it stays in the outbox, and in sight,
+// until the user discards it or joins the room again and retries it.
 
 import { ConnectionLost } from './connection.js';
 
@@ -13,6 +19,7 @@ const NEWEST_PAGE = 50;
 const OLDER_PAGE = 100;
 const TYPING_EVERY_MS = 3000;
 const RETRYABLE = new Set(['rate_limited', 'unavailable', 'internal']);
+const NOT_IN_ROOM = 'you are no longer in this room';
 
 export class Chat extends EventTarget {
   synced = false; // this connection has resumed: sends go out now
@@ -27,6 +34,10 @@ export class Chat extends EventTarget {
   #readSent = new Map(); // room -> seq of the last `read` sent on this connection
   #roomsTimer = null;
   #loadingNewest = new Set();
+  #waitUntil = 0; // a refusal asked to wait: nothing is sent before this time (ms)
+  #waitCode = null; // …and which one it was
+  #waitTimer = null;
+  #oneByOne = false; // since the last wait, until the outbox is empty: one send at a time
 
   constructor({ me, conn, store, outbox }) {
     super();
@@ -50,6 +61,11 @@ export class Chat extends EventTarget {
     this.dispatchEvent(new Event('status'));
   }
 
+  /** While sending waits on the server's word: {until (ms), code}; otherwise null. */
+  get sendWait() {
+    return this.#waitUntil > Date.now() ? { until: this.#waitUntil, code: this.#waitCode } : null;
+  }
+
   // --- resuming ------------------------------------------------------------------------
 
   async #resume() {
@@ -64,7 +80,7 @@ export class Chat extends EventTarget {
       }
       this.synced = true;
       this.#emit();
-      this.#flushOutbox();
+      this.#pump();
       if (this.active) await this.ensureLoaded(this.active);
     } catch (err) {
       if (!(err instanceof ConnectionLost)) console.error('resume failed', err);
@@ -75,6 +91,7 @@ export class Chat extends EventTarget {
   async #sync() {
     const { rooms } = await this.#conn.request('rooms');
     this.#store.setRooms(rooms); // forgets rooms we are no longer in, so `since` names none
+    this.#failUnsendable();
     try {
       return await this.#conn.request('sync', { since: this.#store.lastSeen() });
     } catch (err) {
@@ -91,6 +108,7 @@ export class Chat extends EventTarget {
     this.#roomsTimer = setTimeout(async () => {
       try {
         this.#store.setRooms((await this.#conn.request('rooms')).rooms);
+        this.#failUnsendable();
       } catch {
         // resume() reads the list again after the reconnect
       }
@@ -114,6 +132,7 @@ export class Chat extends EventTarget {
     if (!store.room(event.room)) this.#refreshRooms(); // added to a room, or a new DM
     if (event.type === 'member_left' && event.user === this.#me) {
       store.removeRoom(event.room);
+      this.#failUnsendable();
       this.dispatchEvent(new CustomEvent('left', { detail: event.room }));
       return;
     }
@@ -187,30 +206,57 @@ export class Chat extends EventTarget {
   // --- sending -----------------------------------------------------------------------
 
   send(room, body) {
-    const entry = this.#outbox.add(room, body);
-    if (this.synced) this.#transmit(entry);
+    const entry = this.#outbox.add(room, body, this.#store.room(room)?.kind);
+    this.#pump();
     return entry;
   }
 
   retry(cid) {
     this.#outbox.update(cid, { state: 'pending', error: null });
-    const entry = this.#outbox.get(cid);
-    if (entry && this.synced) this.#transmit(entry);
+    this.#pump();
   }
 
   discard(cid) {
     this.#outbox.remove(cid);
   }
 
-  /** Send every pending message, oldest first (the server stores them in this order). */
-  #flushOutbox() {
-    for (const entry of this.#outbox.all()) if (entry.state === 'pending') this.#transmit(entry);
+  /** Messages for rooms we are no longer in cannot be sent: say so instead of trying. */
+  #failUnsendable() {
+    for (const entry of this.#outbox.all()) {
+      if (entry.state === 'pending' && !this.#store.room(entry.room)) {
+        this.#outbox.update(entry.cid, { state: 'failed', error: NOT_IN_ROOM });
+      }
+    }
+  }
+
+  /** Send what the outbox holds, oldest first (the server stores them in this order). */
+  #pump() {
+    if (!this.synced || this.sendWait) return;
+    const pending = this.#outbox.all().filter((entry) => entry.state === 'pending');
+    if (!pending.length) this.#oneByOne = false;
+    else if (!this.#oneByOne) for (const entry of pending) this.#transmit(entry);
+    else if (!this.#inFlight.size) this.#transmit(pending[0]);
+  }
+
+  /** The server asked to wait `seconds` before sending more: hold the outbox until then. */
+  #wait(code, seconds) {
+    const until = Date.now() + seconds * 1000;
+    this.#oneByOne = true;
+    if (until <= this.#waitUntil) return;
+    this.#waitUntil = until;
+    this.#waitCode = code;
+    clearTimeout(this.#waitTimer);
+    this.#waitTimer = setTimeout(() => {
+      this.#waitUntil = 0;
+      this.dispatchEvent(new Event('sending'));
+      this.#pump();
+    }, until - Date.now());
+    this.dispatchEvent(new Event('sending'));
   }
 
   async #transmit(entry) {
     if (this.#inFlight.has(entry.cid)) return;
     this.#inFlight.add(entry.cid);
-    let again = null;
     try {
       const sent = await this.#conn.request('send', {
         room: entry.room,
@@ -236,17 +282,12 @@ export class Chat extends EventTarget {
       this.#outbox.remove(entry.cid);
     } catch (err) {
       if (err instanceof ConnectionLost) return; // still pending: resent after the next sync
-      if (RETRYABLE.has(err.code)) again = Math.max(0.5, err.retryAfter ?? 3);
+      if (RETRYABLE.has(err.code)) this.#wait(err.code, Math.max(0.5, err.retryAfter ?? 3));
       else this.#outbox.update(entry.cid, { state: 'failed', error: describeSendError(err) });
     } finally {
       this.#inFlight.delete(entry.cid);
     }
-    if (again !== null) {
-      setTimeout(() => {
-        const current = this.#outbox.get(entry.cid);
-        if (current?.state === 'pending' && this.synced) this.#transmit(current);
-      }, again * 1000);
-    }
+    this.#pump();
   }
 
   // --- presence ----------------------------------------------------------------------
@@ -305,6 +346,7 @@ export class Chat extends EventTarget {
   async leave(room) {
     await this.#conn.request('leave', { room });
     this.#store.removeRoom(room);
+    this.#failUnsendable();
   }
 
   isMember(room) {

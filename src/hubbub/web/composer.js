@@ -1,12 +1,31 @@
 // The message box: Enter sends, Shift+Enter starts a new line, typing is announced.
+//
+// Text is never cut: a body over the server's limit stays as written, the box says by how
+// much, and Send (and Enter) do nothing until it is short enough. A counter appears from
+// 90 % of the limit on. A body of only whitespace is not sent either.
 
 import { byId } from './dom.js';
+import { MAX_BODY_CHARS, bodyOf, charCount, groupDigits, isBlank } from './limits.js';
+
+const COUNT_FROM = Math.ceil(MAX_BODY_CHARS * 0.9);
+
+/** What to say about a body of `count` characters: [state, text] ('' when nothing). */
+function limitNote(count) {
+  const limit = groupDigits(MAX_BODY_CHARS);
+  const over = count - MAX_BODY_CHARS;
+  if (over > 0) return ['over', `${limit} characters at most — ${groupDigits(over)} too many`];
+  if (count >= COUNT_FROM) return ['near', `${groupDigits(count)} / ${limit}`];
+  return ['', ''];
+}
 
 export class Composer {
   #form = byId('composer');
   #input = byId('composer-input');
   #button = byId('composer-send');
+  #limit = byId('composer-limit');
   #room = null;
+  #enabled = false;
+  #sendable = false; // the text is a body the server takes
   #drafts = new Map(); // room -> unsent text, kept when switching rooms
 
   constructor({ onSend, onTyping }) {
@@ -18,7 +37,8 @@ export class Composer {
       }
     });
     this.#input.addEventListener('input', () => {
-      if (this.#room && this.#input.value.trim()) onTyping(this.#room);
+      this.#update();
+      if (this.#room && !isBlank(this.#input.value)) onTyping(this.#room);
     });
     this.#form.addEventListener('submit', (event) => {
       event.preventDefault();
@@ -27,12 +47,25 @@ export class Composer {
   }
 
   #submit(onSend) {
-    const body = this.#input.value;
-    if (!this.#room || !body.trim()) return;
-    onSend(this.#room, body.replace(/\s+$/u, ''));
+    if (!this.#room || !this.#enabled || !this.#sendable) return;
+    onSend(this.#room, bodyOf(this.#input.value));
     this.#input.value = '';
     this.#drafts.delete(this.#room);
+    this.#update();
     this.#input.focus();
+  }
+
+  /** Count the text as the server will, and say so when it matters. */
+  #update() {
+    const body = bodyOf(this.#input.value);
+    const [state, text] = limitNote(charCount(body));
+    this.#sendable = !isBlank(body) && state !== 'over';
+    if (this.#limit.textContent !== text) this.#limit.textContent = text;
+    this.#limit.dataset.state = state;
+    if (state === 'over') this.#input.setAttribute('aria-invalid', 'true');
+    else this.#input.removeAttribute('aria-invalid');
+    this.#input.disabled = !this.#room || !this.#enabled;
+    this.#button.disabled = this.#input.disabled || !this.#sendable;
   }
 
   /** Point the box at a room (null: no room on screen). */
@@ -42,15 +75,13 @@ export class Composer {
     this.#room = room;
     this.#input.value = (room && this.#drafts.get(room)) || '';
     this.#input.placeholder = placeholder;
-    this.#input.disabled = !room;
-    this.#button.disabled = !room;
+    this.#update();
   }
 
   /** Writing is possible only in a room the user is a member of. */
   setEnabled(enabled) {
-    const disabled = !this.#room || !enabled;
-    this.#input.disabled = disabled;
-    this.#button.disabled = disabled;
+    this.#enabled = enabled;
+    this.#update();
   }
 
   focus() {

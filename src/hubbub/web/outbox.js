@@ -35,7 +35,10 @@ export class Outbox extends EventTarget {
     });
   }
 
-  /** Every entry, oldest first: {cid, room, body, ts, state: 'pending'|'failed', error}. */
+  /**
+   * Every entry, oldest first: {cid, room, kind, body, ts, state: 'pending'|'failed', error}.
+   * `kind` is the room's, kept to show a room the user has left (older entries may lack it).
+   */
   all() {
     if (this.#inMemory) return this.#memory;
     let raw;
@@ -65,8 +68,8 @@ export class Outbox extends EventTarget {
     return this.all().find((entry) => entry.cid === cid) ?? null;
   }
 
-  add(room, body) {
-    const entry = { cid: newClientMsgId(), room, body, ts: Date.now(), state: 'pending' };
+  add(room, body, kind) {
+    const entry = { cid: newClientMsgId(), room, kind, body, ts: Date.now(), state: 'pending' };
     this.#write([...this.all(), entry]);
     return entry;
   }

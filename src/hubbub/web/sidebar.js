@@ -1,4 +1,5 @@
 // The list of rooms and direct messages, with unread counts and the active room marked.
+// A room the user is no longer in stays listed, marked, while it holds messages not sent.
 
 import { byId, el, reconcile } from './dom.js';
 import { colourClass, dmPeer, initial, roomLabel } from './format.js';
@@ -13,9 +14,10 @@ export class Sidebar {
   #roomCache = new Map();
   #dmCache = new Map();
 
-  render(store, active) {
+  /** `left`: rooms the user is not in that hold messages not sent, as {name, kind, unsent}. */
+  render(store, active, left = []) {
     const me = store.user;
-    const all = [...store.rooms.values()];
+    const all = [...store.rooms.values(), ...left.map((room) => ({ ...room, left: true }))];
     const label = (room) => roomLabel(room.name, room.kind, me);
     const byLabel = (a, b) => label(a).localeCompare(label(b));
     const rooms = all.filter((room) => room.kind !== 'dm').sort(byLabel);
@@ -32,7 +34,7 @@ export class Sidebar {
       rooms,
       {
         key: (room) => room.name,
-        signature: (room) => room.kind,
+        signature: (room) => `${room.kind}|${Boolean(room.left)}`,
         build: (room) => this.#build(room, me),
       },
       cache,
@@ -44,14 +46,11 @@ export class Sidebar {
       const badge = link.querySelector('.badge');
       if (room.name === active) link.setAttribute('aria-current', 'page');
       else link.removeAttribute('aria-current');
-      const unread = room.name === active ? 0 : room.unread;
-      badge.textContent = unread > 999 ? '999+' : String(unread);
-      badge.hidden = unread === 0;
-      link.classList.toggle('unread', unread > 0);
-      link.setAttribute(
-        'aria-label',
-        `${roomLabel(room.name, room.kind, me)}${unread ? `, ${unread} unread` : ''}`,
-      );
+      const count = room.left ? room.unsent : room.name === active ? 0 : room.unread;
+      badge.textContent = count > 999 ? '999+' : String(count);
+      badge.hidden = count === 0;
+      link.classList.toggle('unread', !room.left && count > 0);
+      link.setAttribute('aria-label', linkLabel(room, count, me));
     }
   }
 
@@ -74,11 +73,21 @@ export class Sidebar {
       {},
       el(
         'a',
-        { class: 'room-link', href: roomHref(room.name), dataset: { room: room.name } },
+        {
+          class: room.left ? 'room-link left' : 'room-link',
+          href: roomHref(room.name),
+          dataset: { room: room.name },
+        },
         icon,
         el('span', { class: 'room-label', text: roomLabel(room.name, room.kind, me) }),
-        el('span', { class: 'badge', hidden: true, text: '0' }),
+        el('span', { class: room.left ? 'badge unsent' : 'badge', hidden: true, text: '0' }),
       ),
     );
   }
+}
+
+function linkLabel(room, count, me) {
+  const label = roomLabel(room.name, room.kind, me);
+  if (room.left) return `${label}, left, ${count} message${count === 1 ? '' : 's'} not sent`;
+  return count ? `${label}, ${count} unread` : label;
 }

@@ -68,6 +68,7 @@ export class Timeline {
   #stick = true; // the view follows new messages (it is at the bottom)
   #lastKey = null;
   #hasOlder = false;
+  #canRetry = true; // false in a room the user is no longer in
 
   constructor({ scroller, list, marker, status }, handlers) {
     this.#scroller = scroller;
@@ -100,15 +101,18 @@ export class Timeline {
   }
 
   /**
-   * Show a room. `room` is the store's room; `pending` its outbox entries; `me` the user.
+   * Show a room. `room` is the store's room (or a stand-in with `left: true` for a room the
+   * user is no longer in); `pending` its outbox entries; `me` the user; `note` what pending
+   * messages say while sending waits (null: "Pending").
    */
-  render(room, pending, me) {
+  render(room, pending, me, note = null) {
     const switching = room.name !== this.#roomKey;
     if (switching) {
       this.clear();
       this.#roomKey = room.name;
       this.#stick = true;
     }
+    this.#canRetry = !room.left;
     const items = timelineItems(room.events, pending, me);
     const anchor = this.#stick ? null : this.#anchor();
     reconcile(
@@ -118,13 +122,14 @@ export class Timeline {
         key: (item) => item.key,
         signature: (item) =>
           item.kind === 'pending'
-            ? `${item.grouped}|${item.entry.state}|${item.entry.error ?? ''}`
+            ? `${item.grouped}|${item.entry.state}|${item.entry.error ?? ''}|${this.#canRetry}`
             : `${item.grouped}`,
         build: (item) => this.#build(item, me),
       },
       this.#cache,
     );
     this.#renderStatus(room);
+    this.#showWaiting(items, note);
 
     const lastKey = items.at(-1)?.key ?? null;
     const grew = !switching && lastKey !== this.#lastKey && lastKey !== null;
@@ -145,12 +150,33 @@ export class Timeline {
     this.#hasOlder = room.loaded && room.hasOlder;
     let state;
     let text;
-    if (!room.loaded) [state, text] = ['loading', 'Loading messages…'];
+    if (room.left) {
+      state = 'left';
+      text = 'You are no longer in this room. Messages not sent stay here until you discard them.';
+    } else if (!room.loaded) [state, text] = ['loading', 'Loading messages…'];
     else if (room.loadingOlder) [state, text] = ['loading', 'Loading earlier messages…'];
     else if (room.hasOlder) [state, text] = ['more', ''];
     else [state, text] = ['start', 'This is the very beginning of the conversation.'];
     this.#status.dataset.state = state;
     this.#status.textContent = text;
+  }
+
+  /**
+   * What pending messages say, changed in place: the first one is a live region, so the
+   * wait and its countdown are announced once, not once per message.
+   */
+  #showWaiting(items, note) {
+    let first = true;
+    for (const item of items) {
+      if (item.kind !== 'pending' || item.entry.state === 'failed') continue;
+      const state = this.#cache.get(item.key).node.querySelector('.msg-state');
+      const text = note ?? 'Pending';
+      if (first) state.setAttribute('role', 'status');
+      else state.removeAttribute('role');
+      if (state.textContent !== text) state.textContent = text;
+      state.classList.toggle('waiting', note !== null);
+      first = false;
+    }
   }
 
   #onScroll() {
@@ -258,12 +284,15 @@ export class Timeline {
         'div',
         { class: 'msg-state failed', attrs: { role: 'status' } },
         el('span', { text: `Not sent — ${entry.error || 'failed'}.` }),
-        el('button', {
-          type: 'button',
-          class: 'link retry',
-          text: 'Retry',
-          on: { click: () => this.#handlers.onRetry(entry.cid) },
-        }),
+        // Retrying in a room one is not in would fail again: join it first.
+        this.#canRetry
+          ? el('button', {
+              type: 'button',
+              class: 'link retry',
+              text: 'Retry',
+              on: { click: () => this.#handlers.onRetry(entry.cid) },
+            })
+          : null,
         el('button', {
           type: 'button',
           class: 'link discard',

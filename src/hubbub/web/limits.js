@@ -1,0 +1,31 @@
+// A message body as the server judges it (hubbub/protocol/limits.py): its length in
+// characters as Python counts them (code points, so an emoji is one, not two UTF-16 units),
+// and whether it is only whitespace (Python's str.isspace, not JavaScript's trim()).
+
+export const MAX_BODY_CHARS = 8000;
+
+// Every character for which Python's str.isspace() is true.
+const SPACE = '\\t\\n\\v\\f\\r\\x1c-\\x20\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000';
+const BLANK = new RegExp(`^[${SPACE}]*$`, 'u');
+const TRAILING_SPACE = new RegExp(`[${SPACE}]+$`, 'u');
+
+/** Length in code points, as the server counts it. */
+export function charCount(text) {
+  let count = 0;
+  for (const _ of text) count += 1; // iterating a string yields code points
+  return count;
+}
+
+export function isBlank(text) {
+  return BLANK.test(text);
+}
+
+/** The body that is sent for what was typed: trailing whitespace dropped. */
+export function bodyOf(text) {
+  return text.replace(TRAILING_SPACE, '');
+}
+
+/** 8000 → "8 000": digits grouped by three with a space, whatever the browser's locale. */
+export function groupDigits(n) {
+  return String(n).replace(/\B(?=(\d{3})+$)/g, ' ');
+}
