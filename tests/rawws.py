@@ -13,6 +13,7 @@ import contextlib
 import hashlib
 import json
 import os
+import socket
 import struct
 from dataclasses import dataclass, field
 from typing import Any
@@ -53,6 +54,30 @@ class Frame:
         return json.loads(self.payload)
 
 
+def client_frame(
+    opcode: int, payload: bytes = b"", *, fin: bool = True, masked: bool = True, rsv: int = 0
+) -> bytes:
+    """The bytes of one client frame: masked as RFC 6455 requires unless ``masked=False``,
+    with the reserved bits ``rsv`` (0-7) set as asked."""
+    first = (0x80 if fin else 0) | (rsv << 4) | opcode
+    length = len(payload)
+    mask_bit = 0x80 if masked else 0
+    if length < 126:
+        header = struct.pack("!BB", first, mask_bit | length)
+    elif length < 1 << 16:
+        header = struct.pack("!BBH", first, mask_bit | 126, length)
+    else:
+        header = struct.pack("!BBQ", first, mask_bit | 127, length)
+    if not masked:
+        return header + payload
+    mask = os.urandom(4)
+    key = (mask * (length // 4 + 1))[:length]
+    masked_payload = (int.from_bytes(payload, "big") ^ int.from_bytes(key, "big")).to_bytes(
+        length, "big"
+    )
+    return header + mask + masked_payload
+
+
 @dataclass
 class RawWebSocket:
     reader: asyncio.StreamReader
@@ -68,15 +93,26 @@ class RawWebSocket:
         token: str | None = None,
         protocol: str | None = "hubbub.v1",
         headers: dict[str, str] | None = None,
+        receive_buffer: int | None = None,
     ) -> RawWebSocket:
         """Open a TCP connection to ``url`` (http:// or ws://) and do the handshake.
 
-        Raises ``HandshakeRefused`` if the server does not answer 101.
+        ``receive_buffer`` sets the socket's SO_RCVBUF (before connecting, so that the TCP
+        window stays that small). Raises ``HandshakeRefused`` if the server does not answer 101.
         """
         parts = urlsplit(url)
         host = parts.hostname or "127.0.0.1"
         port = parts.port or 80
-        reader, writer = await asyncio.open_connection(host, port)
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        if receive_buffer is not None:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, receive_buffer)
+        sock.setblocking(False)
+        try:
+            await asyncio.get_running_loop().sock_connect(sock, (host, port))
+        except BaseException:
+            sock.close()
+            raise
+        reader, writer = await asyncio.open_connection(sock=sock)
         key = base64.b64encode(os.urandom(16)).decode()
         lines = [
             f"GET {parts.path or '/'} HTTP/1.1",
@@ -116,18 +152,16 @@ class RawWebSocket:
 
     async def send_frame(self, opcode: int, payload: bytes, fin: bool = True) -> None:
         """One client frame, masked as RFC 6455 requires."""
-        first = (0x80 if fin else 0) | opcode
-        length = len(payload)
-        if length < 126:
-            header = struct.pack("!BB", first, 0x80 | length)
-        elif length < 1 << 16:
-            header = struct.pack("!BBH", first, 0x80 | 126, length)
-        else:
-            header = struct.pack("!BBQ", first, 0x80 | 127, length)
-        mask = os.urandom(4)
-        masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-        self.writer.write(header + mask + masked)
+        await self.send_raw(client_frame(opcode, payload, fin=fin))
+
+    async def send_raw(self, data: bytes) -> None:
+        """Bytes as they are, in one write (several frames, half a frame, anything)."""
+        self.writer.write(data)
         await self.writer.drain()
+
+    def stop_reading(self) -> None:
+        """Take nothing more from the socket: what the server sends piles up in its buffers."""
+        self.writer.transport.pause_reading()  # type: ignore[attr-defined]
 
     async def send_text(self, payload: bytes | str) -> None:
         """A text frame of exactly these bytes (which need not be UTF-8)."""
@@ -180,6 +214,15 @@ class RawWebSocket:
             if frame.opcode == OP_CLOSE:
                 return frames, frame
             frames.append(frame)
+
+    async def read_to_eof(self, timeout: float = 10.0) -> list[Frame]:
+        """Every frame until the server ends the TCP connection."""
+        frames: list[Frame] = []
+        while True:
+            try:
+                frames.append(await self.read_frame(timeout))
+            except (EOFError, ConnectionResetError):
+                return frames
 
     async def close(self) -> None:
         if not self.writer.is_closing():

@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,7 +28,7 @@ from aiohttp import web
 from hubbub.config import Config
 from hubbub.service.node import Node
 from hubbub.transport.app import create_app
-from hubbub.transport.context import STATE
+from hubbub.transport.context import STATE, ServerState
 from hubbub.transport.front import listen
 
 PASSWORD = "correct horse battery"
@@ -52,6 +52,7 @@ class RunningServer:
     url: str
     node: Node
     config: Config
+    state: ServerState  # the open WebSockets, the caps and counters (in-process servers)
 
     @property
     def ws_url(self) -> str:
@@ -71,10 +72,17 @@ async def running_server(config: Config) -> AsyncIterator[RunningServer]:
         server = await listen(app[STATE], runner.server, sock)
         port = sock.getsockname()[1]
         try:
-            yield RunningServer(f"http://127.0.0.1:{port}", node, config)
+            yield RunningServer(f"http://127.0.0.1:{port}", node, config, app[STATE])
         finally:
             server.close()
             await runner.cleanup()
+
+
+async def until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    """Until ``condition()`` holds; an in-process server runs in this loop meanwhile."""
+    async with asyncio.timeout(timeout):
+        while not condition():
+            await asyncio.sleep(0.005)
 
 
 def free_port() -> int:

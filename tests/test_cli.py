@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import os
 import selectors
@@ -22,6 +23,7 @@ import aiohttp
 import pytest
 from support import TEST_SETTINGS, Client, free_port, register
 
+from hubbub.config import Config, ConfigError, load
 from hubbub.storage.migrations import migrations
 
 LATEST = max(number for number, _ in migrations("sqlite"))
@@ -278,3 +280,76 @@ def test_migrate_honours_hubbub_data_dir(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert str(data / "hubbub.sqlite3") in result.stdout
     assert (data / "hubbub.sqlite3").is_file()
+
+
+# --- one server per data dir ---------------------------------------------------------------
+
+
+def test_a_second_server_on_the_same_data_dir_exits_2(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    port = free_port()
+    with serving(["--port", str(port), "--data-dir", str(data)], tmp_path, clean_env()) as first:
+        first.first_line()
+        in_use = (
+            f"data dir {str(data)!r} is in use by another hubbub process (pid {first.proc.pid})"
+        )
+        second = run(["serve", "--port", str(free_port()), "--data-dir", str(data)], tmp_path)
+        assert assert_one_line_error(second) == f"hubbub: error: {in_use}"
+        migrating = run(["migrate", "--data-dir", str(data)], tmp_path)
+        assert assert_one_line_error(migrating) == f"hubbub: error: {in_use}"
+        assert get_json(f"http://127.0.0.1:{port}/healthz") == {"status": "ok"}
+        assert first.terminate() == 0
+    # The lock goes with its process.
+    assert run(["migrate", "--data-dir", str(data)], tmp_path).returncode == 0
+
+
+# --- every setting is checked at start -----------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "variable, value",
+    [
+        ("HUBBUB_SEND_RATE", "0"),
+        ("HUBBUB_SIGNUP_RATE", "-1"),
+        ("HUBBUB_TYPING_BURST", "0.5"),
+        ("HUBBUB_ARGON2_MEMORY_KIB", "1"),
+        ("HUBBUB_ARGON2_TIME_COST", "0"),
+        ("HUBBUB_PING_TIMEOUT", "-1"),
+        ("HUBBUB_CLOSE_TIMEOUT", "0"),
+        ("HUBBUB_HTTP_BODY_TIMEOUT", "nan"),
+        ("HUBBUB_AUTH_TIMEOUT", "inf"),
+        ("HUBBUB_MAX_CONNECTIONS", "0"),
+        ("HUBBUB_TOKEN_TTL_DAYS", "100000000000"),
+        ("HUBBUB_ALLOWED_ORIGINS", "chat.example.org"),
+    ],
+)
+def test_a_setting_out_of_range_is_one_line_naming_it_and_exit_2(
+    tmp_path: Path, variable: str, value: str
+) -> None:
+    env = clean_env(**{variable: value})
+    result = run(["serve", "--port", "0", "--data-dir", str(tmp_path / "data")], tmp_path, env)
+    line = assert_one_line_error(result)
+    assert line.startswith(f"hubbub: error: {variable} "), line
+    assert not (tmp_path / "data").exists()  # refused before anything was touched
+
+
+NUMBERS = [
+    f.name
+    for f in dataclasses.fields(Config)
+    if isinstance(f.default, int | float) and not isinstance(f.default, bool)
+]
+
+
+@pytest.mark.parametrize("name", NUMBERS)
+@pytest.mark.parametrize("value", ["0", "-1"])
+def test_every_number_refuses_zero_and_negative_values(name: str, value: str) -> None:
+    variable = f"HUBBUB_{name.upper()}"
+    if name == "port" and value == "0":
+        value = "65536"  # 0 is a valid port: any free one
+    with pytest.raises(ConfigError) as refused:
+        load({variable: value})
+    assert str(refused.value).startswith(f"{variable} "), refused.value
+
+
+def test_the_defaults_pass_the_checks() -> None:
+    assert load({}) == Config()

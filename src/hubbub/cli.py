@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import fcntl
 import logging
+import os
 import signal
 import socket
 import sqlite3
@@ -28,6 +30,8 @@ from hubbub.transport.context import STATE
 from hubbub.transport.front import listen
 
 log = logging.getLogger("hubbub")
+
+LOCK_FILE = "hubbub.lock"  # in the data dir; holds the pid of the process that has it
 
 
 class _Parser(argparse.ArgumentParser):
@@ -84,8 +88,10 @@ class StartupError(Exception):
 
 
 def _prepare_data_dir(config: Config) -> None:
+    """Create the data dir, lock it for this process, and check that it is writable."""
     try:
         config.data_dir.mkdir(parents=True, exist_ok=True)
+        _lock(config.data_dir)
         probe = config.data_dir / ".write-test"
         probe.write_bytes(b"")
         probe.unlink()
@@ -93,6 +99,24 @@ def _prepare_data_dir(config: Config) -> None:
         raise StartupError(
             f"cannot use data dir {str(config.data_dir)!r}: {exc.strerror or exc}"
         ) from None
+
+
+def _lock(data_dir: Path) -> None:
+    """An exclusive lock on ``data_dir`` for the life of the process: two servers on one
+    database would fail each other's commits. The descriptor is never closed; the kernel
+    releases the lock however the process ends."""
+    fd = os.open(data_dir / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        owner = os.pread(fd, 20, 0).decode(errors="replace").strip()
+        os.close(fd)
+        pid = f" (pid {owner})" if owner.isdigit() else ""
+        raise StartupError(
+            f"data dir {str(data_dir)!r} is in use by another hubbub process{pid}"
+        ) from None
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
 
 
 def _run(config: Config) -> int:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +34,24 @@ class Config:
     signup_rate: float = 1 / 60  # accounts created per second per address, on average
     signup_burst: float = 10.0
     max_inflight_sends: int = 64  # per connection; past it the connection is not read
+    # Rate limits (token buckets: `rate` per second on average, bursts up to `burst`).
+    typing_rate: float = 1.0  # per user and room; extra notices are dropped
+    typing_burst: float = 3.0
+    read_rate: float = 5.0  # read-marker moves per user
+    read_burst: float = 20.0
+    room_action_rate: float = 0.5  # create, dm, invite, join and leave per user
+    room_action_burst: float = 20.0
+    guest_relay_rate: float = 2.0  # a guest address's start_ renames and binary frames
+    guest_relay_burst: float = 10.0
+    # Connections: caps, outgoing bounds and liveness.
+    max_connections: int = 10_000  # open WebSockets in all
+    max_user_connections_per_address: int = 1000  # signed-in WebSockets from one address
+    max_guest_connections_per_address: int = 50  # guests and not yet authenticated ones
+    unauthenticated_outbox_bytes: int = 16 * 1024  # before `ready`, a socket gets little
+    close_timeout: float = 2.0  # seconds to finish a close handshake before TCP is cut
+    ping_interval: float = 20.0  # a WebSocket silent this long is pinged
+    ping_timeout: float = 20.0  # and dropped if it stays silent this much longer
+    http_body_timeout: float = 10.0  # seconds to receive a whole HTTP request body
     token_ttl_days: int = 30
     auth_timeout: float = 10.0
     argon2_time_cost: int = 3
@@ -82,11 +102,42 @@ def _parse(name: str, raw: str) -> Any:
         raise ConfigError(f"{_ENV_PREFIX}{name.upper()}: cannot use {raw!r}") from None
 
 
+# Numbers with a range of their own (inclusive). Every other int must be at least 1, every
+# other float finite and above 0, and a burst at least 1 (a bucket must hold one whole token).
+_RANGES: dict[str, tuple[int, int]] = {
+    "port": (0, 65535),
+    "argon2_time_cost": (1, 2**32 - 1),
+    "argon2_memory_kib": (8, 2**32 - 1),  # argon2 needs 8 KiB per lane; hubbub uses one lane
+    "token_ttl_days": (1, 36_500),
+}
+_ORIGIN = re.compile(r"https?://[^/\s]+")
+
+
 def _check(config: Config) -> None:
-    if not 0 <= config.port <= 65535:
-        raise ConfigError(f"port {config.port} is not between 0 and 65535")
-    for name in ("max_frame_bytes", "max_outbox_bytes", "replay_bound", "max_inflight_sends"):
-        if getattr(config, name) < 1:
-            raise ConfigError(f"{name} must be at least 1")
-    if config.send_rate <= 0 or config.send_burst < 1:
-        raise ConfigError("send_rate must be positive and send_burst at least 1")
+    """Every setting in its range, or a ``ConfigError`` that names it."""
+    for f in dataclasses.fields(Config):
+        problem = _problem(f.name, getattr(config, f.name), f.default)
+        if problem is not None:
+            raise ConfigError(f"{_ENV_PREFIX}{f.name.upper()} {problem}")
+
+
+def _problem(name: str, value: Any, default: Any) -> str | None:
+    """What is wrong with ``value`` for the setting ``name``, or None."""
+    if isinstance(default, bool):
+        return None
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"must be a finite number, not {value}"
+    if name in _RANGES:
+        low, high = _RANGES[name]
+        return None if low <= value <= high else f"must be between {low} and {high}, not {value}"
+    if isinstance(default, int) or name.endswith("_burst"):
+        return None if value >= 1 else f"must be at least 1, not {value}"
+    if isinstance(default, float):
+        return None if value > 0 else f"must be above 0, not {value}"
+    if name == "host" and not value:
+        return "must not be empty"
+    if name == "allowed_origins":
+        for origin in value:
+            if not _ORIGIN.fullmatch(origin):
+                return f"has {origin!r}, which is not an origin such as https://chat.example.org"
+    return None

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import aiohttp
 import pytest
-from support import Client, RunningServer, call_api, register
+from support import Client, RunningServer, call_api, config_for, register, running_server
 
 PRIVATE = "secret"
 DM = "dm:alice:bob"
@@ -41,6 +43,10 @@ class World:
 
 @pytest.fixture
 async def world(server: RunningServer, http: aiohttp.ClientSession) -> World:
+    return await build_world(server, http)
+
+
+async def build_world(server: RunningServer, http: aiohttp.ClientSession) -> World:
     url = server.url
     alice = await register(http, url, "alice")
     bob = await register(http, url, "bob")
@@ -369,3 +375,134 @@ async def test_members_of_a_private_room_can_invite(
         http, "GET", f"{world.url}/api/v1/rooms/{PRIVATE}/members", world.carol
     )
     assert outside.status == 404 and outside.body["code"] == "not_found"
+
+
+# --- refusals that must not tell a hidden room from a missing one ----------------------------
+
+
+async def test_a_reused_client_msg_id_tells_an_outsider_nothing(
+    world: World, http: aiohttp.ClientSession
+) -> None:
+    """carol's id is taken by her own message elsewhere: that must not turn the answer for a
+    hidden room into ``conflict`` while a missing room says ``not_found``."""
+    api = f"{world.url}/api/v1"
+    async with Client.connect(http, world.url, world.carol, sync={}) as carol:
+        await carol.ok("create", name="mine", private=False)
+        await carol.send("mine", "mine", client_msg_id="used")
+        for refs, missing in CASES:
+            fields = {"body": "let me in", "client_msg_id": "used"}
+            missing_reply = await carol.request("send", room=missing, **fields)
+            assert missing_reply["code"] == "not_found", missing_reply
+            for ref, canonical in refs:
+                reply = await carol.request("send", room=ref, **fields)
+                assert_like_missing(reply, (ref, canonical), missing_reply, missing, ("re",))
+        await carol.ok("leave", room="mine")  # her message, and so her id, stay
+    for refs, missing in CASES:
+        bodies = {}
+        for ref in [missing, *(ref for ref, _ in refs)]:
+            reply = await call_api(
+                http,
+                "POST",
+                f"{api}/rooms/{quote(ref, safe=':')}/messages",
+                world.carol,
+                json={"client_msg_id": "used", "body": "let me in"},
+            )
+            assert reply.status == 404, (ref, reply.body)
+            bodies[ref] = reply.body
+        for ref, canonical in refs:
+            assert_like_missing(bodies[ref], (ref, canonical), bodies[missing], missing)
+    await assert_rooms_untouched(http, world)
+
+
+async def test_a_taken_name_answers_alike_for_private_and_public_rooms(
+    world: World, http: aiohttp.ClientSession
+) -> None:
+    """Room names are one namespace: ``create`` of a taken name is ``conflict``, and the
+    answer for a private room's name is the answer for a public room's, word for word."""
+    async with Client.connect(http, world.url, world.carol) as carol:
+        public = await carol.request("create", name="lobby")
+        hidden = await carol.request("create", name="SeCrEt", private=True)
+    assert public["code"] == hidden["code"] == "conflict", (public, hidden)
+    assert blanked(hidden, ("SeCrEt", PRIVATE), ("re",)) == blanked(public, ("lobby",), ("re",))
+    await assert_rooms_untouched(http, world)
+
+
+async def test_leaving_a_public_room_one_is_not_in_says_so(
+    world: World, http: aiohttp.ClientSession
+) -> None:
+    """A public room is visible, so ``forbidden`` ("you are not in ...") and not the
+    ``not_found`` that private rooms and DMs one is not in still get."""
+    async with Client.connect(http, world.url, world.carol) as carol:
+        refused = await carol.request("leave", room="LOBBY")
+        assert (refused["code"], refused["message"]) == ("forbidden", "you are not in 'lobby'")
+        for room in (PRIVATE, DM, MISSING):
+            assert (await carol.request("leave", room=room))["code"] == "not_found"
+    over_http = await call_api(http, "POST", f"{world.url}/api/v1/rooms/lobby/leave", world.carol)
+    assert over_http.status == 403 and over_http.body["code"] == "forbidden", over_http.body
+
+
+@pytest.fixture
+async def tight_world(tmp_path: Path, http: aiohttp.ClientSession) -> AsyncIterator[World]:
+    """The world, on a server whose room-action, read and typing buckets are nearly empty."""
+    slow = 0.001  # per second: nothing refills during a test
+    config = config_for(
+        tmp_path / "data",
+        room_action_burst=3.0,  # alice's create, invite and dm setting the world up
+        room_action_rate=slow,
+        read_burst=1.0,
+        read_rate=slow,
+        typing_burst=1.0,
+        typing_rate=slow,
+    )
+    async with running_server(config) as server:
+        yield await build_world(server, http)
+
+
+RATE_LIMITED_KINDS = ["join", "leave", "invite", "read"]
+
+
+async def test_rate_limited_refusals_tell_an_outsider_nothing(
+    tight_world: World, http: aiohttp.ClientSession
+) -> None:
+    """The rate is checked before any storage work, so past it a hidden room and a missing
+    room get the same ``rate_limited``; before it, the same ``not_found``."""
+    world = tight_world
+    async with Client.connect(http, world.url, world.carol, sync={}) as carol:
+        for kind in ("join", "join", "join", "read"):  # what her buckets hold
+            reply = await carol.request(kind, **ws_fields(kind, MISSING))
+            assert reply["code"] == "not_found", reply
+        for kind in RATE_LIMITED_KINDS:
+            for refs, missing in CASES:
+                missing_reply = await carol.request(kind, **ws_fields(kind, missing))
+                assert missing_reply["code"] == "rate_limited", (kind, missing_reply)
+                for ref, canonical in refs:
+                    reply = await carol.request(kind, **ws_fields(kind, ref))
+                    assert reply["code"] == "rate_limited", (kind, reply)
+                    drop = ("re", "retry_after")
+                    assert blanked(reply, (ref, canonical), drop) == blanked(
+                        missing_reply, (missing,), drop
+                    )
+        # Typing: one hint per room here. The first is refused alike, the next is dropped
+        # alike, without a word.
+        for room in (MISSING, PRIVATE, MISSING_DM, DM):
+            first = await carol.request("typing", **ws_fields("typing", room))
+            assert first["code"] == "not_found", first
+            await carol.ws.send_str(json.dumps({"type": "typing", "id": "t", "room": room}))
+            assert (await carol.ok("ping"))["type"] == "pong"
+            assert carol.frames.empty() and "t" not in carol.replies
+        assert carol.events == []
+    for path in ("join", "read"):
+        bodies = {}
+        for room in (MISSING, PRIVATE, DM):
+            reply = await call_api(
+                http,
+                "POST",
+                f"{world.url}/api/v1/rooms/{quote(room, safe=':')}/{path}",
+                world.carol,
+                json={"seq": 1} if path == "read" else None,
+            )
+            assert reply.status == 429, (room, reply.body)
+            assert int(reply.headers["Retry-After"]) >= 1
+            bodies[room] = {k: v for k, v in reply.body.items() if k != "retry_after"}
+        assert bodies[PRIVATE] == bodies[DM] == bodies[MISSING], bodies
+    await assert_rooms_untouched(http, world)

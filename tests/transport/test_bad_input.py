@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import uuid
 from pathlib import Path
 from typing import Any
@@ -114,6 +115,12 @@ BAD_FRAMES = [
     pytest.param(send(body="x" * (MAX_BODY_CHARS + 1)), "bad-send", id="body-over-max"),
     pytest.param(send(body="é" * (MAX_BODY_CHARS + 1)), "bad-send", id="body-over-max-2-bytes"),
     pytest.param(send(body=""), "bad-send", id="body-empty"),
+    pytest.param(send(body=" \n\t\u3000 "), "bad-send", id="body-only-whitespace"),
+    # seqs past SQLite's integers (2**63 - 1 is the largest)
+    pytest.param(frame(type="history", id="h", room=ROOM, before=2**63), "h", id="before-2**63"),
+    pytest.param(frame(type="history", id="h", room=ROOM, after=2**64), "h", id="after-2**64"),
+    pytest.param(frame(type="read", id="r", room=ROOM, seq=2**63), "r", id="read-seq-2**63"),
+    pytest.param(frame(type="sync", id="s", since={ROOM: 10**30}), "s", id="since-10**30"),
     pytest.param(send(client_msg_id="c" * (MAX_CLIENT_MSG_ID + 1)), "bad-send", id="cmid-long"),
     pytest.param(send(client_msg_id=""), "bad-send", id="client-msg-id-empty"),
     # bad names
@@ -389,7 +396,13 @@ async def test_bad_bearer_token_is_refused(
 
 async def test_revoked_token_is_refused(server: RunningServer, http: aiohttp.ClientSession) -> None:
     token = await register(http, server.url, "alice")
-    out = await call_api(http, "POST", f"{server.url}/api/v1/logout", token)
+    out = await call_api(
+        http,
+        "POST",
+        f"{server.url}/api/v1/logout",
+        token,
+        headers={"Content-Type": "application/json"},
+    )
     assert out.status == 204
     ws = await json_ws(http, server, {"Authorization": f"Bearer {token}"})
     assert_unauthenticated(*await until_close(ws))
@@ -758,3 +771,115 @@ async def test_server_survives_a_barrage_of_bad_input(
         assert [e["body"] for e in page["events"] if e["type"] == "message"] == ["still here"]
         assert page["events"][-1]["seq"] == sent["seq"]
     await assert_healthy(http, server)
+
+
+# --- edges: huge seqs, bytes that are not UTF-8 in credentials, blank bodies -----------------
+
+MAX_SEQ = 2**63 - 1  # SQLite's largest integer
+
+
+async def test_seqs_past_sqlites_integers_are_bad_requests_over_http(
+    server: RunningServer, http: aiohttp.ClientSession, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, "hubbub")
+    token = await register(http, server.url, "alice")
+    api = f"{server.url}/api/v1"
+    assert (await call_api(http, "POST", f"{api}/rooms", token, json={"name": ROOM})).status == 201
+    messages, read = f"{api}/rooms/{ROOM}/messages", f"{api}/rooms/{ROOM}/read"
+    for query in ({"before": str(2**63)}, {"after": "99999999999999999999999"}):
+        assert_error(await call_api(http, "GET", messages, token, params=query), 400, "bad_request")
+    assert_error(await call_api(http, "POST", read, token, json={"seq": 2**63}), 400, "bad_request")
+    # The largest seq there can be is still a valid cursor and marker.
+    page = await call_api(http, "GET", messages, token, params={"before": str(MAX_SEQ)})
+    assert page.status == 200 and [e["seq"] for e in page.body["events"]] == [1]
+    marker = await call_api(http, "POST", read, token, json={"seq": MAX_SEQ})
+    assert marker.body == {"room": ROOM, "read_seq": 1}
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+
+
+async def test_the_largest_seq_is_valid_over_the_websocket(
+    server: RunningServer, http: aiohttp.ClientSession
+) -> None:
+    """The control for the seqs refused above: 2**63 - 1 itself passes validation."""
+    token = await register(http, server.url, "alice")
+    async with Client.connect(http, server.url, token) as alice:
+        await alice.ok("create", name=ROOM, private=False)
+        page = await alice.ok("history", room=ROOM, before=MAX_SEQ)
+        assert [e["seq"] for e in page["events"]] == [1]
+        await alice.ok("read", room=ROOM, seq=MAX_SEQ)
+        synced = await alice.ok("sync", since={ROOM: MAX_SEQ})
+        assert synced["rooms"][ROOM] == {"last_seq": 1, "complete": False}
+
+
+async def raw_http(server: RunningServer, head: bytes) -> tuple[int, bytes]:
+    """One request written byte for byte; the status and the body of the answer."""
+    port = int(server.url.rsplit(":", 1)[1])
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(head)
+        answer = await asyncio.wait_for(reader.read(), 10)
+    finally:
+        writer.close()
+    status_line, _, rest = answer.partition(b"\r\n")
+    return int(status_line.split()[1]), rest.partition(b"\r\n\r\n")[2]
+
+
+@pytest.mark.parametrize(
+    "credential",
+    [b"Authorization: Bearer \xff\xfe\x80", b"Cookie: hubbub_session=\xff\xfe\x80"],
+    ids=["bearer", "cookie"],
+)
+async def test_credentials_that_are_not_utf8_get_401_over_http(
+    server: RunningServer, caplog: pytest.LogCaptureFixture, credential: bytes
+) -> None:
+    caplog.set_level(logging.INFO, "hubbub")
+    for method, path in ((b"GET", b"/api/v1/me"), (b"POST", b"/api/v1/rooms/lobby/join")):
+        head = method + b" " + path + b" HTTP/1.1\r\nHost: x\r\n" + credential + b"\r\n\r\n"
+        status, body = await raw_http(server, head)
+        assert status == 401, body
+        assert json.loads(body)["code"] == "unauthenticated"
+    logout = (
+        b"POST /api/v1/logout HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        b"Content-Length: 0\r\n" + credential + b"\r\n\r\n"
+    )
+    assert (await raw_http(server, logout))[0] == 204  # nothing to revoke
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+
+
+async def test_a_bearer_token_that_is_not_utf8_closes_the_websocket_with_4401(
+    server: RunningServer,
+) -> None:
+    port = int(server.url.rsplit(":", 1)[1])
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        writer.write(
+            b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+            b"Sec-WebSocket-Protocol: hubbub.v1\r\nAuthorization: Bearer \xff\xfe\x80\r\n\r\n"
+        )
+        await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), 10)
+        ws = RawWebSocket(reader, writer, 101)
+        frames, close = await ws.read_until_close()
+        assert [f.json()["code"] for f in frames] == ["unauthenticated"]
+        assert close.close_code == 4401
+    finally:
+        writer.close()
+
+
+async def test_a_body_of_only_whitespace_is_refused_over_http(
+    server: RunningServer, http: aiohttp.ClientSession
+) -> None:
+    token = await register(http, server.url, "alice")
+    api = f"{server.url}/api/v1"
+    await call_api(http, "POST", f"{api}/rooms/lobby/join", token)
+    for body in (" ", "\n\n", "\t \u3000"):
+        reply = await call_api(
+            http,
+            "POST",
+            f"{api}/rooms/lobby/messages",
+            token,
+            json={"client_msg_id": uuid.uuid4().hex, "body": body},
+        )
+        assert_error(reply, 400, "bad_request")
+    page = await call_api(http, "GET", f"{api}/rooms/lobby/messages", token)
+    assert [e for e in page.body["events"] if e["type"] == "message"] == []

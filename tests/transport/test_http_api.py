@@ -19,6 +19,7 @@ from hubbub.transport.http_api import ENDPOINTS
 from hubbub.transport.openapi import build_openapi
 
 API = "/api/v1"
+JSON = {"Content-Type": "application/json"}  # register, login and logout take nothing else
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -115,7 +116,7 @@ async def test_register_login_me_and_logout(
         assert session_cookie(response).value == second
     assert second != token
 
-    async with http.post(url + "/logout", headers=bearer(token)) as response:
+    async with http.post(url + "/logout", headers=bearer(token) | JSON) as response:
         assert response.status == 204
         cleared = session_cookie(response)
         assert cleared.value == "" or cleared["max-age"] == "0"
@@ -142,9 +143,47 @@ async def test_the_session_cookie_authenticates_same_origin_requests_only(
     )
     assert status == 403 and error["code"] == "forbidden"
 
-    assert (await call(http, "POST", url + "/logout", headers=cookie))[0] == 204
+    assert (await call(http, "POST", url + "/logout", headers=cookie | JSON))[0] == 204
     status, _ = await call(http, "GET", url + "/me", headers=cookie)
     assert status == 401
+
+
+@pytest.mark.parametrize("path", ["/register", "/login", "/logout"])
+async def test_signing_in_and_out_takes_same_origin_json_only(
+    server: RunningServer, http: aiohttp.ClientSession, path: str
+) -> None:
+    """Against login CSRF: what a cross-site form can send is refused, and nothing is set."""
+    token = await register(http, server.url, "alice")
+    url = server.url + API + path
+    credentials = json.dumps(
+        {"username": "alice" if path != "/register" else "mallory", "password": PASSWORD}
+    )
+    cookie = {"Cookie": f"hubbub_session={token}"}
+    for content_type in ("text/plain", "application/x-www-form-urlencoded", None):
+        headers = cookie | ({"Content-Type": content_type} if content_type else {})
+        async with http.post(url, data=credentials.encode(), headers=headers) as response:
+            assert response.status == 415, (content_type, await response.text())
+            body = await response.json()
+            assert body["code"] == "bad_request" and set(body) == {"code", "message"}
+            assert "Set-Cookie" not in response.headers
+    foreign = cookie | JSON | {"Origin": "https://evil.example"}
+    async with http.post(url, data=credentials.encode(), headers=foreign) as response:
+        assert response.status == 403
+        assert (await response.json())["code"] == "forbidden"
+        assert "Set-Cookie" not in response.headers
+    # None of that signed anyone in or out.
+    status, _ = await call(
+        http,
+        "POST",
+        server.url + API + "/login",
+        json={"username": "mallory", "password": PASSWORD},
+    )
+    assert status == 401
+    assert await call(http, "GET", server.url + API + "/me", token) == (200, {"username": "alice"})
+    # The page's own origin is fine.
+    own = cookie | JSON | {"Origin": server.url}
+    async with http.post(url, data=credentials.encode(), headers=own) as response:
+        assert response.status in (200, 201, 204), await response.text()
 
 
 # --- rooms ----------------------------------------------------------------------------------
@@ -487,7 +526,7 @@ async def test_every_documented_route_is_served(
     without credentials with 401, the others validate their body (400)."""
     for e in ENDPOINTS:
         url = server.url + e.path.replace("{room}", "general")
-        status, answer = await call(http, e.method, url, data=b"{}")
+        status, answer = await call(http, e.method, url, data=b"{}", headers=JSON)
         if e.auth:
             assert (status, answer["code"]) == (401, "unauthenticated"), e.path
         elif e.body is not None:

@@ -42,6 +42,12 @@ class RateLimiter:
         if tokens < cost:
             raise RateLimited(f"too many {what}; slow down", (cost - tokens) / self.rate)
 
+    def refund(self, key: Hashable, cost: float = 1.0) -> None:
+        """Give back what ``check`` took (an attempt that turned out not to count)."""
+        if key in self._buckets:
+            tokens, then = self._buckets[key]
+            self._buckets[key] = (min(self.burst, tokens + cost), then)
+
     def _remember(self, key: Hashable, tokens: float, now: float) -> None:
         self._buckets[key] = (tokens, now)
         if len(self._buckets) > self._max_keys:

@@ -17,7 +17,8 @@ class CloseCode(enum.IntEnum):
     PROTOCOL_ERROR = 1002  # a frame that breaks RFC 6455
     INVALID_DATA = 1007  # a text frame that is not UTF-8
     TOO_BIG = 1009  # a frame above the configured size
-    INTERNAL = 1011
+    INTERNAL = 1011  # also: no sign of life within the ping timeout
+    TRY_AGAIN_LATER = 1013  # too many signed-in connections from the address
     SLOW_CONSUMER = 4000  # outgoing buffer over its bound: reconnect and sync
     RATE_LIMITED = 4029  # a plain-text guest sending too fast: reconnect after a pause
     UNAUTHENTICATED = 4401  # get a new token before reconnecting

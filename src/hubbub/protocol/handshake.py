@@ -6,10 +6,15 @@ import base64
 import binascii
 import hashlib
 import json
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 MAX_HEAD = 16 * 1024
 _GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+# Control characters (tab aside) have no place in a request head: a NUL, a bare CR or LF
+# would let a header mean one thing here and another to whatever reads it next.
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,9 +46,13 @@ def head_end(data: bytes) -> int:
 
 
 def parse_head(data: bytes) -> RequestHead:
+    """The request line and headers of ``data``, a whole head without its blank line."""
+    if len(data) + 4 > MAX_HEAD:
+        raise HandshakeError(431, "request head too large")
+    request_line, *lines = data.decode("latin-1").split("\r\n")
+    if any(_CONTROL.search(line) for line in (request_line, *lines)):
+        raise HandshakeError(400, "control characters in the request head")
     try:
-        text = data.decode("latin-1")
-        request_line, *lines = text.split("\r\n")
         method, target, version = request_line.split(" ")
     except ValueError:
         raise HandshakeError(400, "malformed request line") from None
@@ -101,15 +110,20 @@ _STATUS = {
     404: ("Not Found", "not_found"),
     405: ("Method Not Allowed", "bad_request"),
     426: ("Upgrade Required", "bad_request"),
+    429: ("Too Many Requests", "rate_limited"),
     431: ("Request Header Fields Too Large", "too_large"),
+    503: ("Service Unavailable", "unavailable"),
 }
 
 
-def refusal(status: int, reason: str) -> bytes:
-    """A refused handshake, with the same ``{code, message}`` body as the HTTP API's errors."""
+def refusal(status: int, reason: str, headers: Mapping[str, str] | None = None) -> bytes:
+    """A refused request, with the same ``{code, message}`` body as the HTTP API's errors,
+    and ``headers`` besides."""
     phrase, code = _STATUS.get(status, ("Error", "bad_request"))
     body = json.dumps({"code": code, "message": reason}).encode()
-    extra = "Sec-WebSocket-Version: 13\r\n" if status == 426 else ""
+    extra = "".join(f"{name}: {value}\r\n" for name, value in (headers or {}).items())
+    if status == 426:
+        extra += "Sec-WebSocket-Version: 13\r\n"
     return (
         f"HTTP/1.1 {status} {phrase}\r\nContent-Type: application/json\r\n"
         f"Content-Length: {len(body)}\r\n{extra}Connection: close\r\n\r\n"

@@ -15,6 +15,7 @@ MAX_HISTORY_LIMIT = 200
 DEFAULT_HISTORY_LIMIT = 50
 MAX_SYNC_ROOMS = 1000
 MAX_GUEST_NAME = 32
+MAX_SEQ = 2**63 - 1  # SQLite's INTEGER: a larger seq could never exist
 
 _NAME = r"[A-Za-z0-9][A-Za-z0-9_.-]{0,31}"
 Username = Annotated[
@@ -40,7 +41,15 @@ RoomRef = Annotated[
 ]
 Password = Annotated[str, Meta(min_length=MIN_PASSWORD, max_length=MAX_PASSWORD)]
 Token = Annotated[str, Meta(min_length=1, max_length=MAX_TOKEN)]
-Body = Annotated[str, Meta(min_length=1, max_length=MAX_BODY_CHARS)]
+Body = Annotated[
+    str,
+    Meta(
+        min_length=1,
+        max_length=MAX_BODY_CHARS,
+        pattern=r"\S",
+        description="1-8000 characters, not only whitespace",
+    ),
+]
 ClientMsgId = Annotated[str, Meta(min_length=1, max_length=MAX_CLIENT_MSG_ID)]
-Seq = Annotated[int, Meta(ge=0)]
+Seq = Annotated[int, Meta(ge=0, le=MAX_SEQ)]
 HistoryLimit = Annotated[int, Meta(ge=1, le=MAX_HISTORY_LIMIT)]

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from hubbub.auth.passwords import Passwords
 from hubbub.auth.ratelimit import RateLimiter
+from hubbub.auth.signins import SignInThrottle
 from hubbub.auth.tokens import new_token, token_hash
 from hubbub.config import Config
 from hubbub.core.models import (
@@ -36,7 +37,7 @@ from hubbub.errors import (
 from hubbub.protocol.messages import ReadNotice, SyncState, TypingNotice, encode
 from hubbub.protocol.wsframe import text_frame
 from hubbub.service.hub import Hub
-from hubbub.service.session import Session
+from hubbub.service.session import Outlet, Session
 from hubbub.storage.base import Appended, Page, Storage
 
 Clock = Callable[[], int]  # milliseconds since the epoch
@@ -79,11 +80,13 @@ class Actions:
         self.passwords = Passwords(config.argon2_time_cost, config.argon2_memory_kib)
         seconds = self._seconds
         self._sends = RateLimiter(config.send_rate, config.send_burst, seconds)
-        # Failed logins: per account and per address; only failures take tokens.
-        self._login_failures_user = RateLimiter(1 / 30, 10, seconds)
-        self._login_failures_addr = RateLimiter(1 / 10, 30, seconds)
+        self._signins = SignInThrottle(seconds)
         self._registrations = RateLimiter(config.signup_rate, config.signup_burst, seconds)
-        self._typing = RateLimiter(1, 3, seconds)
+        self._typing = RateLimiter(config.typing_rate, config.typing_burst, seconds)
+        self._reads = RateLimiter(config.read_rate, config.read_burst, seconds)
+        # create, dm, invite, join and leave share one bucket per user.
+        self._room_actions = RateLimiter(config.room_action_rate, config.room_action_burst, seconds)
+        self._guest_relays = RateLimiter(config.guest_relay_rate, config.guest_relay_burst, seconds)
 
     def _seconds(self) -> float:
         return self.clock() / 1000
@@ -100,14 +103,15 @@ class Actions:
         return await self._new_session(username)
 
     async def login(self, username: str, password: str, address: str) -> Login:
+        """An unknown user and a wrong password take the same path, the same time and the
+        same throttles (keyed by the name as typed), and get the same answer."""
         username = username.lower()
-        self._login_failures_user.peek(username, what="failed sign-ins for this account")
-        self._login_failures_addr.peek(address, what="failed sign-ins from this address")
+        self._signins.begin(username, address)
         stored = await self.storage.password_hash(username)
         if not await self.passwords.verify(stored, password):
-            self._login_failures_user.check(username, what="failed sign-ins")
-            self._login_failures_addr.check(address, what="failed sign-ins")
+            self._signins.failed(username, address)
             raise Unauthenticated("wrong username or password")
+        self._signins.succeeded(username, address)
         return await self._new_session(username)
 
     async def _new_session(self, username: str) -> Login:
@@ -118,12 +122,20 @@ class Actions:
         return Login(token, username)
 
     async def logout(self, token: str) -> None:
-        await self.storage.delete_token(token_hash(token))
+        """Revoke the token; every WebSocket authenticated with it is closed at once."""
+        if not token.isascii():  # never a token of ours (and maybe not even UTF-8)
+            return
+        revoked = token_hash(token)
+        user = await self.storage.user_for_token(revoked, self.clock())
+        if user is None:  # unknown, revoked or expired: nothing to do, and nothing written
+            return
+        await self.storage.delete_token(revoked)
+        self.hub.revoke(user, revoked)
 
     async def authenticate(self, token: str | None) -> str:
         """The user a token belongs to, or ``Unauthenticated``."""
         user = None
-        if token:
+        if token and token.isascii():  # tokens are URL-safe base64
             user = await self.storage.user_for_token(token_hash(token), self.clock())
         if user is None:
             raise Unauthenticated("a valid session token is required")
@@ -144,28 +156,30 @@ class Actions:
     async def create(
         self, user: str, name: str, private: bool, session: Session | None
     ) -> RoomInfo:
+        self._room_action(user)
         kind = RoomKind.PRIVATE if private else RoomKind.PUBLIC
         joined = await self.storage.create_room(name, kind, user, self.clock())
         self._follow(session, joined.info)
         return joined.info
 
     async def join(self, user: str, room: str, session: Session | None) -> RoomInfo:
+        self._room_action(user)
         info = await self.storage.room_info(room, user)
         if info is None:
-            found = await self.storage.get_room(room)
-            if found is None or found.kind != RoomKind.PUBLIC:
-                raise room_not_found(room)
+            await self._public(room)
             info = (await self.storage.add_member(room, user, self.clock(), None)).info
         self._follow(session, info)
         return info
 
     async def leave(self, user: str, room: str) -> None:
-        info = await self._member_view(user, room)
+        self._room_action(user)
+        info = await self._member_of(user, room, f"you are not in {room!r}")
         if info.kind == RoomKind.DM:
             raise Forbidden("a direct-message room cannot be left")
         await self.storage.remove_member(room, user, self.clock())
 
     async def dm(self, user: str, other: str, session: Session | None) -> RoomInfo:
+        self._room_action(user)
         name = dm_room_name(user, other)
         users = (user, other)
         joined = await self.storage.open_dm(name, users, user, self.clock())
@@ -173,15 +187,15 @@ class Actions:
         return joined.info
 
     async def invite(self, user: str, room: str, invitee: str) -> None:
-        info = await self.storage.room_info(room, user)
-        if info is None:
-            found = await self.storage.get_room(room)
-            if found is None or found.kind != RoomKind.PUBLIC:
-                raise room_not_found(room)
-            raise Forbidden(f"join {room!r} before you invite others to it")
+        self._room_action(user)
+        info = await self._member_of(user, room, f"join {room!r} before you invite others to it")
         if info.kind == RoomKind.DM:
             raise Forbidden("nobody can be invited to a direct-message room")
         await self.storage.add_member(room, invitee, self.clock(), user)
+
+    def _room_action(self, user: str) -> None:
+        """Every change of rooms or members is a write: they share one bucket per user."""
+        self._room_actions.check(user, what="room changes")
 
     def _follow(self, session: Session | None, info: RoomInfo) -> None:
         """A room joined, created or opened on a connection is live there from the reply on."""
@@ -191,9 +205,22 @@ class Actions:
     async def _visible(self, user: str, room: str) -> None:
         """Members see a room; anyone signed in sees a public one; the rest is not_found."""
         if await self.storage.room_info(room, user) is None:
-            found = await self.storage.get_room(room)
-            if found is None or found.kind != RoomKind.PUBLIC:
-                raise room_not_found(room)
+            await self._public(room)
+
+    async def _member_of(self, user: str, room: str, not_in: str) -> RoomInfo:
+        """The room as its member sees it. A public room the user is not in is ``Forbidden``
+        with ``not_in``; any other room they are not in is not_found, as if missing."""
+        info = await self.storage.room_info(room, user)
+        if info is None:
+            await self._public(room)
+            raise Forbidden(not_in)
+        return info
+
+    async def _public(self, room: str) -> None:
+        """Raise not_found unless ``room`` exists and is public."""
+        found = await self.storage.get_room(room)
+        if found is None or found.kind != RoomKind.PUBLIC:
+            raise room_not_found(room)
 
     async def _member_view(self, user: str, room: str) -> RoomInfo:
         info = await self.storage.room_info(room, user)
@@ -240,11 +267,20 @@ class Actions:
         for room in resume:
             self.hub.buffer(session, room)
         states = {}
-        for room in rooms:
-            if room in resume:
-                states[room] = await self._resume(session, room, resume[room])
-            elif room in session.feeds:  # already live here, not named: it stays as it is
-                states[room] = SyncState(last_seq=session.feeds[room].last_seq, complete=True)
+        try:
+            for room in rooms:
+                if room in resume:
+                    states[room] = await self._resume(session, room, resume[room])
+                elif room in session.feeds:  # already live here, not named: it stays so
+                    states[room] = SyncState(last_seq=session.feeds[room].last_seq, complete=True)
+        except BaseException:
+            # A failed read (storage unavailable): rooms still buffering would hold their
+            # events for ever. Unfollow them; the client's next `sync` resumes them.
+            for room in resume:
+                feed = session.feeds.get(room)
+                if feed is not None and feed.buffer is not None:
+                    self.hub.unfollow(session, room)
+            raise
         return states
 
     async def _resume(self, session: Session, room: str, since: int) -> SyncState:
@@ -261,21 +297,28 @@ class Actions:
 
     async def read(self, user: str, room: str, seq: int, session: Session | None) -> int:
         """Move the read marker; the user's other sessions hear of it (``read``)."""
+        self._reads.check(user, what="read markers")
         marker = await self.storage.mark_read(room, user, seq)
         notice = text_frame(encode(ReadNotice(room=room, seq=marker)))
         self.hub.to_user(user, notice, exclude=session)
         return marker
 
     async def typing(self, session: Session, room: str) -> None:
-        await self._member_view(session.user, room)
-        try:
+        try:  # before the membership read: a flood of hints costs no storage work
             self._typing.check((session.user, room))
         except RateLimited:
             return  # typing is a hint: extra ones are dropped, not refused
+        await self._member_view(session.user, room)
         notice = text_frame(encode(TypingNotice(room=room, user=session.user)))
         self.hub.to_room(room, notice, exclude=session)
 
     # --- the seed's plain-text guests --------------------------------------------------------
+
+    def guest_relay(self, address: str, frame: bytes, exclude: Outlet | None = None) -> None:
+        """Relay a guest's rename, empty line or binary frame to the plain-text clients, or
+        raise ``RateLimited``: one frame in becomes one frame out per guest."""
+        self._guest_relays.check(address, what="relayed frames")
+        self.hub.to_plain(frame, exclude)
 
     def guest_say(self, name: str, address: str, text: str) -> Awaitable[Appended]:
         """Store a guest's line in ``lobby``; the hub relays it once it is committed."""

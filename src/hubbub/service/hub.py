@@ -7,22 +7,32 @@ handed to every session following its room; an outlet only queues them (see
 
 from __future__ import annotations
 
+from collections import OrderedDict
+
 from hubbub.core.models import LOBBY, Event, EventType
+from hubbub.protocol.codes import CloseCode
 from hubbub.protocol.messages import encode
 from hubbub.protocol.wsframe import text_frame
 from hubbub.service.session import Outlet, Session
+
+# Revoked tokens remembered for a session whose authentication read raced the revocation.
+MAX_REMEMBERED_REVOCATIONS = 10_000
 
 
 class Hub:
     def __init__(self) -> None:
         self._rooms: dict[str, dict[Session, None]] = {}  # ordered sets
         self._users: dict[str, dict[Session, None]] = {}
+        self._revoked: OrderedDict[bytes, None] = OrderedDict()
         self._plain: dict[Outlet, None] = {}  # the seed's plain-text clients, all in lobby
         self.deliveries = 0
 
     # --- who is here ---------------------------------------------------------------------
 
     def add(self, session: Session) -> None:
+        if session.token_hash in self._revoked:  # revoked while it was being checked
+            session.outlet.close(CloseCode.UNAUTHENTICATED, "signed out")
+            return
         self._users.setdefault(session.user, {})[session] = None
 
     def remove(self, session: Session) -> None:
@@ -30,6 +40,18 @@ class Hub:
             self._drop(self._rooms, room, session)
         session.feeds.clear()
         self._drop(self._users, session.user, session)
+
+    def revoke(self, user: str, token_hash: bytes) -> None:
+        """The user's token is revoked: every session that showed it leaves and is closed with
+        4401 at once, so it neither receives nor sends anything more. (Found among the
+        user's sessions: an index by token would cost every connection memory.)"""
+        self._revoked[token_hash] = None
+        if len(self._revoked) > MAX_REMEMBERED_REVOCATIONS:
+            self._revoked.popitem(last=False)
+        showed_it = [s for s in self._users.get(user, ()) if s.token_hash == token_hash]
+        for session in showed_it:
+            self.remove(session)
+            session.outlet.close(CloseCode.UNAUTHENTICATED, "signed out")
 
     def add_plain(self, outlet: Outlet) -> None:
         self._plain[outlet] = None

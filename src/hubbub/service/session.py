@@ -21,6 +21,9 @@ class Outlet(Protocol):
 
     def send_frame(self, frame: bytes) -> None: ...
 
+    def close(self, code: int, reason: str = "") -> None:
+        """Send what is queued, then a close frame; nothing more goes out."""
+
 
 class Feed:
     __slots__ = ("buffer", "last_seq")
@@ -31,11 +34,13 @@ class Feed:
 
 
 class Session:
-    """An authenticated hubbub.v1 connection."""
+    """An authenticated hubbub.v1 connection, and the hash of the token it showed (revoking
+    the token ends the session)."""
 
-    def __init__(self, user: str, outlet: Outlet) -> None:
+    def __init__(self, user: str, outlet: Outlet, token_hash: bytes) -> None:
         self.user = user
         self.outlet = outlet
+        self.token_hash = token_hash
         self.feeds: dict[str, Feed] = {}
         self.synced = False  # has asked for room events with `sync`
 

@@ -17,6 +17,9 @@ before they are visible*:
 
 Methods raise ``NotFound`` for a room or user that does not exist, ``Conflict`` for a taken
 name; the service decides what a user may see, except where a method says it checks.
+
+When the storage itself fails (a database that cannot be read or written, a writer that
+stopped), methods raise ``Unavailable``: every awaitable resolves, none is left waiting.
 """
 
 from __future__ import annotations
@@ -75,6 +78,10 @@ class Storage(abc.ABC):
     @abc.abstractmethod
     async def close(self) -> None:
         """Commit what is queued, then release everything."""
+
+    @abc.abstractmethod
+    async def check(self) -> None:
+        """Raise ``Unavailable`` unless storage takes reads and writes now (``/healthz``)."""
 
     # --- accounts ---------------------------------------------------------------------
 

@@ -4,15 +4,22 @@ Every write is a job for the writer thread. The thread takes every job that is w
 to ``MAX_BATCH``), runs each in its own SAVEPOINT inside one transaction and commits once: one
 fsync serves all of them, and a failing job rolls back alone. Reads run on a small pool of
 reader threads with their own connections, which WAL lets proceed during a commit.
+
+When the database fails, every caller gets ``Unavailable`` and nothing waits: a dead writer
+thread is restarted by its supervisor with a fresh connection, writes failing at once until
+then; a failed read drops its connection for a fresh one.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import math
 import queue
 import sqlite3
 import threading
+import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -39,6 +46,9 @@ MAX_QUEUED_WRITES = 20_000
 READER_THREADS = 2
 UNREAD_CAP = 1000
 MAX_CACHED_MEMBERSHIPS = 200_000
+RESTART_DELAY = 1.0  # seconds before a dead writer is restarted; doubles while that fails
+MAX_RESTART_DELAY = 30.0
+READ_ERRORS_QUIET = 60.0  # seconds without a failed read that end a burst of them
 
 Job = Callable[[sqlite3.Connection, list[Event]], Any]
 _STOP = object()
@@ -46,12 +56,19 @@ _STOP = object()
 _EVENT_COLUMNS = "seq, type, author, ts, msg_id, client_msg_id, body, by_user"
 
 
-def connect(path: Path) -> sqlite3.Connection:
-    db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-    db.execute("PRAGMA journal_mode=WAL")
-    db.execute("PRAGMA synchronous=FULL")
-    db.execute("PRAGMA foreign_keys=ON")
-    db.execute("PRAGMA busy_timeout=10000")
+def connect(path: Path, create: bool = True) -> sqlite3.Connection:
+    """A connection with hubbub's settings. Without ``create`` a missing file is an error,
+    not a new, empty database."""
+    uri = path.absolute().as_uri() + ("?mode=rwc" if create else "?mode=rw")
+    db = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+    try:
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute("PRAGMA synchronous=FULL")
+        db.execute("PRAGMA foreign_keys=ON")
+        db.execute("PRAGMA busy_timeout=10000")
+    except BaseException:
+        db.close()
+        raise
     return db
 
 
@@ -121,9 +138,10 @@ class _WriterCache:
 
 
 class SQLiteStorage(Storage):
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, restart_delay: float = RESTART_DELAY) -> None:
         super().__init__()
         self.path = path
+        self._restart_delay = restart_delay
         self._jobs: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._queued = 0
         self._writer: threading.Thread | None = None
@@ -133,6 +151,11 @@ class SQLiteStorage(Storage):
         self._cache = _WriterCache()  # the writer thread's alone
         self._loop: asyncio.AbstractEventLoop | None = None
         self._closing = False
+        # Health, set by the threads that find out, read by `check` and `_submit`.
+        self._writer_down = False  # between a writer's death and its restart
+        self._commits_ok = True  # false from a failed commit until one succeeds
+        self._last_read_error = -math.inf  # when a read last failed (time.monotonic)
+        self._read_lock = threading.Lock()
 
     # --- lifecycle ---------------------------------------------------------------------
 
@@ -140,7 +163,7 @@ class SQLiteStorage(Storage):
         self._loop = asyncio.get_running_loop()
         db = await asyncio.to_thread(self._open_writer_db)
         self._writer = threading.Thread(
-            target=self._write_loop, args=(db,), name="hubbub-sqlite-writer", daemon=True
+            target=self._run_writer, args=(db,), name="hubbub-sqlite-writer", daemon=True
         )
         self._writer.start()
         self._readers = ThreadPoolExecutor(READER_THREADS, thread_name_prefix="hubbub-sqlite-read")
@@ -175,6 +198,8 @@ class SQLiteStorage(Storage):
         future: asyncio.Future[Any] = self._loop.create_future()
         if self._closing:
             future.set_exception(Unavailable("the server is shutting down"))
+        elif self._writer_down:
+            future.set_exception(_writer_unavailable())
         elif self._queued >= MAX_QUEUED_WRITES:
             future.set_exception(Unavailable("too many writes waiting; try again"))
         else:
@@ -182,34 +207,102 @@ class SQLiteStorage(Storage):
             self._jobs.put((job, future, atomic))
         return future
 
-    def _write_loop(self, db: sqlite3.Connection) -> None:
+    def _run_writer(self, db: sqlite3.Connection) -> None:
+        """The writer thread, supervised: when the write loop dies, writes fail at once until
+        a fresh connection takes a write again."""
+        while not self._write_loop(db):
+            restarted = self._restart()
+            if restarted is None:
+                return  # closed while the writer was down
+            db = restarted
+
+    def _write_loop(self, db: sqlite3.Connection) -> bool:
+        """Commit batches until ``close`` asks to stop (True). If anything escapes, even a
+        ``BaseException``, fail the batch at hand and report the writer dead (False)."""
+        batch: list[Any] = []
         try:
-            stopping = False
-            while not stopping:
-                batch = [self._jobs.get()]
-                while len(batch) < MAX_BATCH:
-                    try:
-                        batch.append(self._jobs.get_nowait())
-                    except queue.Empty:
-                        break
-                if _STOP in batch:
-                    stopping = True
-                    batch = [item for item in batch if item is not _STOP]
-                    while True:  # jobs queued after the stop request still get committed
-                        try:
-                            item = self._jobs.get_nowait()
-                        except queue.Empty:
-                            break
-                        if item is not _STOP:
-                            batch.append(item)
+            while True:
+                batch, stopping = self._take_batch()
                 if batch:
-                    self._commit_batch(db, batch)
+                    results, events = self._commit_batch(db, batch)
+                    self._hand_back(batch, results, events)
+                    batch = []
+                if stopping:
+                    return True
+        except BaseException as exc:
+            self._writer_down = True  # before the batch fails: later writes fail at once
+            self._commits_ok = False
+            log.critical("the storage writer stopped; writes fail until it restarts", exc_info=exc)
+            if batch:
+                self._hand_back(batch, [(False, _writer_unavailable())] * len(batch), [])
+            return False
         finally:
             db.close()
 
+    def _restart(self) -> sqlite3.Connection | None:
+        """While the writer is down: fail every write as it comes, and try a fresh connection
+        after a delay that doubles on each failure. None if ``close`` is called meanwhile."""
+        delay = self._restart_delay
+        while self._refuse_writes_for(delay):
+            try:
+                db = connect(self.path, create=False)  # never a new, empty database
+                try:
+                    db.execute("BEGIN IMMEDIATE")
+                    _rewrite_version(db, [])
+                    db.execute("COMMIT")
+                except BaseException:
+                    db.close()
+                    raise
+            except sqlite3.Error as exc:
+                log.debug("the storage writer cannot restart yet: %s", exc)
+                delay = min(2 * delay, MAX_RESTART_DELAY)
+                continue
+            self._cache.clear()
+            self._commits_ok = True
+            self._writer_down = False
+            log.warning("the storage writer restarted; writes are taken again")
+            return db
+        return None
+
+    def _refuse_writes_for(self, seconds: float) -> bool:
+        """Fail every write that arrives in the next ``seconds``; False if ``close`` asked
+        to stop (writes queued before that have failed too)."""
+        deadline = time.monotonic() + seconds
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                item = self._jobs.get(timeout=left)
+            except queue.Empty:
+                break
+            if item is _STOP:
+                return False
+            self._hand_back([item], [(False, _writer_unavailable())], [])
+        return True
+
+    def _take_batch(self) -> tuple[list[tuple[Job, asyncio.Future[Any], bool]], bool]:
+        """The next job and every one already waiting (up to ``MAX_BATCH``), and whether
+        ``close`` asked to stop (then every job queued before it is taken)."""
+        batch = [self._jobs.get()]
+        while len(batch) < MAX_BATCH:
+            try:
+                batch.append(self._jobs.get_nowait())
+            except queue.Empty:
+                break
+        if _STOP not in batch:
+            return batch, False
+        batch = [item for item in batch if item is not _STOP]
+        while True:  # jobs queued after the stop request still get committed
+            try:
+                item = self._jobs.get_nowait()
+            except queue.Empty:
+                return batch, True
+            if item is not _STOP:
+                batch.append(item)
+
     def _commit_batch(
         self, db: sqlite3.Connection, batch: list[tuple[Job, asyncio.Future[Any], bool]]
-    ) -> None:
+    ) -> tuple[list[tuple[bool, Any]], list[Event]]:
+        """Run the jobs in one transaction and commit once: each job's outcome, and the
+        events of the commit. A failed commit fails every job and keeps no event."""
         results: list[tuple[bool, Any]] = []
         events: list[Event] = []
         try:
@@ -245,13 +338,26 @@ class SQLiteStorage(Storage):
                 )
             db.execute("COMMIT")
         except Exception:
-            log.exception("commit of %d writes failed", len(batch))
+            if self._commits_ok:  # once per run of failures, not once per batch
+                log.exception(
+                    "commit of %d writes failed; next failures are not logged", len(batch)
+                )
+            self._commits_ok = False
             if db.in_transaction:
                 db.execute("ROLLBACK")
             self._cache.clear()
-            failure = Unavailable("storage failed to commit")
-            results = [(False, failure)] * len(batch)
-            events = []
+            return [(False, Unavailable("storage failed to commit"))] * len(batch), []
+        if not self._commits_ok:
+            log.warning("storage commits work again")
+            self._commits_ok = True
+        return results, events
+
+    def _hand_back(
+        self,
+        batch: list[tuple[Job, asyncio.Future[Any], bool]],
+        results: list[tuple[bool, Any]],
+        events: list[Event],
+    ) -> None:
         assert self._loop is not None
         self._loop.call_soon_threadsafe(self._finish, batch, results, events)
 
@@ -264,9 +370,16 @@ class SQLiteStorage(Storage):
         """On the event loop, after the commit: publish, then resolve, in commit order."""
         self._queued -= len(batch)
         if events:
-            self.on_events(events)
+            try:
+                self.on_events(events)
+            except Exception:
+                # Stored but maybe not delivered: the writers hear `unavailable`, so a client
+                # retries (a send with the same client_msg_id gets its stored event) or syncs.
+                log.exception("publishing %d committed events failed", len(events))
+                undelivered = Unavailable("stored, but not delivered; sync to see it")
+                results = [(False, undelivered) if ok else (ok, v) for ok, v in results]
         for (_, future, _), (ok, value) in zip(batch, results, strict=True):
-            if future.cancelled():
+            if future.done():  # cancelled by its caller
                 continue
             if ok:
                 future.set_result(value)
@@ -283,13 +396,50 @@ class SQLiteStorage(Storage):
         return await self._loop.run_in_executor(self._readers, self._run_read, fn)
 
     def _run_read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """On a reader thread. A database error is ``Unavailable`` for the caller and drops
+        this thread's connection, so the next read tries a fresh one."""
+        try:
+            result = fn(self._reader_db())
+        except sqlite3.Error as exc:
+            self._drop_reader_db()
+            self._read_failed(exc)
+            raise Unavailable("storage is unavailable; try again later") from None
+        return result
+
+    def _read_failed(self, exc: sqlite3.Error) -> None:
+        """Log the first failure of a burst only: a dead disk must not flood the log."""
+        with self._read_lock:
+            now = time.monotonic()
+            first = now - self._last_read_error > READ_ERRORS_QUIET
+            self._last_read_error = now
+        if first:
+            log.error("storage reads fail (%s); failures until a quiet minute are not logged", exc)
+
+    def _reader_db(self) -> sqlite3.Connection:
         db: sqlite3.Connection | None = getattr(self._local, "db", None)
         if db is None:
-            db = connect(self.path)
+            db = connect(self.path, create=False)
             db.execute("PRAGMA query_only=ON")
             self._local.db = db
             self._reader_dbs.append(db)
-        return fn(db)
+        return db
+
+    def _drop_reader_db(self) -> None:
+        db: sqlite3.Connection | None = getattr(self._local, "db", None)
+        if db is not None:
+            self._local.db = None
+            self._reader_dbs.remove(db)
+            with contextlib.suppress(sqlite3.Error):
+                db.close()
+
+    async def check(self) -> None:
+        if self._closing:
+            raise Unavailable("the server is shutting down")
+        if self._writer_down:
+            raise _writer_unavailable()
+        if not self._commits_ok:  # healthy again once a write commits
+            await self._submit(_rewrite_version)
+        await self._read(lambda db: db.execute("SELECT 1 FROM rooms LIMIT 1").fetchall())
 
     # --- accounts ---------------------------------------------------------------------
 
@@ -425,7 +575,7 @@ class SQLiteStorage(Storage):
         def job(db: sqlite3.Connection, events: list[Event]) -> Appended:
             row = self._cache.room(db, room)
             if require_member and not self._cache.is_member(db, row.id, author):
-                stored = _stored_message(db, room, author, client_msg_id)
+                stored = _stored_in_room(db, room, author, client_msg_id)
                 if stored is not None:  # a retry after leaving still gets its answer
                     return stored
                 if row.kind == RoomKind.PUBLIC:
@@ -625,6 +775,17 @@ def _stored_message(
     return Appended(_event(stored[0], stored[1:]), duplicate=True)
 
 
+def _stored_in_room(
+    db: sqlite3.Connection, room: str, author: str, client_msg_id: str | None
+) -> Appended | None:
+    """Like ``_stored_message`` for a non-member, who must learn nothing of the room: an id
+    used in another room answers as if it were unused, not ``Conflict``."""
+    try:
+        return _stored_message(db, room, author, client_msg_id)
+    except Conflict:
+        return None
+
+
 def _join(
     db: sqlite3.Connection,
     events: list[Event],
@@ -693,3 +854,13 @@ def _event(room: str, row: tuple[Any, ...]) -> Event:
         body=body,
         by=by,
     )
+
+
+def _rewrite_version(db: sqlite3.Connection, events: list[Event]) -> None:
+    """A write that changes nothing: it proves that the database takes writes."""
+    (version,) = db.execute("PRAGMA user_version").fetchone()
+    db.execute(f"PRAGMA user_version = {int(version)}")
+
+
+def _writer_unavailable() -> Unavailable:
+    return Unavailable("storage is unavailable; try again later")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import AsyncIterator
 from importlib import resources
 from pathlib import Path
 
@@ -15,28 +16,27 @@ import msgspec
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from hubbub.errors import HubbubError, RateLimited
+from hubbub.errors import HubbubError, RateLimited, Unavailable
 from hubbub.protocol.codes import CloseCode
 from hubbub.service.node import Node
-from hubbub.transport.context import STATE, ServerState
+from hubbub.transport.context import STATE, ServerState, state_of
 from hubbub.transport.http_api import ErrorOut, add_routes, error_body
+from hubbub.transport.liveness import Sweep
 from hubbub.transport.metrics import metrics_handler
 from hubbub.transport.openapi import build_openapi
+from hubbub.transport.security import SECURITY_HEADERS
 
 log = logging.getLogger(__name__)
 
+LINGERING_TIME = 2.0  # seconds an unread request body is drained after the answer
 WEB_ROOT = Path(str(resources.files("hubbub").joinpath("web")))
-CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
-    "frame-ancestors 'none'"
-)
 _HTTP_CODES = {
     400: "bad_request",
     401: "unauthenticated",
     403: "forbidden",
     404: "not_found",
     405: "bad_request",
+    408: "timeout",
     413: "too_large",
     429: "rate_limited",
 }
@@ -74,10 +74,8 @@ async def errors_to_json(request: web.Request, handler: Handler) -> web.StreamRe
 async def security_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
     response: web.StreamResponse = await handler(request)
     if not response.prepared:
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Content-Security-Policy", CSP)
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
-        response.headers.setdefault("X-Frame-Options", "DENY")
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
     return response
 
 
@@ -98,6 +96,12 @@ async def index(request: web.Request) -> web.StreamResponse:
 
 
 async def healthz(request: web.Request) -> web.Response:
+    """200 while storage takes reads and writes; 503 while it does not (a dead disk, a
+    writer restarting), so that a load balancer or an operator can tell."""
+    try:
+        await state_of(request).node.storage.check()
+    except Unavailable as exc:
+        return web.json_response({"status": "unavailable", "reason": exc.message}, status=503)
     return web.json_response({"status": "ok"})
 
 
@@ -106,6 +110,9 @@ def create_app(node: Node) -> web.Application:
     app = web.Application(
         middlewares=[one_request_per_connection, security_headers, errors_to_json],
         client_max_size=config.max_frame_bytes,
+        # After an answer given before its body was read (401, 408 …) aiohttp drains the
+        # rest so the client sees the answer; bounded, so a trickling body cannot hold it.
+        handler_args={"lingering_time": LINGERING_TIME},
     )
     state = ServerState(node=node, config=config)
     app[STATE] = state
@@ -121,8 +128,19 @@ def create_app(node: Node) -> web.Application:
     app.router.add_get("/api/v1/openapi.json", openapi_document)
     add_routes(app)
     app.router.add_static("/static/", WEB_ROOT, follow_symlinks=False)
+    app.cleanup_ctx.append(_liveness_sweep)
     app.on_shutdown.append(_close_websockets)
     return app
+
+
+async def _liveness_sweep(app: web.Application) -> AsyncIterator[None]:
+    """One sweep for every WebSocket of the server, from start to cleanup."""
+    state = app[STATE]
+    config = state.config
+    sweep = Sweep(state.connections, config.ping_interval, config.ping_timeout)
+    sweep.start()
+    yield
+    sweep.stop()
 
 
 async def _close_websockets(app: web.Application) -> None:

@@ -1,30 +1,42 @@
 """WebSocket connections after the handshake: hubbub's own, lean protocol objects.
 
-Outgoing: frames are queued and written once per event-loop turn, because one ``send()``
-syscall costs about as much as a whole delivery should. A peer whose unsent bytes pass the
-bound is a slow consumer: it gets close code 4000 behind what it has not read yet and
-``slow_consumer_grace`` seconds to read it, then is cut off; nobody else waits for it.
+A connection is ``OPEN`` until a close frame goes out (ours, or our answer to the peer's),
+then ``CLOSING``, then ``CLOSED`` when the TCP connection is gone; the opening handshake is
+the front door's. Exactly one close frame is ever written, and a closing connection that
+still has unsent output is cut off after a short grace, so no socket lingers.
 
-Incoming: ``FrameParser`` turns bytes into messages. A hubbub.v1 connection handles them in
-order in a task that exists only while there is something to handle, so an idle connection
-costs a few small objects and no coroutine.
+Outgoing: every frame, pongs included, is queued and written once per event-loop turn,
+because one ``send()`` syscall costs about as much as a whole delivery should. A peer whose
+unsent bytes (queued and in the transport) pass the connection's bound is a slow consumer: it
+gets close code 4000 behind what it has not read yet and ``slow_consumer_grace`` seconds to
+read it, then is cut off; nobody else waits for it.
+
+Incoming: ``FrameParser`` turns bytes into messages. At a protocol violation the messages
+before it are still handled, then the connection closes with the parser's code without
+waiting for an answer. A hubbub.v1 connection handles messages in order in a task that
+exists only while there is something to handle, so an idle connection costs a few small
+objects and no coroutine. Liveness (pings to quiet peers) is one sweep per server, see
+``liveness``: a connection only notes when it last heard anything.
 """
 
 from __future__ import annotations
 
 import asyncio
+import enum
 import logging
 from collections import deque
 from typing import TYPE_CHECKING
 
 import msgspec
 
-from hubbub.errors import HubbubError, RateLimited, Unauthenticated
+from hubbub.auth.tokens import token_hash
+from hubbub.errors import HubbubError, RateLimited, Unauthenticated, Unavailable
 from hubbub.protocol import legacy
 from hubbub.protocol import messages as m
 from hubbub.protocol.codes import CloseCode
 from hubbub.protocol.limits import MAX_BODY_CHARS
 from hubbub.protocol.wsframe import (
+    NO_CLOSE_CODE,
     OP_BINARY,
     OP_CLOSE,
     OP_PING,
@@ -32,21 +44,24 @@ from hubbub.protocol.wsframe import (
     FrameError,
     FrameParser,
     binary_frame,
-    close_code_of,
     close_frame,
+    parse_close,
     text_frame,
 )
 from hubbub.service.requests import Pending, handle
 from hubbub.service.session import Session
 from hubbub.storage.base import Appended
+from hubbub.transport.admission import Place
+from hubbub.transport.liveness import Verdict, verdict
 
 if TYPE_CHECKING:
     from hubbub.transport.context import ServerState
 
 log = logging.getLogger(__name__)
 
-CLOSE_TIMEOUT = 2.0  # how long we wait for the peer's answer to our close frame
 MAX_INBOX = 64  # requests read but not yet handled; past it, reading pauses
+_PING = b"\x89\x00"  # a ping without payload, from the liveness sweep
+_NEVER = float("-inf")
 _PONG = 0x8A
 
 
@@ -54,23 +69,28 @@ def _pong_frame(payload: bytes) -> bytes:
     return bytes((_PONG, len(payload))) + payload
 
 
-def _echo_code(code: int) -> int:
-    valid = 1000 <= code <= 1003 or 1007 <= code <= 1011 or 3000 <= code <= 4999
-    return code if valid else CloseCode.NORMAL
+class ConnState(enum.Enum):
+    OPEN = "open"  # frames flow both ways
+    CLOSING = "closing"  # our close frame is written: nothing more goes out
+    CLOSED = "closed"  # the TCP connection is gone
 
 
 class WsConnection(asyncio.Protocol):
-    """Frames in and out, closing, and the slow-consumer bound. Subclasses handle messages."""
+    """Frames in and out, closing, liveness and the outgoing bound. Subclasses handle messages."""
 
     __slots__ = (
         "_close_timer",
+        "_heard",
         "_loop",
+        "_outbox_bound",
         "_parser",
+        "_pinged",
         "_queue",
+        "_queued",
         "_scheduled",
-        "closed",
-        "closing",
+        "_state",
         "peer",
+        "place",
         "state",
         "transport",
     )
@@ -79,86 +99,152 @@ class WsConnection(asyncio.Protocol):
         self.state = state
         self.transport = transport
         self.peer = peer
+        self.place = Place.NONE  # where the caps count it (set by the front door)
         self._loop = asyncio.get_running_loop()
         self._parser = FrameParser(state.config.max_frame_bytes)
         self._queue: list[bytes] = []
+        self._queued = 0  # bytes in ``_queue``
+        self._outbox_bound = state.config.max_outbox_bytes
         self._scheduled = False
         self._close_timer: asyncio.TimerHandle | None = None
-        self.closing = False  # a close frame was sent or received: nothing more goes out
-        self.closed = False
+        self._state = ConnState.OPEN
+        self._heard = self._loop.time()  # when anything last arrived
+        self._pinged = _NEVER  # when the liveness sweep last pinged it
         state.connections.add(self)
+
+    @property
+    def closing(self) -> bool:
+        """A close frame was written: nothing more goes out (true once closed, too)."""
+        return self._state is not ConnState.OPEN
+
+    @property
+    def closed(self) -> bool:
+        return self._state is ConnState.CLOSED
+
+    @property
+    def unsent(self) -> int:
+        """Bytes written to this connection that the peer has not taken yet."""
+        if self._state is ConnState.CLOSED:
+            return 0
+        return self._queued + self.transport.get_write_buffer_size()
 
     # --- outgoing ---------------------------------------------------------------------
 
     def send_frame(self, frame: bytes) -> None:
-        if self.closing:
+        if self._state is not ConnState.OPEN:
             return
         self._queue.append(frame)
-        if not self._scheduled:
+        self._queued += len(frame)
+        if self._queued > self._outbox_bound:
+            self._flush()  # now, so that the bound holds within a loop turn too
+        elif not self._scheduled:
             self._scheduled = True
             self._loop.call_soon(self._flush)
 
     def _flush(self) -> None:
+        """Write what is queued; past the bound, the peer is a slow consumer."""
         self._scheduled = False
-        if self.closing or not self._queue:
-            return
         queue = self._queue
+        if not queue or self._state is ConnState.CLOSED:
+            return
         self.transport.write(queue[0] if len(queue) == 1 else b"".join(queue))
         queue.clear()
-        if self.transport.get_write_buffer_size() > self.state.config.max_outbox_bytes:
+        self._queued = 0
+        if (
+            self._state is ConnState.OPEN
+            and self.transport.get_write_buffer_size() > self._outbox_bound
+        ):
             self._drop_slow_consumer()
 
     def _drop_slow_consumer(self) -> None:
         """Close behind what is buffered; time to read it, then cut off."""
-        self.closing = True
         self.state.slow_consumers_dropped += 1
-        unsent = self.transport.get_write_buffer_size()
-        log.info("disconnecting a slow consumer (%d bytes unsent)", unsent)
-        self.transport.write(close_frame(CloseCode.SLOW_CONSUMER, "too slow; reconnect and sync"))
+        log.info("disconnecting a slow consumer (%d bytes unsent)", self.unsent)
         grace = self.state.config.slow_consumer_grace
-        self._close_timer = self._loop.call_later(grace, self.transport.abort)
-        self.on_close()
+        self._send_close(CloseCode.SLOW_CONSUMER, "too slow; reconnect and sync", grace)
 
     def close(self, code: int, reason: str = "") -> None:
-        """Send what is queued, then our close frame; the peer's answer ends the connection."""
-        if self.closing:
-            return
+        """Send what is queued, then our close frame; the peer's answer ends the connection,
+        or ``close_timeout`` does."""
+        self._send_close(code, reason, self.state.config.close_timeout)
+
+    def close_now(self, code: int, reason: str = "") -> None:
+        """Our close frame, then end the TCP connection without waiting for an answer."""
+        if self._send_close(code, reason, self.state.config.close_timeout):
+            self.transport.close()  # after the buffer drains; the timer cuts it off if not
+
+    def _send_close(self, code: int, reason: str, grace: float) -> bool:
+        """The one place a close frame is written: only while open, so exactly once."""
+        if self._state is not ConnState.OPEN:
+            return False
+        self._state = ConnState.CLOSING
+        self._queue.append(close_frame(code, reason))
         self._flush()
-        self.closing = True
-        self._queue.clear()
-        self.transport.write(close_frame(code, reason))
-        self._close_timer = self._loop.call_later(CLOSE_TIMEOUT, self.transport.close)
+        self._close_timer = self._loop.call_later(grace, self.transport.abort)
+        # Next turn: a close may come from inside the hub's fan-out, which must not see its
+        # sessions change while it iterates them. Until then, nothing more goes out.
+        self._loop.call_soon(self.on_close)
+        return True
 
     # --- incoming ---------------------------------------------------------------------
 
     def data_received(self, data: bytes) -> None:
-        try:
-            messages = self._parser.feed(data)
-        except FrameError as exc:
-            self.close(exc.code, exc.reason)
-            return
-        for opcode, payload in messages:
+        self._heard = self._loop.time()
+        parser = self._parser
+        for opcode, payload in parser.feed(data):
             if opcode == OP_CLOSE:
                 self._peer_closed(payload if isinstance(payload, bytes) else b"")
                 return
-            if self.closing:
+            if self._state is not ConnState.OPEN:
                 continue
             if opcode == OP_PING:
                 self.send_frame(_pong_frame(payload if isinstance(payload, bytes) else b""))
-            elif opcode != OP_PONG:
+            elif opcode == OP_PONG:
+                self.state.pongs_received += 1
+            else:
                 self.on_message(opcode, payload)
+        error = parser.error
+        if error is not None:
+            self.transport.pause_reading()  # nothing more will be parsed
+            if self._state is ConnState.OPEN:
+                self.on_protocol_error(error.code, error.reason)
+            else:
+                self.transport.close()
 
     def _peer_closed(self, payload: bytes) -> None:
-        if not self.closing:  # the peer began: answer with its code
-            self._flush()
-            self.closing = True
-            self.transport.write(close_frame(_echo_code(close_code_of(payload))))
-        self.transport.close()
+        """Answer the peer's close with its own code (RFC 6455 section 5.5.1) and end TCP."""
+        if self._state is not ConnState.OPEN:  # the answer to ours: the handshake is done
+            self.transport.close()
+            return
+        try:
+            code, _ = parse_close(payload)
+        except FrameError as exc:
+            self.close_now(exc.code, exc.reason)
+            return
+        self.close_now(CloseCode.NORMAL if code == NO_CLOSE_CODE else code)
+
+    def check_liveness(self, now: float) -> None:
+        """Called by the liveness sweep: ping a quiet peer, drop one that stays silent."""
+        if self._state is not ConnState.OPEN:
+            return  # its close has a timer of its own
+        if not self.transport.is_reading():
+            self._heard = now  # we are the ones not listening, not the peer
+            return
+        config = self.state.config
+        action = verdict(now, self._heard, self._pinged, config.ping_interval, config.ping_timeout)
+        if action is Verdict.PING:
+            self._pinged = now
+            self.state.pings_sent += 1
+            self.send_frame(_PING)
+        elif action is Verdict.DEAD:
+            self.state.ping_timeouts += 1
+            self.close_now(CloseCode.INTERNAL, "ping timeout")
 
     def connection_lost(self, exc: Exception | None) -> None:
-        self.closed = self.closing = True
+        self._state = ConnState.CLOSED
         if self._close_timer is not None:
             self._close_timer.cancel()
+        self.place = self.state.admission.release(self.peer, self.place)
         self.state.connections.discard(self)
         self.on_close()
 
@@ -166,6 +252,10 @@ class WsConnection(asyncio.Protocol):
 
     def on_message(self, opcode: int, payload: str | bytes) -> None:
         raise NotImplementedError
+
+    def on_protocol_error(self, code: int, reason: str) -> None:
+        """The peer broke RFC 6455 after the messages already handled: close at once."""
+        self.close_now(code, reason)
 
     def on_close(self) -> None:
         """Leave the hub (may be called more than once)."""
@@ -186,6 +276,7 @@ class JsonConnection(WsConnection):
 
     def __init__(self, state: ServerState, transport: asyncio.Transport, peer: str) -> None:
         super().__init__(state, transport, peer)
+        self._outbox_bound = state.config.unauthenticated_outbox_bytes  # until `ready`
         self.session: Session | None = None
         self._inbox: deque[str] = deque()
         self._worker: asyncio.Task[None] | None = None
@@ -257,15 +348,47 @@ class JsonConnection(WsConnection):
         except Unauthenticated as exc:
             self._refuse(exc.message)
             return
-        if self.closing:
+        except Exception as exc:  # storage down (or a bug): say so and close, never hang
+            self._cannot_authenticate(exc, re)
             return
-        self.session = Session(user, self)
+        if self.closing or not self._signed_in():
+            return
+        self.session = Session(user, self, token_hash(token))
         self.state.node.hub.add(self.session)
         self.session.send(m.Ready(re=re, user=user))
 
     def _refuse(self, message: str) -> None:
         self.send_frame(text_frame(m.encode(m.Error(code="unauthenticated", message=message))))
         self.close(CloseCode.UNAUTHENTICATED, "unauthenticated")
+
+    def _cannot_authenticate(self, exc: Exception, re: m.RequestId) -> None:
+        if isinstance(exc, Unavailable):
+            error, reason = _error(exc, re), "storage unavailable"
+        else:
+            log.error("authentication failed", exc_info=exc)
+            error = m.Error(re=re, code="internal", message="internal error")
+            reason = "internal error"
+        self.send_frame(text_frame(m.encode(error)))
+        self.close(CloseCode.INTERNAL, reason)
+
+    def _signed_in(self) -> bool:
+        """Count the socket as a signed-in user's, and give it the full outgoing bound;
+        past the address's cap of signed-in sockets, close it with 1013 instead."""
+        place = self.state.admission.sign_in(self.peer, self.place)
+        if place is None:
+            self.close(CloseCode.TRY_AGAIN_LATER, "too many connections from this address")
+            return False
+        self.place = place
+        self._outbox_bound = self.state.config.max_outbox_bytes
+        return True
+
+    def on_protocol_error(self, code: int, reason: str) -> None:
+        """Requests read before the bad frame are still answered, then the connection fails."""
+        worker = self._worker
+        if worker is None:
+            self.close_now(code, reason)
+        else:
+            worker.add_done_callback(lambda _: self.close_now(code, reason))
 
     async def _request(self, session: Session, text: str) -> None:
         re: m.RequestId = None
@@ -343,16 +466,16 @@ class PlainConnection(WsConnection):
     def on_message(self, opcode: int, payload: str | bytes) -> None:
         if self._refused:
             return
-        hub = self.state.node.hub
         if isinstance(payload, bytes):
-            hub.to_plain(binary_frame(payload))  # relayed, never stored
+            self._relay(binary_frame(payload))  # relayed, never stored
             return
         line = legacy.classify(payload)
         if isinstance(line, legacy.StartName):
-            self.name = line.name
-            hub.to_plain(text_frame(payload.encode()), exclude=self)
+            if self._relay(text_frame(payload.encode()), exclude=self):
+                self.name = line.name
             return
         if not line.text:
+            self._relay(text_frame(b""))  # relayed as the seed's server did, never stored
             return
         if len(line.text) > MAX_BODY_CHARS:
             self.close(CloseCode.TOO_BIG, "message too long")
@@ -367,6 +490,15 @@ class PlainConnection(WsConnection):
         # Relayed by the hub once committed; here only a failure needs handling.
         stored.add_done_callback(self._stored)
         self._last_stored = stored
+
+    def _relay(self, frame: bytes, exclude: PlainConnection | None = None) -> bool:
+        """Relay a frame that is not stored, within the address's relay rate."""
+        try:
+            self.state.node.actions.guest_relay(self.peer, frame, exclude)
+        except RateLimited:
+            self._refuse_more()
+            return False
+        return True
 
     def _refuse_more(self) -> None:
         """Close with 4029, but only after the lines already accepted are relayed back."""

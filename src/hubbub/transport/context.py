@@ -9,6 +9,7 @@ from aiohttp import web
 
 from hubbub.config import Config
 from hubbub.service.node import Node
+from hubbub.transport.admission import Admission
 
 if TYPE_CHECKING:
     from hubbub.transport.connection import WsConnection
@@ -21,7 +22,19 @@ class ServerState:
     node: Node
     config: Config
     connections: set[WsConnection] = field(default_factory=set)  # open WebSockets
+    admission: Admission = field(init=False)  # the connection caps
     slow_consumers_dropped: int = 0
+    pings_sent: int = 0  # by the liveness sweep
+    pongs_received: int = 0
+    ping_timeouts: int = 0
+
+    def __post_init__(self) -> None:
+        config = self.config
+        self.admission = Admission(
+            config.max_connections,
+            config.max_user_connections_per_address,
+            config.max_guest_connections_per_address,
+        )
 
 
 STATE = web.AppKey("hubbub_state", ServerState)
@@ -45,8 +58,15 @@ def bearer_token(request: web.Request) -> str | None:
 
 def origin_allowed(request: web.Request, config: Config) -> bool:
     """A request without Origin is not from a browser page; one with it must be ours."""
-    origin = request.headers.get("Origin")
-    if origin is None:
-        return True
-    own = f"{request.scheme}://{request.host}"
-    return origin == own or origin in config.allowed_origins
+    return is_allowed_origin(
+        request.headers.get("Origin"), request.scheme, request.host, config.allowed_origins
+    )
+
+
+def is_allowed_origin(origin: str | None, scheme: str, host: str, allowed: tuple[str, ...]) -> bool:
+    """No Origin (not a browser page), the server's own (its real scheme and Host), or listed.
+
+    Behind a proxy that terminates TLS the server speaks plain http, so the page's
+    ``https://`` origin is not its own: list it in ``allowed_origins``.
+    """
+    return origin is None or origin == f"{scheme}://{host}" or origin in allowed

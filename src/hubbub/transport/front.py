@@ -5,15 +5,21 @@ and the socket goes to a lean ``JsonConnection`` or ``PlainConnection``; any oth
 is handed, with the bytes read so far, to aiohttp's request handler. HTTP responses close
 their connection (see ``app``), so every WebSocket handshake arrives on a fresh connection
 and passes this door.
+
+The door also keeps the caps (``admission``): a WebSocket handshake past the server's cap is
+refused with 503, past its address's cap with 429. Every refusal written here carries the
+same security headers as aiohttp's responses.
 """
 
 from __future__ import annotations
 
 import asyncio
+import math
 import socket
 from collections.abc import Callable
 from http.cookies import CookieError, SimpleCookie
 
+from hubbub.config import Config
 from hubbub.protocol.handshake import (
     MAX_HEAD,
     HandshakeError,
@@ -25,8 +31,10 @@ from hubbub.protocol.handshake import (
     refusal,
     switching_protocols,
 )
+from hubbub.transport.admission import CapReached, Place
 from hubbub.transport.connection import JsonConnection, PlainConnection
-from hubbub.transport.context import SESSION_COOKIE, ServerState
+from hubbub.transport.context import SESSION_COOKIE, ServerState, is_allowed_origin
+from hubbub.transport.security import SECURITY_HEADERS
 
 SUBPROTOCOL = "hubbub.v1"
 HEAD_TIMEOUT = 10.0  # a client that does not finish its request head in time is dropped
@@ -48,19 +56,19 @@ class FrontProtocol(asyncio.Protocol):
         sock = transport.get_extra_info("socket")
         if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+            _keepalive(sock, self._state.config)
         self._timer = asyncio.get_running_loop().call_later(HEAD_TIMEOUT, transport.close)
 
     def data_received(self, data: bytes) -> None:
         self._buffer += data
         end = head_end(self._buffer)
-        if end < 0:
-            if len(self._buffer) > MAX_HEAD:
-                self._refuse(431, "request head too large")
+        if end < 0 and len(self._buffer) <= MAX_HEAD:
             return
         if self._timer is not None:
             self._timer.cancel()
         try:
+            if end < 0:
+                raise HandshakeError(431, "request head too large")
             head = parse_head(self._buffer[: end - 4])
             if not is_websocket_upgrade(head):
                 self._to_http()
@@ -90,29 +98,45 @@ class FrontProtocol(asyncio.Protocol):
         accept = accept_key(head)
         offered = [p.strip() for p in head.header("sec-websocket-protocol").split(",")]
         peer = str((transport.get_extra_info("peername") or ("unknown",))[0])
+        connection: JsonConnection | PlainConnection
         if SUBPROTOCOL in offered:
-            token = _bearer(head)
-            cookie = _cookie(head)
-            if token is None and cookie and not _origin_allowed(head, config.allowed_origins):
-                # The cookie would authenticate a page of another site: cross-site hijacking.
-                raise HandshakeError(403, "cross-origin WebSocket with a session cookie")
+            credential = self._credential(head)
+            place = _admit(state, peer)
             transport.write(switching_protocols(accept, SUBPROTOCOL))
-            json = JsonConnection(state, transport, peer)
+            connection = json = JsonConnection(state, transport, peer)
+            connection.place = place  # from here on the connection gives it back
             transport.set_protocol(json)
-            json.start(token or cookie)
-            connection: JsonConnection | PlainConnection = json
+            json.start(credential)
         else:
             if not config.guests:
                 raise HandshakeError(403, "guests are turned off on this server")
+            place = _admit(state, peer)
             transport.write(switching_protocols(accept, None))
             connection = PlainConnection(state, transport, peer)
+            connection.place = place
             transport.set_protocol(connection)
         if rest:
             connection.data_received(rest)
 
+    def _credential(self, head: RequestHead) -> str | None:
+        """The bearer token, or the session cookie if the page is of our own origin."""
+        assert self._transport is not None
+        token = _bearer(head)
+        cookie = _cookie(head)
+        if token is not None or not cookie:
+            return token
+        scheme = "https" if self._transport.get_extra_info("sslcontext") else "http"
+        origin = head.headers.get("origin")
+        if not is_allowed_origin(
+            origin, scheme, head.header("host"), self._state.config.allowed_origins
+        ):
+            # The cookie would authenticate a page of another site: cross-site hijacking.
+            raise HandshakeError(403, "cross-origin WebSocket with a session cookie")
+        return cookie
+
     def _refuse(self, status: int, reason: str) -> None:
         assert self._transport is not None
-        self._transport.write(refusal(status, reason))
+        self._transport.write(refusal(status, reason, SECURITY_HEADERS))
         self._transport.close()
 
 
@@ -130,12 +154,28 @@ def _cookie(head: RequestHead) -> str | None:
     return morsel.value if morsel is not None and morsel.value else None
 
 
-def _origin_allowed(head: RequestHead, allowed: tuple[str, ...]) -> bool:
-    origin = head.headers.get("origin")
-    if origin is None:
-        return True  # not sent by a browser page
-    host = head.header("host")
-    return origin in (f"http://{host}", f"https://{host}") or origin in allowed
+def _admit(state: ServerState, peer: str) -> Place:
+    """A place under the caps for a new WebSocket (taken last, once nothing else can refuse)."""
+    try:
+        return state.admission.admit(peer)
+    except CapReached as exc:
+        raise HandshakeError(503 if exc.server_wide else 429, exc.message) from None
+
+
+def _keepalive(sock: socket.socket, config: Config) -> None:
+    """TCP keep-alive matching the WebSocket pings: probes start after ``ping_interval`` of
+    silence, and a peer that answers none for ``ping_timeout`` is dropped by the kernel."""
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+    probes = 4
+    settings = (
+        ("TCP_KEEPIDLE", math.ceil(config.ping_interval)),
+        ("TCP_KEEPINTVL", math.ceil(config.ping_timeout / probes)),
+        ("TCP_KEEPCNT", probes),
+    )
+    for name, value in settings:
+        option = getattr(socket, name, None)  # not every platform has them all
+        if option is not None:
+            sock.setsockopt(socket.IPPROTO_TCP, option, max(1, value))
 
 
 async def listen(

@@ -7,6 +7,7 @@ describes exactly what the server validates.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -143,6 +144,7 @@ class Endpoint:
     response: type | None = None
     status: int = 200
     auth: bool = True
+    sets_cookie: bool = False  # signs in or out: same-origin JSON only (see `_sign_in_guard`)
 
 
 def json_response(status: int, payload: msgspec.Struct | None) -> web.Response:
@@ -167,12 +169,27 @@ async def current_user(request: web.Request) -> str:
     return await state_of(request).node.actions.authenticate(token)
 
 
+def _sign_in_guard(request: web.Request) -> None:
+    """Against login CSRF: a page of another site could sign its visitor into an account
+    of its choosing with a plain form. Forms cannot send JSON, and browsers send Origin."""
+    if not origin_allowed(request, state_of(request).config):
+        raise Forbidden("cross-origin request to sign in or out")
+    if request.content_type != "application/json":
+        raise web.HTTPUnsupportedMediaType(text="the request needs Content-Type: application/json")
+
+
 def _route(endpoint: Endpoint) -> Callable[[web.Request], Awaitable[web.Response]]:
     async def route(request: web.Request) -> web.Response:
+        if endpoint.sets_cookie:
+            _sign_in_guard(request)
         user = await current_user(request) if endpoint.auth else ""
         body: Any = None
         if endpoint.body is not None:
-            raw = await request.read()
+            try:  # a body trickling in byte by byte would hold the connection forever
+                async with asyncio.timeout(state_of(request).config.http_body_timeout):
+                    raw = await request.read()
+            except TimeoutError:
+                raise web.HTTPRequestTimeout(text="the request body took too long") from None
             try:
                 body = msgspec.json.decode(raw, type=endpoint.body)
             except msgspec.ValidationError as exc:
@@ -312,6 +329,7 @@ ENDPOINTS = [
         response=SessionOut,
         status=201,
         auth=False,
+        sets_cookie=True,
     ),
     Endpoint(
         "POST",
@@ -321,9 +339,16 @@ ENDPOINTS = [
         body=Credentials,
         response=SessionOut,
         auth=False,
+        sets_cookie=True,
     ),
     Endpoint(
-        "POST", PREFIX + "/logout", "Revoke this session's token", logout, status=204, auth=False
+        "POST",
+        PREFIX + "/logout",
+        "Revoke this session's token",
+        logout,
+        status=204,
+        auth=False,
+        sets_cookie=True,
     ),
     Endpoint("GET", PREFIX + "/me", "The signed-in user", me, response=UserOut),
     Endpoint("GET", PREFIX + "/rooms", "The rooms you are in", my_rooms, response=RoomList),

@@ -17,8 +17,11 @@ _ERRORS = {
     "403": "Not allowed (forbidden)",
     "404": "No such room or user, or not visible to you (not_found)",
     "409": "Name taken (conflict)",
+    "408": "The request body did not arrive in time (timeout)",
     "413": "Body too large (too_large)",
+    "415": "Not sent as application/json (bad_request)",
     "429": "Too many requests (rate_limited); see retry_after",
+    "503": "Storage unavailable or the server overloaded (unavailable); try again later",
 }
 
 
