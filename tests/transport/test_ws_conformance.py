@@ -254,7 +254,7 @@ async def test_a_flood_of_empty_fragments_ends_with_1009_in_bounded_memory(
 async def flood_pings_without_reading(ws: RawWebSocket, server: RunningServer, bound: int) -> int:
     """Send pings and never read their pongs, until the server cuts the TCP connection.
     Returns the most the server ever held unsent for the socket, checked after each write:
-    the bound is checked each time a bound's worth is queued, so never past twice it."""
+    the bound is checked at each flush, and a read's pongs are flushed at the bound."""
     ws.stop_reading()
     ping = client_frame(OP_PING, b"p" * 125) * 64  # 8 KiB of pings, each asking 127 bytes back
     most = 0
