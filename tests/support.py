@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +25,11 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from hubbub.broker.base import Broker, Notice, Payload, Subscriber
+from hubbub.broker.memory import MemoryBroker
 from hubbub.config import Config
+from hubbub.core.events import Event
+from hubbub.service.actions import Clock, wall_clock_ms
 from hubbub.service.node import Node
 from hubbub.transport.app import create_app
 from hubbub.transport.context import STATE, ServerState
@@ -60,10 +64,14 @@ class RunningServer:
 
 
 @asynccontextmanager
-async def running_server(config: Config) -> AsyncIterator[RunningServer]:
-    """The real app on a real socket of 127.0.0.1, with a real SQLite file."""
+async def running_server(
+    config: Config, clock: Clock = wall_clock_ms, broker: Broker | None = None
+) -> AsyncIterator[RunningServer]:
+    """The real app on a real socket of 127.0.0.1, with a real SQLite file; ``clock`` (in
+    ms) is the time its rate limits, tokens and events see; ``broker`` (by default the
+    in-process one) is the node's."""
     config.data_dir.mkdir(parents=True, exist_ok=True)
-    async with Node(config) as node:
+    async with Node(config, broker=broker, clock=clock) as node:
         app = create_app(node)
         runner = web.AppRunner(app, access_log=None, shutdown_timeout=1)
         await runner.setup()
@@ -83,6 +91,75 @@ async def until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
     async with asyncio.timeout(timeout):
         while not condition():
             await asyncio.sleep(0.005)
+
+
+class Recorder:
+    """An ``on_events`` sink that keeps every call (one per commit) separately."""
+
+    def __init__(self) -> None:
+        self.calls: list[list[Event]] = []
+
+    def __call__(self, events: list[Event]) -> None:
+        self.calls.append(list(events))
+
+    @property
+    def events(self) -> list[Event]:
+        return [event for call in self.calls for event in call]
+
+
+class FaultyBroker(Broker):
+    """The real in-process broker with faults injected into the events of ``room``: each
+    seq in ``lose`` is never published, each in ``delay`` is published after the next
+    commit's events (out of order), each in ``repeat`` is published twice; with
+    ``lose_notices``, no notice is published. What it did is kept, to check it happened."""
+
+    def __init__(
+        self,
+        room: str = "",
+        lose: Iterable[int] = (),
+        delay: Iterable[int] = (),
+        repeat: Iterable[int] = (),
+        lose_notices: bool = False,
+    ) -> None:
+        self.real = MemoryBroker()
+        self.room = room
+        self.lose, self.delay, self.repeat = set(lose), set(delay), set(repeat)
+        self.lose_notices = lose_notices
+        self.lost: list[int] = []
+        self.delayed: list[int] = []
+        self.repeated: list[int] = []
+        self._late: list[Event] = []
+
+    async def open(self) -> None:
+        await self.real.open()
+
+    async def close(self) -> None:
+        await self.real.close()
+
+    def subscribe(self, subscriber: Subscriber) -> None:
+        self.real.subscribe(subscriber)
+
+    def publish(self, payload: Payload) -> None:
+        if isinstance(payload, Notice):
+            if not self.lose_notices:
+                self.real.publish(payload)
+            return
+        out, late = [], self._late
+        self._late = []
+        for event in payload:
+            if event.room != self.room:
+                out.append(event)
+            elif event.seq in self.lose:
+                self.lost.append(event.seq)
+            elif event.seq in self.delay:
+                self.delayed.append(event.seq)
+                self._late.append(event)
+            else:
+                out.append(event)
+                if event.seq in self.repeat:
+                    self.repeated.append(event.seq)
+                    out.append(event)
+        self.real.publish(out + late)  # what was held back comes after its successors
 
 
 def free_port() -> int:

@@ -282,6 +282,37 @@ def test_migrate_honours_hubbub_data_dir(tmp_path: Path) -> None:
     assert (data / "hubbub.sqlite3").is_file()
 
 
+def test_hubbub_storage_url_chooses_the_database(tmp_path: Path) -> None:
+    data, elsewhere = tmp_path / "data", tmp_path / "elsewhere" / "chat.sqlite3"
+    elsewhere.parent.mkdir()
+    env = clean_env(HUBBUB_STORAGE_URL=f"sqlite://{elsewhere}")
+    result = run(["migrate", "--data-dir", str(data)], tmp_path, env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"hubbub: {elsewhere} is at schema version {LATEST}\n"
+    port = free_port()
+    with serving(["--port", str(port), "--data-dir", str(data)], tmp_path, env) as server:
+        server.first_line()
+        assert get_json(f"http://127.0.0.1:{port}/healthz") == {"status": "ok"}
+        assert server.terminate() == 0
+    assert (data / "hubbub.lock").is_file()  # the data dir still holds the lock
+    assert not (data / "hubbub.sqlite3").exists()
+    with closing(sqlite3.connect(elsewhere)) as db:
+        assert db.execute("SELECT name FROM rooms").fetchall() == [("lobby",)]
+
+
+@pytest.mark.parametrize("command", ["serve", "migrate"])
+def test_a_file_that_is_not_a_database_is_one_line_and_exit_2(tmp_path: Path, command: str) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "hubbub.sqlite3").write_bytes(b"not an SQLite database, not even its header" * 100)
+    args = [command, "--data-dir", str(data)] + (["--port", "0"] if command == "serve" else [])
+    line = assert_one_line_error(run(args, tmp_path))
+    assert line == (
+        f"hubbub: error: cannot use the database {str(data / 'hubbub.sqlite3')!r}:"
+        " file is not a database"
+    )
+
+
 # --- one server per data dir ---------------------------------------------------------------
 
 
@@ -321,6 +352,9 @@ def test_a_second_server_on_the_same_data_dir_exits_2(tmp_path: Path) -> None:
         ("HUBBUB_MAX_CONNECTIONS", "0"),
         ("HUBBUB_TOKEN_TTL_DAYS", "100000000000"),
         ("HUBBUB_ALLOWED_ORIGINS", "chat.example.org"),
+        ("HUBBUB_STORAGE_URL", "postgresql://hubbub@db.example.org/hubbub"),
+        ("HUBBUB_STORAGE_URL", "mysql://hubbub@db.example.org/hubbub"),
+        ("HUBBUB_STORAGE_URL", "sqlite://db.example.org/hubbub.sqlite3"),
     ],
 )
 def test_a_setting_out_of_range_is_one_line_naming_it_and_exit_2(

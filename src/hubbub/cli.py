@@ -1,7 +1,7 @@
 """The ``hubbub`` command: ``serve`` runs the server, ``migrate`` brings a database up to date.
 
-Startup problems (a bad option, an unusable data dir, a taken port) are one line on stderr and
-exit code 2, never a traceback.
+Startup problems (a bad option, an unusable data dir or database, a taken port) are one line
+on stderr and exit code 2, never a traceback.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import logging
 import os
 import signal
 import socket
-import sqlite3
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,7 +23,8 @@ from aiohttp import web
 from hubbub import __version__
 from hubbub.config import Config, ConfigError, load
 from hubbub.service.node import Node
-from hubbub.storage.sqlite import connect, migrate
+from hubbub.storage import factory
+from hubbub.storage.base import StorageError
 from hubbub.transport.app import create_app
 from hubbub.transport.context import STATE
 from hubbub.transport.front import listen
@@ -39,6 +39,9 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"hubbub: error: {message} (see hubbub --help)\n")
 
 
+_DATA_DIR_HELP = "where the lock and, by default, the database live (./hubbub-data)"
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="hubbub", description="A self-hosted instant-messaging server.")
     parser.add_argument("--version", action="version", version=f"hubbub {__version__}")
@@ -46,7 +49,7 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the server")
     serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to listen on (default 8001)")
-    serve.add_argument("--data-dir", type=Path, help="where the database lives (./hubbub-data)")
+    serve.add_argument("--data-dir", type=Path, help=_DATA_DIR_HELP)
     serve.add_argument(
         "--no-guests",
         dest="guests",
@@ -56,7 +59,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     mig = commands.add_parser("migrate", help="apply pending schema migrations and exit")
-    mig.add_argument("--data-dir", type=Path, help="where the database lives (./hubbub-data)")
+    mig.add_argument("--data-dir", type=Path, help=_DATA_DIR_HELP)
     return parser
 
 
@@ -67,18 +70,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = load(**overrides)
         _prepare_data_dir(config)
         if args.command == "migrate":
-            db = connect(config.database)
-            try:
-                version = migrate(db)
-            finally:
-                db.close()
-            print(f"hubbub: {config.database} is at schema version {version}")
+            version = factory.migrate(config.storage_url)
+            where = factory.location(config.storage_url)
+            print(f"hubbub: {where} is at schema version {version}")
             return 0
         logging.basicConfig(
             level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
         )
         return _run(config)
-    except (ConfigError, StartupError) as exc:
+    except (ConfigError, StartupError, StorageError) as exc:
         print(f"hubbub: error: {exc}", file=sys.stderr)
         return 2
 
@@ -160,8 +160,6 @@ async def serve(config: Config) -> int:
                 server.close()  # accept nothing more; open connections close below
             finally:
                 await runner.cleanup()
-    except sqlite3.Error as exc:
-        raise StartupError(f"cannot use the database {str(config.database)!r}: {exc}") from None
     finally:
         listener.close()
     return 0

@@ -11,6 +11,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hubbub.storage.base import StorageError
+from hubbub.storage.factory import check_url, sqlite_url
+
 
 class ConfigError(ValueError):
     """A setting that cannot be used; its message is one line for the operator."""
@@ -20,7 +23,8 @@ class ConfigError(ValueError):
 class Config:
     host: str = "127.0.0.1"
     port: int = 8001
-    data_dir: Path = Path("hubbub-data")
+    data_dir: Path = Path("hubbub-data")  # its lock, and by default the database
+    storage_url: str = ""  # empty: sqlite:<data_dir>/hubbub.sqlite3 (see storage/factory.py)
     guests: bool = True  # the seed's plain-text clients, as guests in `lobby`
     allowed_origins: tuple[str, ...] = ()  # besides the server's own
     max_frame_bytes: int = 64 * 1024
@@ -58,9 +62,10 @@ class Config:
     argon2_memory_kib: int = 65536
     shutdown_timeout: float = 5.0
 
-    @property
-    def database(self) -> Path:
-        return self.data_dir / "hubbub.sqlite3"
+    def __post_init__(self) -> None:
+        if not self.storage_url:  # derived here, so every reader sees the URL in use
+            default = sqlite_url(self.data_dir / "hubbub.sqlite3")
+            object.__setattr__(self, "storage_url", default)
 
 
 _ENV_PREFIX = "HUBBUB_"
@@ -136,6 +141,11 @@ def _problem(name: str, value: Any, default: Any) -> str | None:
         return None if value > 0 else f"must be above 0, not {value}"
     if name == "host" and not value:
         return "must not be empty"
+    if name == "storage_url":
+        try:
+            check_url(value)
+        except StorageError as exc:
+            return str(exc)
     if name == "allowed_origins":
         for origin in value:
             if not _ORIGIN.fullmatch(origin):

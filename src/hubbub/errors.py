@@ -1,10 +1,12 @@
-"""The one error tree of hubbub.
+"""The one error tree of hubbub, and the one table of HTTP error statuses.
 
-Every error a client can see is a ``HubbubError`` with a machine-readable ``code``; the HTTP
-status that goes with it lives here too, so the mapping exists in exactly one place. Anything
-that is not a ``HubbubError`` is a bug on our side: clients get ``internal`` and a generic text,
-the details go to the log only. (Refusals that come from aiohttp itself, such as ``too_large``
-for a body over the size bound, get their codes in ``transport/app.py``.)
+Every error a client can see is a ``HubbubError`` with a machine-readable ``code``. Each
+HTTP error status hubbub answers with has one entry in ``STATUSES``: its code and its reason
+phrase. An error class names only its status; its code comes from the table. The HTTP API,
+aiohttp's own refusals (``too_large`` for a body over the size bound, ``timeout``) and the
+WebSocket handshake's refusals all take their codes from it. Anything that is not a
+``HubbubError`` is a bug on our side: clients get ``internal`` and a generic text, the
+details go to the log only.
 
     HubbubError
     ├── BadRequest        bad_request     400  the client sent something malformed or invalid
@@ -18,10 +20,48 @@ for a body over the size bound, get their codes in ``transport/app.py``.)
 
 from __future__ import annotations
 
+from typing import Any, ClassVar, NamedTuple
+
+
+class Status(NamedTuple):
+    code: str  # the ``code`` of the ``{code, message}`` body
+    phrase: str  # the reason phrase of the status line
+
+
+STATUSES: dict[int, Status] = {
+    400: Status("bad_request", "Bad Request"),
+    401: Status("unauthenticated", "Unauthorized"),
+    403: Status("forbidden", "Forbidden"),
+    404: Status("not_found", "Not Found"),
+    405: Status("bad_request", "Method Not Allowed"),
+    408: Status("timeout", "Request Timeout"),
+    409: Status("conflict", "Conflict"),
+    413: Status("too_large", "Content Too Large"),
+    415: Status("bad_request", "Unsupported Media Type"),
+    426: Status("bad_request", "Upgrade Required"),
+    429: Status("rate_limited", "Too Many Requests"),
+    431: Status("too_large", "Request Header Fields Too Large"),
+    500: Status("internal", "Internal Server Error"),
+    503: Status("unavailable", "Service Unavailable"),
+}
+
+
+def status_of(http_status: int) -> Status:
+    """The entry of an HTTP error status; one not in the table is ``internal`` from 500 up
+    and ``bad_request`` below."""
+    known = STATUSES.get(http_status)
+    if known is not None:
+        return known
+    return Status("internal" if http_status >= 500 else "bad_request", "Error")
+
 
 class HubbubError(Exception):
-    code = "internal"
-    http_status = 500
+    http_status: ClassVar[int] = 500
+    code: ClassVar[str] = STATUSES[500].code
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.code = status_of(cls.http_status).code  # the table decides, not each class
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -29,32 +69,26 @@ class HubbubError(Exception):
 
 
 class BadRequest(HubbubError):
-    code = "bad_request"
     http_status = 400
 
 
 class Unauthenticated(HubbubError):
-    code = "unauthenticated"
     http_status = 401
 
 
 class Forbidden(HubbubError):
-    code = "forbidden"
     http_status = 403
 
 
 class NotFound(HubbubError):
-    code = "not_found"
     http_status = 404
 
 
 class Conflict(HubbubError):
-    code = "conflict"
     http_status = 409
 
 
 class RateLimited(HubbubError):
-    code = "rate_limited"
     http_status = 429
 
     def __init__(self, message: str, retry_after: float) -> None:
@@ -63,7 +97,6 @@ class RateLimited(HubbubError):
 
 
 class Unavailable(HubbubError):
-    code = "unavailable"
     http_status = 503
 
 

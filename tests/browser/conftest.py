@@ -18,7 +18,9 @@ import pytest
 try:
     from playwright.async_api import Browser, async_playwright
 except ImportError:  # pragma: no cover - depends on the environment
-    async_playwright = None
+    PLAYWRIGHT_INSTALLED = False
+else:
+    PLAYWRIGHT_INSTALLED = True
 
 CHROMIUM = Path(os.environ.get("HUBBUB_CHROMIUM", "/usr/bin/chromium"))
 # The machine may have no network: keep Chromium from reaching out on its own, or its
@@ -38,7 +40,7 @@ _skip_reasons: set[str] = set()
 
 def missing_browser() -> str | None:
     """Why the browser tests cannot run here, or None."""
-    if async_playwright is None:
+    if not PLAYWRIGHT_INSTALLED:
         return "playwright is not installed (pip install -e '.[test]')"
     if not CHROMIUM.exists():
         return f"{CHROMIUM} not found (apt-get install chromium)"
@@ -57,7 +59,6 @@ async def browser() -> AsyncIterator[Browser]:
             pytest.fail(f"browser tests must run in CI: {reason}", pytrace=False)
         _skip_reasons.add(reason)
         pytest.skip(reason)
-    assert async_playwright is not None
     async with async_playwright() as playwright:
         chromium = await playwright.chromium.launch(
             executable_path=str(CHROMIUM), args=CHROMIUM_ARGS

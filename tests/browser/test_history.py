@@ -49,7 +49,7 @@ async def test_scrolling_up_loads_all_history_in_order_without_jumping(
     await reader.wait_online()
     await reader.wait_room("big")
     # The newest page first, scrolled to the bottom.
-    await eventually(reader.bodies, lambda got: got and got[-1] == "message 499")
+    await eventually(reader.bodies, lambda got: bool(got) and got[-1] == "message 499")
     scroller = reader.page.locator("#messages")
     assert await scroller.evaluate("s => s.scrollHeight - s.scrollTop - s.clientHeight < 50")
 
@@ -59,11 +59,11 @@ async def test_scrolling_up_loads_all_history_in_order_without_jumping(
         before = await reader.messages().count()
         await scroller.evaluate("s => { s.scrollTop = 0; }")
         anchor = json.loads(await scroller.evaluate(TOP_ROW))
-        await eventually(
-            lambda: reader.messages().count(),
-            lambda count, before=before: count > before,
-            what="older messages loaded",
-        )
+
+        def grew(count: int, before: int = before) -> bool:
+            return count > before
+
+        await eventually(lambda: reader.messages().count(), grew, what="older messages loaded")
         await expect(status).not_to_have_attribute("data-state", "loading")
         # The row that was at the top is still where it was: the view did not jump.
         y = await row_y(reader, anchor["key"])

@@ -95,7 +95,8 @@ messages = st.tuples(
 def test_messages_come_out_whole_however_the_bytes_are_split(
     sent: list[tuple[str | bytes, list[int], bool]], cuts: list[int]
 ) -> None:
-    stream, expected = b"", []
+    stream = b""
+    expected: list[tuple[int, str | bytes]] = []
     for content, splits, ping in sent:
         opcode = OP_TEXT if isinstance(content, str) else OP_BINARY
         data = content.encode() if isinstance(content, str) else content

@@ -98,8 +98,8 @@ async def test_an_empty_guest_line_is_relayed_and_not_stored(
     ben = await RawWebSocket.connect(server.url, protocol=None)
     try:
         await ann.send_text(b"")
-        for page in (ann, ben):
-            frame = await page.read_frame()
+        for ws in (ann, ben):
+            frame = await ws.read_frame()
             assert (frame.opcode, frame.payload) == (OP_TEXT, b"")
     finally:
         await ann.close()
@@ -175,13 +175,14 @@ async def test_room_actions_share_one_bucket(tmp_path: Path, http: aiohttp.Clien
             await alice.ok("leave", room="lobby")
             await alice.ok("dm", user="bob")
             await alice.ok("invite", room="team", user="bob")
-            for kind, fields in (
+            room_actions: list[tuple[str, dict[str, Any]]] = [
                 ("create", {"name": "another"}),
                 ("join", {"room": "lobby"}),
                 ("leave", {"room": "team"}),
                 ("dm", {"user": "alice"}),
                 ("invite", {"room": "team", "user": "carol"}),
-            ):
+            ]
+            for kind, fields in room_actions:
                 refused = await alice.request(kind, **fields)
                 assert refused["code"] == "rate_limited", (kind, refused)
             assert [r["name"] for r in (await alice.ok("rooms"))["rooms"]] == [

@@ -8,6 +8,7 @@ their events reach her.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -142,6 +143,13 @@ def assert_like_missing(
     )
 
 
+def awaiting_reply(client: Client, request_id: str) -> asyncio.Future[dict[str, Any]]:
+    """What will hold a reply to ``request_id`` if one comes (for a request sent by hand)."""
+    answer: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+    client.replies[request_id] = answer
+    return answer
+
+
 # --- over the WebSocket --------------------------------------------------------------------
 
 
@@ -172,14 +180,15 @@ async def test_typing_is_silent_for_members_and_not_found_for_outsiders(
         Client.connect(http, world.url, world.bob, sync={}) as bob,
         Client.connect(http, world.url, world.carol, sync={}) as carol,
     ):
+        answer = awaiting_reply(alice, "t-1")
         await alice.ws.send_str(json.dumps({"type": "typing", "id": "t-1", "room": PRIVATE}))
         await bob.wait_for(lambda c: any(e["type"] == "typing" for e in c.events))
         assert [e for e in bob.events if e["type"] == "typing"] == [
             {"type": "typing", "room": PRIVATE, "user": "alice"}
         ]
-        await alice.ok("ping")
-        assert alice.frames.empty(), "a successful typing got a reply"
-        assert "t-1" not in alice.replies
+        await alice.ok("ping")  # answered in order: a reply to t-1 would be here by now
+        assert not answer.done(), f"a successful typing got a reply: {answer.result()}"
+        assert alice.frames.empty(), "a successful typing got a frame"
 
         refused = await carol.request("typing", room=PRIVATE)
         assert refused["type"] == "error" and refused["code"] == "not_found", refused
@@ -390,7 +399,7 @@ async def test_a_reused_client_msg_id_tells_an_outsider_nothing(
         await carol.ok("create", name="mine", private=False)
         await carol.send("mine", "mine", client_msg_id="used")
         for refs, missing in CASES:
-            fields = {"body": "let me in", "client_msg_id": "used"}
+            fields: dict[str, Any] = {"body": "let me in", "client_msg_id": "used"}
             missing_reply = await carol.request("send", room=missing, **fields)
             assert missing_reply["code"] == "not_found", missing_reply
             for ref, canonical in refs:
@@ -400,15 +409,15 @@ async def test_a_reused_client_msg_id_tells_an_outsider_nothing(
     for refs, missing in CASES:
         bodies = {}
         for ref in [missing, *(ref for ref, _ in refs)]:
-            reply = await call_api(
+            answer = await call_api(
                 http,
                 "POST",
                 f"{api}/rooms/{quote(ref, safe=':')}/messages",
                 world.carol,
                 json={"client_msg_id": "used", "body": "let me in"},
             )
-            assert reply.status == 404, (ref, reply.body)
-            bodies[ref] = reply.body
+            assert answer.status == 404, (ref, answer.body)
+            bodies[ref] = answer.body
         for ref, canonical in refs:
             assert_like_missing(bodies[ref], (ref, canonical), bodies[missing], missing)
     await assert_rooms_untouched(http, world)
@@ -487,22 +496,24 @@ async def test_rate_limited_refusals_tell_an_outsider_nothing(
         for room in (MISSING, PRIVATE, MISSING_DM, DM):
             first = await carol.request("typing", **ws_fields("typing", room))
             assert first["code"] == "not_found", first
+            answer = awaiting_reply(carol, "t")
             await carol.ws.send_str(json.dumps({"type": "typing", "id": "t", "room": room}))
             assert (await carol.ok("ping"))["type"] == "pong"
-            assert carol.frames.empty() and "t" not in carol.replies
+            assert not answer.done(), f"a dropped typing got a reply: {answer.result()}"
+            assert carol.frames.empty()
         assert carol.events == []
     for path in ("join", "read"):
         bodies = {}
         for room in (MISSING, PRIVATE, DM):
-            reply = await call_api(
+            refused = await call_api(
                 http,
                 "POST",
                 f"{world.url}/api/v1/rooms/{quote(room, safe=':')}/{path}",
                 world.carol,
                 json={"seq": 1} if path == "read" else None,
             )
-            assert reply.status == 429, (room, reply.body)
-            assert int(reply.headers["Retry-After"]) >= 1
-            bodies[room] = {k: v for k, v in reply.body.items() if k != "retry_after"}
+            assert refused.status == 429, (room, refused.body)
+            assert int(refused.headers["Retry-After"]) >= 1
+            bodies[room] = {k: v for k, v in refused.body.items() if k != "retry_after"}
         assert bodies[PRIVATE] == bodies[DM] == bodies[MISSING], bodies
     await assert_rooms_untouched(http, world)

@@ -743,7 +743,9 @@ async def test_server_survives_a_barrage_of_bad_input(
     async with Client.connect(http, server.url, token, sync={}) as alice:
         await alice.ok("create", name=ROOM, private=False)
         for param in BAD_FRAMES:
-            await alice.ws.send_str(param.values[0])
+            data = param.values[0]
+            assert isinstance(data, str)
+            await alice.ws.send_str(data)
         replies = [await alice.next_frame() for _ in BAD_FRAMES]
         assert {r["type"] for r in replies} == {"error"}
         assert (await alice.ok("ping"))["type"] == "pong"
@@ -761,7 +763,9 @@ async def test_server_survives_a_barrage_of_bad_input(
         await ws.close()
     for first in FIRST_FRAMES:  # (the exact close codes are checked one by one above)
         ws_plain = await json_ws(http, server)
-        await ws_plain.send_str(first.values[0])
+        first_frame = first.values[0]
+        assert isinstance(first_frame, str)
+        await ws_plain.send_str(first_frame)
         _, code = await until_close(ws_plain)
         assert code is not None
 

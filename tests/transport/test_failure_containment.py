@@ -23,13 +23,14 @@ import pytest
 from rawws import RawWebSocket
 from support import Client, RunningServer, call_api, register
 
-from hubbub.core.models import Event
+from hubbub.broker.base import Payload
+from hubbub.core.events import Event
 from hubbub.errors import Unavailable
 from hubbub.storage.sqlite import SQLiteStorage
 
 
 def database(server: RunningServer) -> Path:
-    return server.config.database
+    return server.config.data_dir / "hubbub.sqlite3"
 
 
 @contextmanager
@@ -238,7 +239,7 @@ async def test_a_failing_publish_answers_unavailable_and_a_retry_gets_the_stored
 ) -> None:
     failing = False
 
-    def subscriber(events: list[Event]) -> None:
+    def subscriber(payload: Payload) -> None:
         if failing:
             raise RuntimeError("a subscriber failed")
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 from support import Client, RunningServer, assert_gapless, config_for, register, running_server
 
 
@@ -92,29 +93,76 @@ async def test_resume_replays_exactly_what_was_missed_then_goes_live(
             assert_gapless(b2.room_events("ops"), start=seen + 1)
 
 
-async def test_resume_while_messages_race_the_sync_has_no_gap_and_no_duplicate(
-    server: RunningServer, http: aiohttp.ClientSession
+class HeldReplay:
+    """A fault injected into storage: the next ``replay_since`` of ``room`` waits for
+    ``read`` before it reads, and for ``deliver`` after, so a test can commit events on
+    either side of the replay's snapshot while the resume is provably in the middle."""
+
+    def __init__(self, storage: Any, room: str) -> None:
+        self.real = storage.replay_since
+        self.room = room
+        self.asked = asyncio.Event()  # the resume has started: the room's feed buffers
+        self.read = asyncio.Event()
+        self.snapshot_taken = asyncio.Event()
+        self.deliver = asyncio.Event()
+        self.replay: Any = None
+        self._used = False
+
+    async def __call__(self, room: str, since: int, bound: int) -> Any:
+        if room != self.room or self._used:
+            return await self.real(room, since, bound)
+        self._used = True
+        self.asked.set()
+        await self.read.wait()
+        self.replay = await self.real(room, since, bound)
+        self.snapshot_taken.set()
+        await self.deliver.wait()
+        return self.replay
+
+
+async def test_resume_across_the_replay_seam_has_no_gap_and_no_duplicate(
+    server: RunningServer, http: aiohttp.ClientSession, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """Events committed while a resume is under way reach the session twice over (live into
+    its buffer, and in the replay) or only live: each still arrives exactly once, in order."""
     alice, bob = await register(http, server.url, "alice"), await register(http, server.url, "bob")
     async with Client.connect(http, server.url, alice, sync={}) as a:
         await a.ok("create", name="race")
         await a.ok("invite", room="race", user="bob")
-        for i in range(30):
-            await a.send("race", f"early {i}")
+        early = [await a.send("race", f"early {i}") for i in range(10)]
         seen = 5  # bob saw up to seq 5 before he went away
-        racing = asyncio.ensure_future(pipelined_sends(a, "race", 300, "racing"))
-        async with AsyncExitStack() as stack:
-            resumed = []
-            for _ in range(3):  # three devices resume at different moments of the race
-                await asyncio.sleep(0.005)
-                b = await stack.enter_async_context(Client.connect(http, server.url, bob))
-                await b.ok("sync", since={"race": seen})
-                resumed.append(b)
-            acks = await racing
-            last = acks[-1]["seq"]
-            for b in resumed:
-                await b.wait_for(lambda c: any(e["seq"] == last for e in c.room_events("race")))
-                assert_gapless(b.room_events("race"), start=seen + 1)
+        held = HeldReplay(server.node.storage, "race")
+        monkeypatch.setattr(server.node.storage, "replay_since", held)
+        async with Client.connect(http, server.url, bob) as b:
+            syncing = asyncio.ensure_future(b.ok("sync", since={"race": seen}))
+            await asyncio.wait_for(held.asked.wait(), 10)
+            # Committed after buffering began and before the snapshot: live and replayed.
+            both = await pipelined_sends(a, "race", 20, "both")
+            held.read.set()
+            await asyncio.wait_for(held.snapshot_taken.wait(), 10)
+            # Committed after the snapshot: only the buffer has them.
+            live_only = await pipelined_sends(a, "race", 20, "live")
+            assert b.room_events("race") == []  # nothing is sent while the resume is held
+            held.deliver.set()
+            synced = await asyncio.wait_for(syncing, 10)
+
+            # The seam was crossed on both sides.
+            replayed_upto = held.replay.last_seq
+            assert replayed_upto == max(ack["seq"] for ack in both)
+            assert min(ack["seq"] for ack in live_only) > replayed_upto
+            last = max(ack["seq"] for ack in live_only)
+            assert synced["rooms"]["race"] == {"last_seq": last, "complete": True}
+
+            after = await a.send("race", "after the resume")
+            await b.wait_for(lambda c: any(e["seq"] == after["seq"] for e in c.room_events("race")))
+            events = b.room_events("race")
+            assert_gapless(events, start=seen + 1)
+            missed = [ack for ack in early if ack["seq"] > seen]
+            expected = [
+                ack["msg_id"]
+                for ack in sorted(missed + both + live_only + [after], key=lambda ack: ack["seq"])
+            ]
+            assert [e["msg_id"] for e in events] == expected
 
 
 async def test_a_gap_over_the_replay_bound_replays_nothing(

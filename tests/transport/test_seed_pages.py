@@ -12,6 +12,8 @@ from support import Client, RunningServer, config_for, register, running_server
 from hubbub.protocol.codes import CloseCode
 from hubbub.protocol.limits import MAX_BODY_CHARS
 
+FROZEN_MS = 1_700_000_000_000  # a server clock that does not move
+
 
 async def receive_text(ws: aiohttp.ClientWebSocketResponse) -> str:
     message = await asyncio.wait_for(ws.receive(), 5)
@@ -47,8 +49,8 @@ async def test_two_seed_pages_and_a_json_client_see_each_other(
             assert await receive_text(ben) == "hi pages <b>bold</b>"
 
             await ben.send_bytes(b"\x00\x01binary")
-            for page in (ann, ben):
-                message = await asyncio.wait_for(page.receive(), 5)
+            for ws in (ann, ben):
+                message = await asyncio.wait_for(ws.receive(), 5)
                 assert message.type == aiohttp.WSMsgType.BINARY
                 assert message.data == b"\x00\x01binary"
 
@@ -76,7 +78,10 @@ async def test_a_guest_line_over_the_body_bound_closes_with_1009(
 async def test_a_flooding_guest_is_closed_with_4029(
     tmp_path: Path, http: aiohttp.ClientSession
 ) -> None:
-    async with running_server(config_for(tmp_path, send_rate=1.0, send_burst=3.0)) as server:
+    """Three lines fit the burst; the fourth closes the page. The server's clock stands
+    still, so however slowly the lines arrive no token is refilled in between."""
+    config = config_for(tmp_path, send_rate=1.0, send_burst=3.0)
+    async with running_server(config, clock=lambda: FROZEN_MS) as server:
         page = await http.ws_connect(server.url + "/")
         for i in range(10):
             await page.send_str(f"line {i}")

@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
-from hubbub.broker.base import Broker, Subscriber
-from hubbub.core.models import Event
+from hubbub.broker.base import Broker, BrokerClosed, Payload, Subscriber
 
 
 class MemoryBroker(Broker):
     def __init__(self) -> None:
         self._subscribers: list[Subscriber] = []
+        self._open = False
 
-    def publish(self, events: list[Event]) -> None:
+    async def open(self) -> None:
+        self._open = True
+
+    async def close(self) -> None:
+        self._open = False
+
+    def publish(self, payload: Payload) -> None:
+        if not self._open:
+            raise BrokerClosed("the broker is not open")
         for subscriber in self._subscribers:
-            subscriber(events)
+            subscriber(payload)  # the same object to each: no copy, no encoding
 
     def subscribe(self, subscriber: Subscriber) -> None:
         self._subscribers.append(subscriber)

@@ -1,9 +1,4 @@
-"""Rooms, events and the names that identify them. Pure data, no I/O.
-
-An ``Event`` is everything durable that happens in a room. It is stored, replayed and sent on
-the wire in the same shape, so it is a msgspec Struct whose encoding *is* the wire form
-(fields left at their default are omitted).
-"""
+"""Rooms and the names that identify them. Pure data, no I/O. (Room events: ``core.events``.)"""
 
 from __future__ import annotations
 
@@ -12,7 +7,10 @@ import re
 
 import msgspec
 
-USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,31}$")
+# 1-32 of a-z 0-9 _ . - starting with a letter or digit: the one username rule, for the
+# wire types (``protocol.limits``) and for registration. Names are case-insensitive.
+USERNAME = r"[A-Za-z0-9][A-Za-z0-9_.-]{0,31}"
+USERNAME_RE = re.compile(rf"{USERNAME}\Z")  # \Z: "bob\n" is not "bob"
 LOBBY = "lobby"
 GUEST_PREFIX = "guest:"
 DM_PREFIX = "dm:"
@@ -22,26 +20,6 @@ class RoomKind(enum.StrEnum):
     PUBLIC = "public"
     PRIVATE = "private"
     DM = "dm"
-
-
-class EventType(enum.StrEnum):
-    MESSAGE = "message"
-    MEMBER_JOINED = "member_joined"
-    MEMBER_LEFT = "member_left"
-
-
-class Event(msgspec.Struct, omit_defaults=True, kw_only=True):
-    """One entry of a room's log; ``seq`` runs 1, 2, 3 … per room with no hole."""
-
-    type: str
-    room: str
-    seq: int
-    ts: int
-    user: str
-    msg_id: str | None = None
-    client_msg_id: str | None = None
-    body: str | None = None
-    by: str | None = None
 
 
 class Room(msgspec.Struct, frozen=True, kw_only=True):

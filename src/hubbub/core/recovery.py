@@ -1,9 +1,11 @@
 """The resume merge: replayed history + live events buffered meanwhile → one gapless stream.
 
-While a client resumes a room, live events are buffered *before* history is read, so every
-event after ``since`` is in the replay, in the buffer, or in both. Merging them by ``seq``
-gives each event once, in order. If the union still has a hole (an event was lost between
-nodes), the merge refuses rather than hand out a stream with a gap: resume is all or nothing.
+While a feed is brought up to date (a resume, a gap repair), live events are buffered
+*before* history is read, so every event after ``since`` is in the replay, in the buffer, or
+in both. Merging them by ``seq`` gives each event once, in order. If the union still has a
+hole (an event lost between nodes after the read), ``merge`` says where: what precedes it is
+sent and storage is read again for the rest (``service.resume``). ``merge_resume`` is the
+all-or-nothing form: the whole stream, or a refusal.
 """
 
 from __future__ import annotations
@@ -14,13 +16,14 @@ from typing import TypeVar
 T = TypeVar("T")
 
 
-def merge_resume(
+def merge(
     since: int, replayed: Iterable[tuple[int, T]], buffered: Iterable[tuple[int, T]]
-) -> list[tuple[int, T]] | None:
-    """Return the events after ``since`` in seq order, each once; ``None`` if there is a hole.
+) -> tuple[list[tuple[int, T]], list[tuple[int, T]]]:
+    """The events after ``since``, each once, split at the first hole: ``(run, beyond)``.
 
-    Items are ``(seq, payload)``. Where a seq appears in both inputs, the replayed copy wins
-    (it is the stored truth; both copies are the same event).
+    ``run`` is ``since + 1, since + 2, …`` without a hole; ``beyond`` is everything past the
+    hole, in seq order (empty when there is none). Items are ``(seq, payload)``; where a seq
+    is in both inputs, the replayed copy wins (the stored truth; both are the same event).
     """
     by_seq: dict[int, T] = {}
     for seq, item in buffered:
@@ -29,8 +32,16 @@ def merge_resume(
     for seq, item in replayed:
         if seq > since:
             by_seq[seq] = item
-    merged = sorted(by_seq.items())
-    for offset, (seq, _) in enumerate(merged):
+    ordered = sorted(by_seq.items())
+    for offset, (seq, _) in enumerate(ordered):
         if seq != since + 1 + offset:
-            return None
-    return merged
+            return ordered[:offset], ordered[offset:]
+    return ordered, []
+
+
+def merge_resume(
+    since: int, replayed: Iterable[tuple[int, T]], buffered: Iterable[tuple[int, T]]
+) -> list[tuple[int, T]] | None:
+    """Return the events after ``since`` in seq order, each once; ``None`` if there is a hole."""
+    run, beyond = merge(since, replayed, buffered)
+    return None if beyond else run

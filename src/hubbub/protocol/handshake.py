@@ -10,6 +10,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from hubbub.errors import status_of
+
 MAX_HEAD = 16 * 1024
 _GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 # Control characters (tab aside) have no place in a request head: a NUL, a bare CR or LF
@@ -104,22 +106,10 @@ def switching_protocols(accept: str, subprotocol: str | None) -> bytes:
     return ("\r\n".join(lines) + "\r\n\r\n").encode()
 
 
-_STATUS = {
-    400: ("Bad Request", "bad_request"),
-    403: ("Forbidden", "forbidden"),
-    404: ("Not Found", "not_found"),
-    405: ("Method Not Allowed", "bad_request"),
-    426: ("Upgrade Required", "bad_request"),
-    429: ("Too Many Requests", "rate_limited"),
-    431: ("Request Header Fields Too Large", "too_large"),
-    503: ("Service Unavailable", "unavailable"),
-}
-
-
 def refusal(status: int, reason: str, headers: Mapping[str, str] | None = None) -> bytes:
     """A refused request, with the same ``{code, message}`` body as the HTTP API's errors,
     and ``headers`` besides."""
-    phrase, code = _STATUS.get(status, ("Error", "bad_request"))
+    code, phrase = status_of(status)
     body = json.dumps({"code": code, "message": reason}).encode()
     extra = "".join(f"{name}: {value}\r\n" for name, value in (headers or {}).items())
     if status == 426:

@@ -1,12 +1,15 @@
 """The seed's plain-text protocol: ``start_<name>`` names a guest, any other frame is chat.
 
-Pure classification of one text frame; the relaying lives in the service layer.
+Pure rules: what a guest's text frame is, and what guests are shown of a room event. The
+relaying lives with the guests' connections (``transport.connection``).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from hubbub.core.events import Event, Message
+from hubbub.core.models import LOBBY
 from hubbub.protocol.limits import MAX_GUEST_NAME
 
 START_PREFIX = "start_"
@@ -37,3 +40,11 @@ def guest_name(raw: str) -> str:
     """A display name for a guest: printable, trimmed, at most ``MAX_GUEST_NAME`` characters."""
     name = "".join(ch for ch in raw if ch.isprintable()).strip()[:MAX_GUEST_NAME]
     return name or ANONYMOUS
+
+
+def guest_line(event: Event) -> str | None:
+    """What guests are shown of a committed event: a message in lobby, as its body alone
+    (whoever wrote it); nothing of any other event."""
+    if event.room == LOBBY and isinstance(event, Message):
+        return event.body
+    return None

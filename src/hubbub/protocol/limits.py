@@ -6,6 +6,8 @@ from typing import Annotated
 
 from msgspec import Meta
 
+from hubbub.core.models import USERNAME
+
 MAX_BODY_CHARS = 8000
 MAX_CLIENT_MSG_ID = 64
 MAX_TOKEN = 128
@@ -17,25 +19,35 @@ MAX_SYNC_ROOMS = 1000
 MAX_GUEST_NAME = 32
 MAX_SEQ = 2**63 - 1  # SQLite's INTEGER: a larger seq could never exist
 
-_NAME = r"[A-Za-z0-9][A-Za-z0-9_.-]{0,31}"
+_ROOM = r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}"
+
+
+def _whole(pattern: str) -> str:
+    """``pattern`` for the whole string. msgspec checks with ``re.search``, whose ``$`` also
+    matches before a final newline: the lookahead after it keeps a name with a trailing
+    newline out ("alice" and "alice" + newline would look alike). JSON Schema reads it the
+    same way."""
+    return rf"^{pattern}$(?!\n)"
+
+
 Username = Annotated[
     str,
     Meta(
-        pattern=f"^{_NAME}$",
+        pattern=_whole(USERNAME),
         description="1-32 of a-z 0-9 _ . - starting with a letter or digit; case-insensitive",
     ),
 ]
 RoomName = Annotated[
     str,
     Meta(
-        pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$",
+        pattern=_whole(_ROOM),
         description="1-64 of a-z 0-9 _ - starting with a letter or digit; case-insensitive",
     ),
 ]
 RoomRef = Annotated[
     str,
     Meta(
-        pattern=rf"^(?:[dD][mM]:{_NAME}:{_NAME}|[A-Za-z0-9][A-Za-z0-9_-]{{0,63}})$",
+        pattern=_whole(rf"(?:[dD][mM]:{USERNAME}:{USERNAME}|{_ROOM})"),
         description="a room name, or dm:<user>:<user> for a direct-message room",
     ),
 ]

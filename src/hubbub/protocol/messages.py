@@ -11,7 +11,8 @@ from typing import Any
 
 import msgspec
 
-from hubbub.core.models import Event, PublicRoom, RoomInfo, RoomKind, normalize_room
+from hubbub.core.events import Event, Message
+from hubbub.core.models import PublicRoom, RoomInfo, normalize_room
 from hubbub.errors import BadRequest
 from hubbub.protocol.limits import (
     DEFAULT_HISTORY_LIMIT,
@@ -175,10 +176,46 @@ def _request_id(frame: str | bytes) -> RequestId:
 
 
 # --- server to client --------------------------------------------------------------------
+#
+# Each wire shape has one definition. Room events (``core.events``), ``RoomInfo`` and
+# ``PublicRoom`` are made for clients and go on the wire as they are. A shape that is both an
+# HTTP body and a WebSocket reply (``SentOut``, ``RoomInfo``) is defined once as the body;
+# its reply is made from it (``_reply_of``) and adds only ``type`` and ``re``.
 
 
 class _Reply(msgspec.Struct, tag_field="type", omit_defaults=True, kw_only=True):
     re: RequestId = None
+
+
+def _reply_of(name: str, tag: str, shape: type[msgspec.Struct]) -> type[msgspec.Struct]:
+    """The reply ``tag``: ``type``, ``re``, then the fields of ``shape`` in its order."""
+    fields = [(f.name, f.type) for f in msgspec.structs.fields(shape)]
+    return msgspec.defstruct(name, fields, bases=(_Reply,), tag=tag, kw_only=True, module=__name__)
+
+
+class SentOut(msgspec.Struct, kw_only=True):
+    """A message as stored: the answer to sending it."""
+
+    room: str
+    seq: int
+    msg_id: str
+    client_msg_id: str
+    ts: int
+
+    @classmethod
+    def of(cls, message: Message) -> SentOut:
+        assert message.client_msg_id is not None, "a message sent by a signed-in user"
+        return cls(
+            room=message.room,
+            seq=message.seq,
+            msg_id=message.msg_id,
+            client_msg_id=message.client_msg_id,
+            ts=message.ts,
+        )
+
+
+Sent = _reply_of("Sent", "sent", SentOut)
+RoomReply = _reply_of("RoomReply", "room", RoomInfo)
 
 
 class Ready(_Reply, tag="ready", kw_only=True):
@@ -189,14 +226,6 @@ class Error(_Reply, tag="error", kw_only=True):
     code: str
     message: str
     retry_after: float | None = None
-
-
-class RoomReply(_Reply, tag="room", kw_only=True):
-    name: str
-    kind: RoomKind
-    last_seq: int
-    read_seq: int
-    unread: int
 
 
 class RoomsReply(_Reply, tag="rooms", kw_only=True):
@@ -218,14 +247,6 @@ class Left(_Reply, tag="left", kw_only=True):
 
 class Ok(_Reply, tag="ok", kw_only=True):
     pass
-
-
-class Sent(_Reply, tag="sent", kw_only=True):
-    room: str
-    seq: int
-    msg_id: str
-    client_msg_id: str
-    ts: int
 
 
 class HistoryReply(_Reply, tag="history", kw_only=True):
@@ -265,12 +286,11 @@ def encode(frame: msgspec.Struct) -> bytes:
     return _encoder.encode(frame)
 
 
-def room_reply(info: RoomInfo, re: RequestId) -> RoomReply:
-    return RoomReply(
-        re=re,
-        name=info.name,
-        kind=info.kind,
-        last_seq=info.last_seq,
-        read_seq=info.read_seq,
-        unread=info.unread,
-    )
+def room_reply(info: RoomInfo, re: RequestId) -> msgspec.Struct:
+    """``room``: the answer to ``create``, ``join`` and ``dm``."""
+    return RoomReply(re=re, **msgspec.structs.asdict(info))
+
+
+def sent_reply(message: Message, re: RequestId) -> msgspec.Struct:
+    """``sent``: the answer to ``send``, once the message is stored."""
+    return Sent(re=re, **msgspec.structs.asdict(SentOut.of(message)))

@@ -2,7 +2,9 @@
 
 Each action checks the user's rights, then writes through storage; events reach the hub only
 through storage's ``on_events`` after the commit (see ``node``), so nothing is ever delivered
-that is not durable. Time and ids come from injected functions, so tests are deterministic.
+that is not durable. Ephemeral notices (typing, read markers, guests' relays) go through the
+broker too, so that every node delivers them. Time and ids come from injected functions, so
+tests are deterministic.
 """
 
 from __future__ import annotations
@@ -13,11 +15,15 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+import msgspec
+
 from hubbub.auth.passwords import Passwords
 from hubbub.auth.ratelimit import RateLimiter
 from hubbub.auth.signins import SignInThrottle
 from hubbub.auth.tokens import new_token, token_hash
+from hubbub.broker.base import Audience, Broker, Notice
 from hubbub.config import Config
+from hubbub.core.events import Message
 from hubbub.core.models import (
     LOBBY,
     USERNAME_RE,
@@ -27,6 +33,7 @@ from hubbub.core.models import (
     dm_room_name,
     guest_author,
 )
+from hubbub.core.projection import current
 from hubbub.errors import (
     BadRequest,
     Forbidden,
@@ -35,9 +42,8 @@ from hubbub.errors import (
     room_not_found,
 )
 from hubbub.protocol.messages import ReadNotice, SyncState, TypingNotice, encode
-from hubbub.protocol.wsframe import text_frame
 from hubbub.service.hub import Hub
-from hubbub.service.session import Outlet, Session
+from hubbub.service.session import Session
 from hubbub.storage.base import Appended, Page, Storage
 
 Clock = Callable[[], int]  # milliseconds since the epoch
@@ -68,12 +74,14 @@ class Actions:
         self,
         config: Config,
         storage: Storage,
+        broker: Broker,
         hub: Hub,
         clock: Clock = wall_clock_ms,
         new_id: Callable[[], str] = new_message_id,
     ) -> None:
         self.config = config
         self.storage = storage
+        self.broker = broker
         self.hub = hub
         self.clock = clock
         self.new_id = new_id
@@ -230,13 +238,22 @@ class Actions:
 
     # --- messages ----------------------------------------------------------------------------
 
-    def send(self, user: str, room: str, client_msg_id: str, body: str) -> Awaitable[Appended]:
+    def send(
+        self, user: str, room: str, client_msg_id: str, body: str
+    ) -> Awaitable[Appended[Message]]:
         """Enqueue the message now (so a connection's messages keep their order); the
         awaitable resolves once it is durably stored."""
         self._sends.check(user, what="messages")
-        return self.storage.append_message(
-            room, user, client_msg_id, body, self.new_id(), self.clock()
+        message = Message(
+            room=room,
+            seq=0,
+            ts=self.clock(),
+            user=user,
+            msg_id=self.new_id(),
+            client_msg_id=client_msg_id,
+            body=body,
         )
+        return self.storage.append(message)
 
     async def history(
         self, user: str, room: str, before: int | None, after: int | None, limit: int
@@ -244,63 +261,25 @@ class Actions:
         if before is not None and after is not None:
             raise BadRequest("give before or after, not both")
         await self._visible(user, room)
-        return await self.storage.history(room, before, after, limit)
+        page = await self.storage.history(room, before, after, limit)
+        return Page(current(page.events), page.has_more)
 
     async def sync(self, session: Session, since: dict[str, int]) -> dict[str, SyncState]:
-        """Replay what the session missed in each of its rooms, then deliver them live.
-
-        Rooms not named in ``since`` go live from their current ``last_seq``. Live events are
-        buffered before history is read, so the seam between replay and live has no hole.
-        """
+        """Replay what the session missed in each of its rooms, then deliver them live (see
+        ``resume``). A ``since`` naming a room the user is not in changes nothing."""
         was_synced, session.synced = session.synced, True  # rooms joined meanwhile: followed
-        rooms = {info.name: info for info in await self.storage.user_rooms(session.user)}
+        rooms = {info.name: info.last_seq for info in await self.storage.user_rooms(session.user)}
         for room in since:
             if room not in rooms:
                 session.synced = was_synced
                 raise room_not_found(room)
-        resume = {}
-        for room, info in rooms.items():
-            if room in since:
-                resume[room] = since[room]
-            elif room not in session.feeds:
-                resume[room] = info.last_seq
-        for room in resume:
-            self.hub.buffer(session, room)
-        states = {}
-        try:
-            for room in rooms:
-                if room in resume:
-                    states[room] = await self._resume(session, room, resume[room])
-                elif room in session.feeds:  # already live here, not named: it stays so
-                    states[room] = SyncState(last_seq=session.feeds[room].last_seq, complete=True)
-        except BaseException:
-            # A failed read (storage unavailable): rooms still buffering would hold their
-            # events for ever. Unfollow them; the client's next `sync` resumes them.
-            for room in resume:
-                feed = session.feeds.get(room)
-                if feed is not None and feed.buffer is not None:
-                    self.hub.unfollow(session, room)
-            raise
-        return states
-
-    async def _resume(self, session: Session, room: str, since: int) -> SyncState:
-        replay = await self.storage.replay_since(room, since, self.config.replay_bound)
-        if room not in session.feeds:  # left the room meanwhile
-            return SyncState(last_seq=replay.last_seq, complete=False)
-        if replay.events is None or since > replay.last_seq:
-            # Too far behind, or ahead of the server: no partial replay, live from now.
-            session.go_live(room, replay.last_seq, None)
-            return SyncState(last_seq=session.feeds[room].last_seq, complete=False)
-        frames = [(e.seq, text_frame(encode(e))) for e in replay.events]
-        complete = session.go_live(room, since, frames)
-        return SyncState(last_seq=session.feeds[room].last_seq, complete=complete)
+        return await self.hub.resume.sync(session, rooms, since)
 
     async def read(self, user: str, room: str, seq: int, session: Session | None) -> int:
         """Move the read marker; the user's other sessions hear of it (``read``)."""
         self._reads.check(user, what="read markers")
         marker = await self.storage.mark_read(room, user, seq)
-        notice = text_frame(encode(ReadNotice(room=room, seq=marker)))
-        self.hub.to_user(user, notice, exclude=session)
+        self._notify(Audience.USER, user, ReadNotice(room=room, seq=marker), session)
         return marker
 
     async def typing(self, session: Session, room: str) -> None:
@@ -309,21 +288,41 @@ class Actions:
         except RateLimited:
             return  # typing is a hint: extra ones are dropped, not refused
         await self._member_view(session.user, room)
-        notice = text_frame(encode(TypingNotice(room=room, user=session.user)))
-        self.hub.to_room(room, notice, exclude=session)
+        self._notify(Audience.ROOM, room, TypingNotice(room=room, user=session.user), session)
+
+    def _notify(
+        self, audience: Audience, name: str, content: msgspec.Struct, session: Session | None
+    ) -> None:
+        """A notice to its audience on every node, through the broker; not to ``session``."""
+        exclude = None if session is None else session.id
+        data = encode(content)  # once, for every receiver on every node
+        origin = self.hub.node_id
+        notice = Notice(audience=audience, name=name, data=data, origin=origin, exclude=exclude)
+        self.broker.publish(notice)
 
     # --- the seed's plain-text guests --------------------------------------------------------
 
-    def guest_relay(self, address: str, frame: bytes, exclude: Outlet | None = None) -> None:
-        """Relay a guest's rename, empty line or binary frame to the plain-text clients, or
-        raise ``RateLimited``: one frame in becomes one frame out per guest."""
+    def guest_relay(
+        self, address: str, data: bytes, binary: bool = False, exclude: int | None = None
+    ) -> None:
+        """Relay a guest's rename, empty line or binary frame to the guests of every node but
+        the guest ``exclude``, or raise ``RateLimited``: one frame in, one out per guest."""
         self._guest_relays.check(address, what="relayed frames")
-        self.hub.to_plain(frame, exclude)
+        notice = Notice(
+            audience=Audience.GUESTS,
+            name=LOBBY,
+            data=data,
+            binary=binary,
+            origin=self.hub.node_id,
+            exclude=exclude,
+        )
+        self.broker.publish(notice)
 
-    def guest_say(self, name: str, address: str, text: str) -> Awaitable[Appended]:
-        """Store a guest's line in ``lobby``; the hub relays it once it is committed."""
+    def guest_say(self, name: str, address: str, text: str) -> Awaitable[Appended[Message]]:
+        """Store a guest's line in ``lobby``; the guests' relay sends it once committed."""
         self._sends.check(("guest", address), what="messages")
         author = guest_author(name)
-        return self.storage.append_message(
-            LOBBY, author, None, text, self.new_id(), self.clock(), require_member=False
+        message = Message(
+            room=LOBBY, seq=0, ts=self.clock(), user=author, msg_id=self.new_id(), body=text
         )
+        return self.storage.append(message, require_member=False)

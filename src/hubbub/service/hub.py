@@ -1,30 +1,42 @@
-"""The local connections of this node and the fan-out of events to them.
+"""The local connections of this node and the fan-out of what the broker brings to them.
 
-The hot path: each event is encoded to a WebSocket frame *once* and the same bytes are
-handed to every session following its room; an outlet only queues them (see
-``transport.outlet``), so there is no coroutine and no syscall per delivery here.
+The hub subscribes to the broker: committed events go to the sessions following their room,
+notices to their audience. The hot path: each event is encoded to JSON *once* and the same
+``Encoded`` is handed to every receiver; the transport frames it once and only queues the
+bytes, so there is no coroutine, no copy and no syscall per delivery here. The hub knows
+nothing of WebSocket frames, and nothing of what the seed's guests are shown (their relay
+subscribes to the broker on the transport side); to it they are one more audience.
 """
 
 from __future__ import annotations
 
+import secrets
 from collections import OrderedDict
+from collections.abc import Iterable
+from typing import TypeVar
 
-from hubbub.core.models import LOBBY, Event, EventType
+from hubbub.broker.base import Audience, Notice, Payload
+from hubbub.core.events import Event, Membership, membership_change
 from hubbub.protocol.codes import CloseCode
 from hubbub.protocol.messages import encode
-from hubbub.protocol.wsframe import text_frame
-from hubbub.service.session import Outlet, Session
+from hubbub.service.resume import Feed, Resume
+from hubbub.service.session import Encoded, Outlet, Session, connection_ids
+from hubbub.storage.base import Storage
 
 # Revoked tokens remembered for a session whose authentication read raced the revocation.
 MAX_REMEMBERED_REVOCATIONS = 10_000
 
+V = TypeVar("V")
+
 
 class Hub:
-    def __init__(self) -> None:
-        self._rooms: dict[str, dict[Session, None]] = {}  # ordered sets
-        self._users: dict[str, dict[Session, None]] = {}
+    def __init__(self, storage: Storage, replay_bound: int) -> None:
+        self.node_id = secrets.token_hex(8)  # names this node in the notices it publishes
+        self.resume = Resume(self, storage, replay_bound)
+        self._rooms: dict[str, dict[Session, Feed]] = {}  # ordered
+        self._users: dict[str, dict[Session, None]] = {}  # ordered sets
         self._revoked: OrderedDict[bytes, None] = OrderedDict()
-        self._plain: dict[Outlet, None] = {}  # the seed's plain-text clients, all in lobby
+        self._guests: dict[int, Outlet] = {}  # the seed's plain-text clients, by id
         self.deliveries = 0
 
     # --- who is here ---------------------------------------------------------------------
@@ -53,28 +65,36 @@ class Hub:
             self.remove(session)
             session.outlet.close(CloseCode.UNAUTHENTICATED, "signed out")
 
-    def add_plain(self, outlet: Outlet) -> None:
-        self._plain[outlet] = None
+    def add_guest(self, outlet: Outlet) -> int:
+        """A guest of the seed's protocol; returns its id (to leave it out of its relays)."""
+        guest_id = next(connection_ids)
+        self._guests[guest_id] = outlet
+        return guest_id
 
-    def remove_plain(self, outlet: Outlet) -> None:
-        self._plain.pop(outlet, None)
+    def remove_guest(self, guest_id: int) -> None:
+        self._guests.pop(guest_id, None)
 
     @property
     def connections(self) -> int:
-        return sum(len(s) for s in self._users.values()) + len(self._plain)
+        return sum(len(s) for s in self._users.values()) + len(self._guests)
 
     # --- following rooms -------------------------------------------------------------------
 
-    def buffer(self, session: Session, room: str) -> None:
-        """Follow ``room``, holding its events until ``session.go_live``."""
-        session.buffer(room)
-        self._rooms.setdefault(room, {})[session] = None
+    def buffer(self, session: Session, room: str) -> list[tuple[int, Encoded]]:
+        """Follow ``room``, holding its events until a resume sets the feed live; returns
+        the list that holds them."""
+        feed = session.feeds.get(room)
+        if feed is None:
+            feed = session.feeds[room] = Feed()
+        self._rooms.setdefault(room, {})[session] = feed
+        return feed.hold()
 
     def follow_from(self, session: Session, room: str, last_seq: int) -> None:
         """Follow ``room`` live, starting after ``last_seq``, unless already following it."""
         if room not in session.feeds:
-            self.buffer(session, room)
-            session.go_live(room, last_seq, None)
+            feed = session.feeds[room] = Feed()
+            feed.go_live(last_seq)
+            self._rooms.setdefault(room, {})[session] = feed
 
     def unfollow(self, session: Session, room: str) -> None:
         session.feeds.pop(room, None)
@@ -82,47 +102,65 @@ class Hub:
 
     # --- delivery --------------------------------------------------------------------------
 
-    def publish(self, events: list[Event]) -> None:
+    def receive(self, payload: Payload) -> None:
+        """The broker's subscriber: committed events, or a notice."""
+        if isinstance(payload, Notice):
+            self._notice(payload)
+        else:
+            self._committed(payload)
+
+    def _committed(self, events: list[Event]) -> None:
         """Deliver committed events, in order, to every local follower of their rooms."""
         for event in events:
             room = event.room
-            if event.type == EventType.MEMBER_JOINED:
+            change = membership_change(event)
+            if change is Membership.JOINED:
                 # A member's synced sessions follow the room from its join on, on every device.
                 for session in self._users.get(event.user, ()):
                     if session.synced:
                         self.follow_from(session, room, event.seq - 1)
-            frame = text_frame(encode(event))
             followers = self._rooms.get(room)
             if followers:
-                for session in followers:
-                    session.deliver(room, event.seq, frame)
+                message = Encoded(encode(event))
+                seq = event.seq
+                for session, feed in followers.items():
+                    if not feed.offer(seq, message, session.outlet):
+                        self.resume.repair(session, room, feed)  # a hole before it
                 self.deliveries += len(followers)
-            if room == LOBBY and event.type == EventType.MESSAGE and self._plain:
-                assert event.body is not None
-                self.to_plain(text_frame(event.body.encode()))
-            if event.type == EventType.MEMBER_LEFT:
+            if change is Membership.LEFT:
                 for session in list(self._users.get(event.user, ())):
                     self.unfollow(session, room)
 
-    def to_room(self, room: str, frame: bytes, exclude: Session | None = None) -> None:
-        """An ephemeral frame (typing) to the live followers of a room."""
-        for session in self._rooms.get(room, ()):
-            if session is not exclude:
-                session.outlet.send_frame(frame)
-
-    def to_user(self, user: str, frame: bytes, exclude: Session | None = None) -> None:
-        for session in self._users.get(user, ()):
-            if session is not exclude:
-                session.outlet.send_frame(frame)
-
-    def to_plain(self, frame: bytes, exclude: Outlet | None = None) -> None:
-        for outlet in self._plain:
-            if outlet is not exclude:
-                outlet.send_frame(frame)
-        self.deliveries += len(self._plain)
+    def _notice(self, notice: Notice) -> None:
+        message = Encoded(notice.data, notice.binary)
+        exclude = notice.exclude if notice.origin == self.node_id else None
+        match notice.audience:
+            case Audience.ROOM:
+                self._to_sessions(self._rooms.get(notice.name, ()), message, exclude)
+            case Audience.USER:
+                self._to_sessions(self._users.get(notice.name, ()), message, exclude)
+            case Audience.GUESTS:
+                self.to_guests(message, exclude)
 
     @staticmethod
-    def _drop(index: dict[str, dict[Session, None]], key: str, session: Session) -> None:
+    def _to_sessions(sessions: Iterable[Session], message: Encoded, exclude: int | None) -> None:
+        for session in sessions:
+            if session.id != exclude:
+                session.outlet.send(message)
+
+    def to_guests(self, message: Encoded, exclude: int | None = None) -> None:
+        """A message to every guest of this node but ``exclude``."""
+        if exclude is None:  # a lobby message: the hot path of the seed's fan-out
+            for outlet in self._guests.values():
+                outlet.send(message)
+        else:
+            for guest_id, outlet in self._guests.items():
+                if guest_id != exclude:
+                    outlet.send(message)
+        self.deliveries += len(self._guests)
+
+    @staticmethod
+    def _drop(index: dict[str, dict[Session, V]], key: str, session: Session) -> None:
         members = index.get(key)
         if members is not None:
             members.pop(session, None)

@@ -1,6 +1,10 @@
 """One hubbub node: storage, broker and hub wired so that events flow only after commit.
 
 storage commit → ``on_events`` → broker → every node's hub → its sessions.
+actions' notices (typing, read markers, guests' relays) → broker → every node's hub.
+
+The broker opens before storage (which publishes from its first commit) and closes after it
+(which publishes what it commits while closing).
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from hubbub.core.models import LOBBY, RoomKind
 from hubbub.service.actions import Actions, Clock, wall_clock_ms
 from hubbub.service.hub import Hub
 from hubbub.storage.base import Storage
-from hubbub.storage.sqlite import SQLiteStorage
+from hubbub.storage.factory import build_storage
 
 
 class Node:
@@ -28,17 +32,22 @@ class Node:
         clock: Clock = wall_clock_ms,
     ) -> None:
         self.config = config
-        self.storage = storage or SQLiteStorage(config.database)
+        self.storage = storage or build_storage(config.storage_url)
         self.broker = broker or MemoryBroker()
-        self.hub = Hub()
-        self.actions = Actions(config, self.storage, self.hub, clock=clock)
+        self.hub = Hub(self.storage, config.replay_bound)
+        self.actions = Actions(config, self.storage, self.broker, self.hub, clock=clock)
         self._stack = AsyncExitStack()
 
     async def __aenter__(self) -> Self:
+        self.broker.subscribe(self.hub.receive)
         self.storage.on_events = self.broker.publish
-        self.broker.subscribe(self.hub.publish)
-        await self._stack.enter_async_context(self.storage)
-        await self.storage.ensure_room(LOBBY, RoomKind.PUBLIC, self.actions.clock())
+        try:
+            await self._stack.enter_async_context(self.broker)
+            await self._stack.enter_async_context(self.storage)
+            await self.storage.ensure_room(LOBBY, RoomKind.PUBLIC, self.actions.clock())
+        except BaseException:
+            await self._stack.aclose()  # what opened closes: no thread or connection left
+            raise
         return self
 
     async def __aexit__(

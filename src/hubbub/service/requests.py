@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import msgspec
 
+from hubbub.core.events import Message
 from hubbub.protocol import messages as m
 from hubbub.service.actions import Actions
 from hubbub.service.session import Session
@@ -23,20 +24,11 @@ from hubbub.storage.base import Appended
 class Pending:
     """A reply that comes later: ``sent`` after the commit."""
 
-    stored: Awaitable[Appended]
+    stored: Awaitable[Appended[Message]]
     re: m.RequestId
 
-    def sent(self, appended: Appended) -> m.Sent:
-        event = appended.event
-        assert event.msg_id is not None and event.client_msg_id is not None
-        return m.Sent(
-            re=self.re,
-            room=event.room,
-            seq=event.seq,
-            msg_id=event.msg_id,
-            client_msg_id=event.client_msg_id,
-            ts=event.ts,
-        )
+    def sent(self, appended: Appended[Message]) -> msgspec.Struct:
+        return m.sent_reply(appended.event, self.re)
 
 
 async def handle(

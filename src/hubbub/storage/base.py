@@ -1,47 +1,67 @@
 """The storage interface and the guarantees every implementation gives.
 
-Rooms and users are named by their (normalized) names. Writes are *ordered and committed
-before they are visible*:
+Rooms and users are named by their (normalized) names. Every guarantee below is a test of
+``tests/storage/test_contract.py``, which runs against each backend:
 
-- A write method enqueues its work when it is called, before it returns its awaitable, and
-  writes are applied in the order they were called. A connection that calls
-  ``append_message`` twice gets its two messages in that order, whatever it awaits between.
-- Each room's ``seq`` is allocated in the same transaction that inserts the event: 1, 2, 3 …
-  with no hole, and a failed write takes no number.
-- An awaitable resolves only after its transaction is durably committed. Just before the
-  awaitables of a commit resolve, ``on_events`` is called once with every event that commit
-  created, in commit order. That is the only way events leave storage to be published.
-- ``(author, client_msg_id)`` is unique: appending it again to the same room returns the
-  stored event and ``duplicate=True``, and creates nothing; to another room it is a
-  ``Conflict``.
+1. **Ordered writes.** A write method enqueues its work when it is called, before it returns
+   its awaitable, and writes are applied in the order they were called. A connection that
+   appends twice gets its two events in that order, whatever it awaits between.
+2. **Gapless sequence numbers.** Each room's ``seq`` is allocated in the same transaction
+   that inserts the event: 1, 2, 3 … with no hole, and a failed write takes no number.
+3. **Durable before resolved.** An awaitable resolves only after its transaction is durably
+   committed: what resolved is there when the storage is opened again.
+4. **Published once, before resolved.** Just before the awaitables of a commit resolve,
+   ``on_events`` is called once with every event that commit created, in commit order. That
+   is the only way events leave storage; a failed write publishes nothing.
+5. **Idempotent appends.** An event's ``client_msg_id`` (for the kinds that have one,
+   today messages) is unique per author: appending the same id again to the same room
+   returns the stored event with ``duplicate=True`` and creates nothing; to another room
+   (or as another kind of event) it is a ``Conflict``.
+6. **Membership inside the write.** ``append`` with ``require_member`` checks that the
+   author is a member in the write transaction, so an event never lands after its author
+   left; a retry of an event stored before still gets its stored answer.
+7. **Errors.** ``NotFound`` for a room or user that does not exist, ``Conflict`` for a taken
+   name; the service decides what a user may see, except where a method says it checks.
+8. **Nothing waits.** When the storage itself fails (a database that cannot be read or
+   written, a writer that stopped) or is closing, methods raise ``Unavailable``: every
+   awaitable resolves. ``close`` first commits every write queued before it.
+9. **Replay in one snapshot.** ``replay_since`` reads its events and ``last_seq`` in one
+   snapshot, and replays all of the events asked for or none.
 
-Methods raise ``NotFound`` for a room or user that does not exist, ``Conflict`` for a taken
-name; the service decides what a user may see, except where a method says it checks.
-
-When the storage itself fails (a database that cannot be read or written, a writer that
-stopped), methods raise ``Unavailable``: every awaitable resolves, none is left waiting.
+Events are appended through one method, ``append``, whatever their kind; the methods that
+change members (``create_room``, ``open_dm``, ``add_member``, ``remove_member``) append their
+event through the same path inside their own write.
 """
 
 from __future__ import annotations
 
 import abc
 from collections.abc import Awaitable, Callable
-from types import TracebackType
-from typing import NamedTuple, Self
+from typing import Generic, NamedTuple, TypeVar
 
-from hubbub.core.models import Event, PublicRoom, Room, RoomInfo, RoomKind
+from hubbub.core.events import Event, MemberJoined, MemberLeft
+from hubbub.core.models import PublicRoom, Room, RoomInfo, RoomKind
+from hubbub.lifecycle import Opened
 
 EventSink = Callable[[list[Event]], None]
 
 
-class Appended(NamedTuple):
-    event: Event
+class StorageError(Exception):
+    """Storage cannot be opened or migrated (a file that is not a database, a schema newer
+    than this code, a URL naming no engine); the message is one line for the operator."""
+
+
+E = TypeVar("E", bound=Event)
+
+
+class Appended(NamedTuple, Generic[E]):
+    event: E  # as stored: with its seq, or the one stored before for a duplicate
     duplicate: bool
 
 
 class Joined(NamedTuple):
     info: RoomInfo
-    event: Event | None  # None when the user already was a member
+    event: MemberJoined | None  # None when the user already was a member
 
 
 class Page(NamedTuple):
@@ -54,7 +74,7 @@ class Replay(NamedTuple):
     last_seq: int  # the room's last seq in the same snapshot
 
 
-class Storage(abc.ABC):
+class Storage(Opened):
     """One backend. Entered as an async context manager: opened (and migrated) on entry."""
 
     on_events: EventSink
@@ -62,18 +82,9 @@ class Storage(abc.ABC):
     def __init__(self) -> None:
         self.on_events = _discard
 
-    async def __aenter__(self) -> Self:
-        await self.open()
-        return self
-
-    async def __aexit__(
-        self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        await self.close()
-
     @abc.abstractmethod
     async def open(self) -> None:
-        """Connect and apply pending migrations."""
+        """Connect and apply pending migrations; ``StorageError`` if that cannot be done."""
 
     @abc.abstractmethod
     async def close(self) -> None:
@@ -125,22 +136,17 @@ class Storage(abc.ABC):
         """Make ``user`` a member (``member_joined``, with ``by`` for an invitation)."""
 
     @abc.abstractmethod
-    def remove_member(self, room: str, user: str, now: int) -> Awaitable[Event | None]:
+    def remove_member(self, room: str, user: str, now: int) -> Awaitable[MemberLeft | None]:
         """``member_left``, or None if the user was not a member."""
 
     @abc.abstractmethod
-    def append_message(
-        self,
-        room: str,
-        author: str,
-        client_msg_id: str | None,
-        body: str,
-        msg_id: str,
-        now: int,
-        require_member: bool = True,
-    ) -> Awaitable[Appended]:
-        """Store a message. With ``require_member`` the membership check is part of the
-        write transaction, so a message can never land after its author left."""
+    def append(self, event: E, require_member: bool = True) -> Awaitable[Appended[E]]:
+        """Append ``event`` (its ``seq`` is ignored) to its room with the room's next seq.
+        Not for membership events: the member methods append those (``ValueError``).
+
+        With ``require_member`` the author must be a member, checked in the write
+        transaction: otherwise ``Forbidden`` in a public room and ``NotFound`` in any other
+        (a retry of a stored event still gets it). ``NotFound`` for a missing room."""
 
     @abc.abstractmethod
     def mark_read(self, room: str, user: str, seq: int) -> Awaitable[int]:

@@ -24,19 +24,24 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
-from hubbub.core.models import (
+import msgspec
+
+from hubbub.core.events import (
+    COMMON_FIELDS,
+    EVENT_CLASSES,
     Event,
-    EventType,
-    PublicRoom,
-    Room,
-    RoomInfo,
-    RoomKind,
+    MemberJoined,
+    MemberLeft,
+    client_msg_id,
+    membership_change,
+    own_fields,
 )
+from hubbub.core.models import PublicRoom, Room, RoomInfo, RoomKind
 from hubbub.errors import Conflict, Forbidden, HubbubError, NotFound, Unavailable, room_not_found
-from hubbub.storage.base import Appended, Joined, Page, Replay, Storage
-from hubbub.storage.migrations import migrations
+from hubbub.storage.base import Appended, E, Joined, Page, Replay, Storage, StorageError
+from hubbub.storage.migrations.sqlite import migrate
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -50,10 +55,21 @@ RESTART_DELAY = 1.0  # seconds before a dead writer is restarted; doubles while 
 MAX_RESTART_DELAY = 30.0
 READ_ERRORS_QUIET = 60.0  # seconds without a failed read that end a burst of them
 
-Job = Callable[[sqlite3.Connection, list[Event]], Any]
-_STOP = object()
+# A write, run on the writer thread inside the batch's transaction: it adds the events it
+# appends to the list it is given (published after the commit) and returns its result.
+Job = Callable[[sqlite3.Connection, list[Event]], T]
 
-_EVENT_COLUMNS = "seq, type, author, ts, msg_id, client_msg_id, body, by_user"
+
+@dataclass(slots=True, eq=False)
+class _Write(Generic[T]):
+    """A queued job and the future that its result resolves (``atomic``: see ``_submit``)."""
+
+    job: Job[T]
+    future: asyncio.Future[T]
+    atomic: bool
+
+
+Outcome = tuple[bool, Any]  # a job's result (True) or its exception (False)
 
 
 def connect(path: Path, create: bool = True) -> sqlite3.Connection:
@@ -72,24 +88,25 @@ def connect(path: Path, create: bool = True) -> sqlite3.Connection:
     return db
 
 
-def migrate(db: sqlite3.Connection) -> int:
-    """Apply the migrations newer than the database; returns the schema version."""
-    version: int = db.execute("PRAGMA user_version").fetchone()[0]
-    for number, sql in migrations("sqlite"):
-        if number > version:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                for statement in sql.split(";\n"):
-                    if statement.strip():
-                        db.execute(statement)
-                db.execute(f"PRAGMA user_version={number}")
-                db.execute("COMMIT")
-            except BaseException:
-                db.execute("ROLLBACK")
-                raise
-            log.info("applied migration %04d", number)
-            version = number
+def migrate_database(path: Path) -> int:
+    """Bring the database at ``path`` (created if missing) up to date; its schema version."""
+    db, version = _open_migrated(path)
+    db.close()
     return version
+
+
+def _open_migrated(path: Path) -> tuple[sqlite3.Connection, int]:
+    """A connection to the database at ``path``, migrated, and its schema version. Any
+    failure is one ``StorageError`` naming the file, for the operator."""
+    try:
+        db = connect(path)
+        try:
+            return db, migrate(db)
+        except BaseException:
+            db.close()
+            raise
+    except (sqlite3.Error, StorageError) as exc:
+        raise StorageError(f"cannot use the database {str(path)!r}: {exc}") from None
 
 
 @dataclass(slots=True)
@@ -142,7 +159,7 @@ class SQLiteStorage(Storage):
         super().__init__()
         self.path = path
         self._restart_delay = restart_delay
-        self._jobs: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._jobs: queue.SimpleQueue[_Write[Any] | None] = queue.SimpleQueue()  # None: stop
         self._queued = 0
         self._writer: threading.Thread | None = None
         self._readers: ThreadPoolExecutor | None = None
@@ -161,23 +178,18 @@ class SQLiteStorage(Storage):
 
     async def open(self) -> None:
         self._loop = asyncio.get_running_loop()
-        db = await asyncio.to_thread(self._open_writer_db)
+        db, _ = await asyncio.to_thread(_open_migrated, self.path)
         self._writer = threading.Thread(
             target=self._run_writer, args=(db,), name="hubbub-sqlite-writer", daemon=True
         )
         self._writer.start()
         self._readers = ThreadPoolExecutor(READER_THREADS, thread_name_prefix="hubbub-sqlite-read")
 
-    def _open_writer_db(self) -> sqlite3.Connection:
-        db = connect(self.path)
-        migrate(db)
-        return db
-
     async def close(self) -> None:
         if self._writer is None:
             return
         self._closing = True
-        self._jobs.put(_STOP)
+        self._jobs.put(None)
         await asyncio.to_thread(self._writer.join)
         self._writer = None
         if self._readers is not None:
@@ -188,14 +200,14 @@ class SQLiteStorage(Storage):
 
     # --- the writer thread --------------------------------------------------------------
 
-    def _submit(self, job: Job, atomic: bool = False) -> asyncio.Future[Any]:
+    def _submit(self, job: Job[T], atomic: bool = False) -> asyncio.Future[T]:
         """Enqueue now (so call order is commit order); resolve after the commit.
 
         An ``atomic`` job promises to raise a ``HubbubError`` only before it writes anything,
         so it needs no savepoint of its own (two statements fewer per message); if it raises
         anything else, the whole batch is rolled back and fails."""
         assert self._loop is not None, "storage is not open"
-        future: asyncio.Future[Any] = self._loop.create_future()
+        future: asyncio.Future[T] = self._loop.create_future()
         if self._closing:
             future.set_exception(Unavailable("the server is shutting down"))
         elif self._writer_down:
@@ -204,7 +216,7 @@ class SQLiteStorage(Storage):
             future.set_exception(Unavailable("too many writes waiting; try again"))
         else:
             self._queued += 1
-            self._jobs.put((job, future, atomic))
+            self._jobs.put(_Write(job, future, atomic))
         return future
 
     def _run_writer(self, db: sqlite3.Connection) -> None:
@@ -219,7 +231,7 @@ class SQLiteStorage(Storage):
     def _write_loop(self, db: sqlite3.Connection) -> bool:
         """Commit batches until ``close`` asks to stop (True). If anything escapes, even a
         ``BaseException``, fail the batch at hand and report the writer dead (False)."""
-        batch: list[Any] = []
+        batch: list[_Write[Any]] = []
         try:
             while True:
                 batch, stopping = self._take_batch()
@@ -273,45 +285,41 @@ class SQLiteStorage(Storage):
                 item = self._jobs.get(timeout=left)
             except queue.Empty:
                 break
-            if item is _STOP:
+            if item is None:
                 return False
             self._hand_back([item], [(False, _writer_unavailable())], [])
         return True
 
-    def _take_batch(self) -> tuple[list[tuple[Job, asyncio.Future[Any], bool]], bool]:
+    def _take_batch(self) -> tuple[list[_Write[Any]], bool]:
         """The next job and every one already waiting (up to ``MAX_BATCH``), and whether
         ``close`` asked to stop (then every job queued before it is taken)."""
-        batch = [self._jobs.get()]
-        while len(batch) < MAX_BATCH:
+        items = [self._jobs.get()]
+        while len(items) < MAX_BATCH:
             try:
-                batch.append(self._jobs.get_nowait())
+                items.append(self._jobs.get_nowait())
             except queue.Empty:
                 break
-        if _STOP not in batch:
-            return batch, False
-        batch = [item for item in batch if item is not _STOP]
-        while True:  # jobs queued after the stop request still get committed
-            try:
-                item = self._jobs.get_nowait()
-            except queue.Empty:
-                return batch, True
-            if item is not _STOP:
-                batch.append(item)
+        stopping = None in items
+        if stopping:  # jobs queued after the stop request still get committed
+            with contextlib.suppress(queue.Empty):
+                while True:
+                    items.append(self._jobs.get_nowait())
+        return [item for item in items if item is not None], stopping
 
     def _commit_batch(
-        self, db: sqlite3.Connection, batch: list[tuple[Job, asyncio.Future[Any], bool]]
-    ) -> tuple[list[tuple[bool, Any]], list[Event]]:
+        self, db: sqlite3.Connection, batch: list[_Write[Any]]
+    ) -> tuple[list[Outcome], list[Event]]:
         """Run the jobs in one transaction and commit once: each job's outcome, and the
         events of the commit. A failed commit fails every job and keeps no event."""
-        results: list[tuple[bool, Any]] = []
+        results: list[Outcome] = []
         events: list[Event] = []
         try:
             db.execute("BEGIN IMMEDIATE")
-            for job, _, atomic in batch:
+            for write in batch:
                 job_events: list[Event] = []
-                if atomic:
+                if write.atomic:
                     try:
-                        value = job(db, job_events)
+                        value = write.job(db, job_events)
                     except HubbubError as exc:
                         results.append((False, exc))
                     else:
@@ -320,7 +328,7 @@ class SQLiteStorage(Storage):
                     continue
                 db.execute("SAVEPOINT job")
                 try:
-                    value = job(db, job_events)
+                    value = write.job(db, job_events)
                 except Exception as exc:
                     db.execute("ROLLBACK TO job")
                     self._cache.clear()  # the job may have changed it before failing
@@ -354,8 +362,8 @@ class SQLiteStorage(Storage):
 
     def _hand_back(
         self,
-        batch: list[tuple[Job, asyncio.Future[Any], bool]],
-        results: list[tuple[bool, Any]],
+        batch: list[_Write[Any]],
+        results: list[Outcome],
         events: list[Event],
     ) -> None:
         assert self._loop is not None
@@ -363,8 +371,8 @@ class SQLiteStorage(Storage):
 
     def _finish(
         self,
-        batch: list[tuple[Job, asyncio.Future[Any], bool]],
-        results: list[tuple[bool, Any]],
+        batch: list[_Write[Any]],
+        results: list[Outcome],
         events: list[Event],
     ) -> None:
         """On the event loop, after the commit: publish, then resolve, in commit order."""
@@ -378,7 +386,8 @@ class SQLiteStorage(Storage):
                 log.exception("publishing %d committed events failed", len(events))
                 undelivered = Unavailable("stored, but not delivered; sync to see it")
                 results = [(False, undelivered) if ok else (ok, v) for ok, v in results]
-        for (_, future, _), (ok, value) in zip(batch, results, strict=True):
+        for write, (ok, value) in zip(batch, results, strict=True):
+            future = write.future
             if future.done():  # cancelled by its caller
                 continue
             if ok:
@@ -548,8 +557,8 @@ class SQLiteStorage(Storage):
 
         return self._submit(job)
 
-    def remove_member(self, room: str, user: str, now: int) -> Awaitable[Event | None]:
-        def job(db: sqlite3.Connection, events: list[Event]) -> Event | None:
+    def remove_member(self, room: str, user: str, now: int) -> Awaitable[MemberLeft | None]:
+        def job(db: sqlite3.Connection, events: list[Event]) -> MemberLeft | None:
             row = self._cache.room(db, room)
             gone = db.execute(
                 "DELETE FROM members WHERE room_id = ? AND username = ?", (row.id, user)
@@ -557,46 +566,29 @@ class SQLiteStorage(Storage):
             self._cache.members[(row.id, user)] = False
             if not gone:
                 return None
-            event = Event(type=EventType.MEMBER_LEFT, room=room, seq=0, ts=now, user=user)
-            return _append(db, events, row, event)
+            return _insert(db, events, row, MemberLeft(room=room, seq=0, ts=now, user=user))
 
         return self._submit(job)
 
-    def append_message(
-        self,
-        room: str,
-        author: str,
-        client_msg_id: str | None,
-        body: str,
-        msg_id: str,
-        now: int,
-        require_member: bool = True,
-    ) -> Awaitable[Appended]:
-        def job(db: sqlite3.Connection, events: list[Event]) -> Appended:
-            row = self._cache.room(db, room)
-            if require_member and not self._cache.is_member(db, row.id, author):
-                stored = _stored_in_room(db, room, author, client_msg_id)
+    def append(self, event: E, require_member: bool = True) -> Awaitable[Appended[E]]:
+        if membership_change(event) is not None:
+            raise ValueError("members change through the member methods, not append")
+
+        def job(db: sqlite3.Connection, events: list[Event]) -> Appended[E]:
+            row = self._cache.room(db, event.room)
+            if require_member and not self._cache.is_member(db, row.id, event.user):
+                stored = _stored_in_room(db, event)
                 if stored is not None:  # a retry after leaving still gets its answer
                     return stored
                 if row.kind == RoomKind.PUBLIC:
-                    raise Forbidden(f"join {room!r} before you post in it")
-                raise room_not_found(room)
-            event = Event(
-                type=EventType.MESSAGE,
-                room=room,
-                seq=0,
-                ts=now,
-                user=author,
-                msg_id=msg_id,
-                client_msg_id=client_msg_id,
-                body=body,
-            )
+                    raise Forbidden(f"join {event.room!r} before you post in it")
+                raise room_not_found(event.room)
             try:
-                return Appended(_append(db, events, row, event), duplicate=False)
+                return Appended(_insert(db, events, row, event), duplicate=False)
             except sqlite3.IntegrityError:
                 # Duplicates are rare, so the unique index finds them rather than a lookup
                 # before every insert.
-                stored = _stored_message(db, room, author, client_msg_id)
+                stored = _stored(db, event)
                 if stored is None:
                     raise
                 return stored
@@ -713,6 +705,41 @@ class SQLiteStorage(Storage):
 
 # --- SQL shared by the jobs and the reads -------------------------------------------------
 
+# An event is one row of `events`: the common fields in columns of their own (`user` in
+# `author`), and each field of its kind in the column of the same name (`by` in `by_user`: BY
+# is an SQL keyword). A new kind whose fields have no column yet comes with a migration that
+# adds them; appending, reading and replaying need no change.
+_COLUMN_OF = {"by": "by_user"}
+_COMMON_COLUMNS = ["seq", "type", "author", "ts"]
+
+
+def _columns(fields: tuple[str, ...]) -> list[str]:
+    return [_COLUMN_OF.get(f, f) for f in fields]
+
+
+_KIND_COLUMNS = list(
+    dict.fromkeys(c for k in EVENT_CLASSES.values() for c in _columns(own_fields(k)))
+)
+_EVENT_COLUMNS = ", ".join(_COMMON_COLUMNS + _KIND_COLUMNS)  # what reads select
+
+
+def _insert_sql(kind: type[Event]) -> str:
+    columns = ["room_id", *_COMMON_COLUMNS, *_columns(own_fields(kind))]
+    return f"INSERT INTO events ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+
+
+def _positions(kind: type[Event]) -> list[tuple[str, int]]:
+    """Each field of the kind's own, and its place in a row selected with _EVENT_COLUMNS."""
+    first = len(_COMMON_COLUMNS)
+    return [
+        (f, first + _KIND_COLUMNS.index(c))
+        for f, c in zip(own_fields(kind), _columns(own_fields(kind)), strict=True)
+    ]
+
+
+_INSERT = {t: _insert_sql(kind) for t, kind in EVENT_CLASSES.items()}
+_DECODE = {t: (kind, _positions(kind)) for t, kind in EVENT_CLASSES.items()}
+
 
 def _find_room(db: sqlite3.Connection, name: str) -> Room | None:
     row = db.execute(
@@ -732,56 +759,46 @@ def _is_member(db: sqlite3.Connection, room_id: int, user: str) -> bool:
     )
 
 
-def _append(db: sqlite3.Connection, events: list[Event], room: _RoomState, event: Event) -> Event:
+def _insert(db: sqlite3.Connection, events: list[Event], room: _RoomState, event: E) -> E:
     """Insert with the room's next seq (the writer's cache knows it), in the caller's
-    transaction. If the insert fails (a duplicate), no seq was taken."""
+    transaction: the one path of every event into the log. If the insert fails (a
+    duplicate), no seq was taken."""
     seq = room.last_seq + 1
-    db.execute(
-        "INSERT INTO events (room_id, seq, type, author, ts, msg_id, client_msg_id, body, by_user)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            room.id,
-            seq,
-            event.type,
-            event.user,
-            event.ts,
-            event.msg_id,
-            event.client_msg_id,
-            event.body,
-            event.by,
-        ),
-    )
-    room.last_seq = event.seq = seq  # rooms.last_seq follows once per commit (_commit_batch)
-    events.append(event)
-    return event
+    own_values = msgspec.structs.astuple(event)[len(COMMON_FIELDS) :]
+    db.execute(_INSERT[event.type], (room.id, seq, event.type, event.user, event.ts, *own_values))
+    room.last_seq = seq  # rooms.last_seq follows once per commit (_commit_batch)
+    stored = msgspec.structs.replace(event, seq=seq)
+    events.append(stored)
+    return stored
 
 
-def _stored_message(
-    db: sqlite3.Connection, room: str, author: str, client_msg_id: str | None
-) -> Appended | None:
-    """The message ``author`` already stored with ``client_msg_id``, if any."""
-    if client_msg_id is None:
+def _stored(db: sqlite3.Connection, event: E) -> Appended[E] | None:
+    """The event its author already stored with the ``client_msg_id`` of ``event``, if any;
+    ``Conflict`` if that is in another room or of another kind."""
+    key = client_msg_id(event)
+    if key is None:
         return None
-    stored = db.execute(
+    row = db.execute(
         f"SELECT r.name, {_EVENT_COLUMNS} FROM events e"
         " JOIN rooms r ON r.id = e.room_id"
         " WHERE e.author = ? AND e.client_msg_id = ?",
-        (author, client_msg_id),
+        (event.user, key),
     ).fetchone()
-    if stored is None:
+    if row is None:
         return None
-    if stored[0] != room:
-        raise Conflict(f"client_msg_id {client_msg_id!r} is already used in another room")
-    return Appended(_event(stored[0], stored[1:]), duplicate=True)
+    stored = _event(row[0], row[1:])
+    if stored.room != event.room:
+        raise Conflict(f"client_msg_id {key!r} is already used in another room")
+    if not isinstance(stored, type(event)):
+        raise Conflict(f"client_msg_id {key!r} is already used for a {stored.type}")
+    return Appended(stored, duplicate=True)
 
 
-def _stored_in_room(
-    db: sqlite3.Connection, room: str, author: str, client_msg_id: str | None
-) -> Appended | None:
-    """Like ``_stored_message`` for a non-member, who must learn nothing of the room: an id
-    used in another room answers as if it were unused, not ``Conflict``."""
+def _stored_in_room(db: sqlite3.Connection, event: E) -> Appended[E] | None:
+    """Like ``_stored`` for a non-member, who must learn nothing of the room: an id used in
+    another room answers as if it were unused, not ``Conflict``."""
     try:
-        return _stored_message(db, room, author, client_msg_id)
+        return _stored(db, event)
     except Conflict:
         return None
 
@@ -803,10 +820,8 @@ def _join(
     cache.members[(room.id, user)] = True
     event = None
     if added:
-        joined = Event(
-            type=EventType.MEMBER_JOINED, room=room.name, seq=0, ts=now, user=user, by=by
-        )
-        event = _append(db, events, room, joined)
+        joined = MemberJoined(room=room.name, seq=0, ts=now, user=user, by=by)
+        event = _insert(db, events, room, joined)
         # Joining marks everything before the join as read.
         db.execute(
             "UPDATE members SET read_seq = ? WHERE room_id = ? AND username = ?",
@@ -842,18 +857,11 @@ def _info(
 
 
 def _event(room: str, row: tuple[Any, ...]) -> Event:
-    seq, type_, author, ts, msg_id, client_msg_id, body, by = row
-    return Event(
-        type=type_,
-        room=room,
-        seq=seq,
-        ts=ts,
-        user=author,
-        msg_id=msg_id,
-        client_msg_id=client_msg_id,
-        body=body,
-        by=by,
-    )
+    """The event of a row selected with ``_EVENT_COLUMNS``."""
+    seq, type_, author, ts = row[:4]
+    cls, positions = _DECODE[type_]
+    own = {name: row[i] for name, i in positions}
+    return cls(room=room, seq=seq, ts=ts, user=author, **own)
 
 
 def _rewrite_version(db: sqlite3.Connection, events: list[Event]) -> None:

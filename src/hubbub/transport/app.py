@@ -1,7 +1,8 @@
 """The aiohttp application: routes, error mapping, security headers and the lifecycle.
 
-Errors become ``{code, message}`` JSON with their status here and only here; anything that is
-not a ``HubbubError`` is logged and answered with a generic 500.
+Errors become ``{code, message}`` JSON with their status here and only here (codes from
+``errors.STATUSES``); anything that is not a ``HubbubError`` is logged and answered with a
+generic 500.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ import msgspec
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from hubbub.errors import HubbubError, RateLimited, Unavailable
+from hubbub.errors import HubbubError, RateLimited, Unavailable, status_of
 from hubbub.protocol.codes import CloseCode
 from hubbub.service.node import Node
+from hubbub.transport.connection import LobbyRelay
 from hubbub.transport.context import STATE, ServerState, state_of
 from hubbub.transport.http_api import ErrorOut, add_routes, error_body
 from hubbub.transport.liveness import Sweep
@@ -30,16 +32,6 @@ log = logging.getLogger(__name__)
 
 LINGERING_TIME = 2.0  # seconds an unread request body is drained after the answer
 WEB_ROOT = Path(str(resources.files("hubbub").joinpath("web")))
-_HTTP_CODES = {
-    400: "bad_request",
-    401: "unauthenticated",
-    403: "forbidden",
-    404: "not_found",
-    405: "bad_request",
-    408: "timeout",
-    413: "too_large",
-    429: "rate_limited",
-}
 
 
 def _error_response(status: int, body: ErrorOut) -> web.Response:
@@ -61,7 +53,7 @@ async def errors_to_json(request: web.Request, handler: Handler) -> web.StreamRe
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
-        code = _HTTP_CODES.get(exc.status, "internal" if exc.status >= 500 else "bad_request")
+        code = status_of(exc.status).code
         return _error_response(exc.status, ErrorOut(code, exc.text or exc.reason))
     except asyncio.CancelledError:
         raise
@@ -116,6 +108,8 @@ def create_app(node: Node) -> web.Application:
     )
     state = ServerState(node=node, config=config)
     app[STATE] = state
+    if config.guests:  # the seed's guests are shown lobby's messages
+        node.broker.subscribe(LobbyRelay(node.hub))
     app.router.add_get("/", index)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics_handler(state))

@@ -30,6 +30,8 @@ from typing import TYPE_CHECKING
 import msgspec
 
 from hubbub.auth.tokens import token_hash
+from hubbub.broker.base import Notice, Payload
+from hubbub.core.events import Message
 from hubbub.errors import HubbubError, RateLimited, Unauthenticated, Unavailable
 from hubbub.protocol import legacy
 from hubbub.protocol import messages as m
@@ -48,8 +50,9 @@ from hubbub.protocol.wsframe import (
     parse_close,
     text_frame,
 )
+from hubbub.service.hub import Hub
 from hubbub.service.requests import Pending, handle
-from hubbub.service.session import Session
+from hubbub.service.session import Encoded, Session
 from hubbub.storage.base import Appended
 from hubbub.transport.admission import Place
 from hubbub.transport.liveness import Verdict, verdict
@@ -131,6 +134,20 @@ class WsConnection(asyncio.Protocol):
         return sum(map(len, self._queue)) + self.transport.get_write_buffer_size()
 
     # --- outgoing ---------------------------------------------------------------------
+
+    def send(self, message: Encoded) -> None:
+        """Queue a message of the service layer. It is framed once, by the first connection
+        that sends it, which keeps the frame in it: every other one queues the same bytes."""
+        if self._state is not _OPEN:
+            return
+        frame = message.frame
+        if frame is None:
+            frame = message.frame = (binary_frame if message.binary else text_frame)(message.data)
+        # send_frame's body, inlined: the fan-out's hot path spares a call per delivery.
+        self._queue.append(frame)
+        if not self._scheduled:
+            self._scheduled = True
+            self._loop.call_soon(self._flush)
 
     def send_frame(self, frame: bytes) -> None:
         if self._state is not _OPEN:
@@ -421,7 +438,7 @@ class JsonConnection(WsConnection):
         self._inflight += 1
         stored = asyncio.ensure_future(pending.stored)
 
-        def done(future: asyncio.Future[Appended]) -> None:
+        def done(future: asyncio.Future[Appended[Message]]) -> None:
             self._inflight -= 1
             if self._slot_free is not None and not self._slot_free.done():
                 self._slot_free.set_result(None)
@@ -452,31 +469,48 @@ def _error(exc: HubbubError, re: m.RequestId) -> m.Error:
     return m.Error(re=re, code=exc.code, message=exc.message, retry_after=retry_after)
 
 
+class LobbyRelay:
+    """What this node's guests are shown of committed events (``legacy.guest_line``): a
+    broker subscriber next to the hub, so the hub knows nothing of the seed's protocol.
+    Guests' own relays (renames, empty lines, binary frames) reach them as notices."""
+
+    def __init__(self, hub: Hub) -> None:
+        self._hub = hub
+
+    def __call__(self, payload: Payload) -> None:
+        if isinstance(payload, Notice):
+            return
+        for event in payload:
+            line = legacy.guest_line(event)
+            if line is not None:
+                self._hub.to_guests(Encoded(line.encode()))
+
+
 class PlainConnection(WsConnection):
     """A guest of the seed's plain-text protocol, in ``lobby``."""
 
-    __slots__ = ("_last_stored", "_refused", "name")
+    __slots__ = ("_last_stored", "_refused", "guest_id", "name")
 
     def __init__(self, state: ServerState, transport: asyncio.Transport, peer: str) -> None:
         super().__init__(state, transport, peer)
         self.name = legacy.ANONYMOUS
-        self._last_stored: asyncio.Future[Appended] | None = None
+        self._last_stored: asyncio.Future[Appended[Message]] | None = None
         self._refused = False
-        state.node.hub.add_plain(self)
+        self.guest_id = state.node.hub.add_guest(self)
 
     def on_message(self, opcode: int, payload: str | bytes) -> None:
         if self._refused:
             return
         if isinstance(payload, bytes):
-            self._relay(binary_frame(payload))  # relayed, never stored
+            self._relay(payload, binary=True)  # relayed, never stored
             return
         line = legacy.classify(payload)
         if isinstance(line, legacy.StartName):
-            if self._relay(text_frame(payload.encode()), exclude=self):
+            if self._relay(payload.encode(), exclude=self.guest_id):
                 self.name = line.name
             return
         if not line.text:
-            self._relay(text_frame(b""))  # relayed as the seed's server did, never stored
+            self._relay(b"")  # relayed as the seed's server did, never stored
             return
         if len(line.text) > MAX_BODY_CHARS:
             self.close(CloseCode.TOO_BIG, "message too long")
@@ -488,14 +522,14 @@ class PlainConnection(WsConnection):
         except RateLimited:
             self._refuse_more()
             return
-        # Relayed by the hub once committed; here only a failure needs handling.
+        # Relayed by the ``LobbyRelay`` once committed; here only a failure needs handling.
         stored.add_done_callback(self._stored)
         self._last_stored = stored
 
-    def _relay(self, frame: bytes, exclude: PlainConnection | None = None) -> bool:
+    def _relay(self, data: bytes, binary: bool = False, exclude: int | None = None) -> bool:
         """Relay a frame that is not stored, within the address's relay rate."""
         try:
-            self.state.node.actions.guest_relay(self.peer, frame, exclude)
+            self.state.node.actions.guest_relay(self.peer, data, binary, exclude)
         except RateLimited:
             self._refuse_more()
             return False
@@ -513,9 +547,9 @@ class PlainConnection(WsConnection):
                 lambda _: self.close(CloseCode.RATE_LIMITED, "too many messages")
             )
 
-    def _stored(self, future: asyncio.Future[Appended]) -> None:
+    def _stored(self, future: asyncio.Future[Appended[Message]]) -> None:
         if not future.cancelled() and future.exception() is not None:
             self.close(CloseCode.INTERNAL, "could not store the message")
 
     def on_close(self) -> None:
-        self.state.node.hub.remove_plain(self)
+        self.state.node.hub.remove_guest(self.guest_id)

@@ -48,25 +48,34 @@ def peer_address(request: web.Request) -> str:
     return request.remote or "unknown"
 
 
-def bearer_token(request: web.Request) -> str | None:
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() == "bearer" and token.strip():
-        return token.strip()
-    return None
+def parse_bearer(authorization: str) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header value, or None.
 
-
-def origin_allowed(request: web.Request, config: Config) -> bool:
-    """A request without Origin is not from a browser page; one with it must be ours."""
-    return is_allowed_origin(
-        request.headers.get("Origin"), request.scheme, request.host, config.allowed_origins
-    )
+    The one parser for the HTTP API and the WebSocket front door alike. The token is not
+    checked here: one that is not ASCII is simply unknown (``Actions.authenticate``)."""
+    scheme, _, token = authorization.partition(" ")
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and token else None
 
 
 def is_allowed_origin(origin: str | None, scheme: str, host: str, allowed: tuple[str, ...]) -> bool:
     """No Origin (not a browser page), the server's own (its real scheme and Host), or listed.
 
-    Behind a proxy that terminates TLS the server speaks plain http, so the page's
-    ``https://`` origin is not its own: list it in ``allowed_origins``.
+    The one rule for the HTTP API and the WebSocket front door alike. Behind a proxy that
+    terminates TLS the server speaks plain http, so the page's ``https://`` origin is not
+    its own: list it in ``allowed_origins``.
     """
     return origin is None or origin == f"{scheme}://{host}" or origin in allowed
+
+
+# The aiohttp side: the same two rules, fed from an aiohttp request's headers.
+
+
+def bearer_token(request: web.Request) -> str | None:
+    return parse_bearer(request.headers.get("Authorization", ""))
+
+
+def origin_allowed(request: web.Request, config: Config) -> bool:
+    return is_allowed_origin(
+        request.headers.get("Origin"), request.scheme, request.host, config.allowed_origins
+    )

@@ -33,7 +33,12 @@ from hubbub.protocol.handshake import (
 )
 from hubbub.transport.admission import CapReached, Place
 from hubbub.transport.connection import JsonConnection, PlainConnection
-from hubbub.transport.context import SESSION_COOKIE, ServerState, is_allowed_origin
+from hubbub.transport.context import (
+    SESSION_COOKIE,
+    ServerState,
+    is_allowed_origin,
+    parse_bearer,
+)
 from hubbub.transport.security import SECURITY_HEADERS
 
 SUBPROTOCOL = "hubbub.v1"
@@ -121,7 +126,7 @@ class FrontProtocol(asyncio.Protocol):
     def _credential(self, head: RequestHead) -> str | None:
         """The bearer token, or the session cookie if the page is of our own origin."""
         assert self._transport is not None
-        token = _bearer(head)
+        token = parse_bearer(head.header("authorization"))
         cookie = _cookie(head)
         if token is not None or not cookie:
             return token
@@ -138,11 +143,6 @@ class FrontProtocol(asyncio.Protocol):
         assert self._transport is not None
         self._transport.write(refusal(status, reason, SECURITY_HEADERS))
         self._transport.close()
-
-
-def _bearer(head: RequestHead) -> str | None:
-    scheme, _, token = head.header("authorization").partition(" ")
-    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 
 
 def _cookie(head: RequestHead) -> str | None:

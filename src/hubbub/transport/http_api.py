@@ -15,7 +15,8 @@ from typing import Any
 import msgspec
 from aiohttp import web
 
-from hubbub.core.models import Event, PublicRoom, RoomInfo, normalize_room
+from hubbub.core.events import Event
+from hubbub.core.models import PublicRoom, RoomInfo, normalize_room
 from hubbub.errors import BadRequest, Forbidden, HubbubError
 from hubbub.protocol.limits import (
     DEFAULT_HISTORY_LIMIT,
@@ -27,6 +28,7 @@ from hubbub.protocol.limits import (
     Seq,
     Username,
 )
+from hubbub.protocol.messages import SentOut
 from hubbub.service.actions import Actions, Login
 from hubbub.transport.context import (
     SESSION_COOKIE,
@@ -96,14 +98,6 @@ class HistoryPage(msgspec.Struct):
     room: str
     events: list[Event]
     has_more: bool
-
-
-class SentOut(msgspec.Struct):
-    room: str
-    seq: int
-    msg_id: str
-    client_msg_id: str
-    ts: int
 
 
 class ReadOut(msgspec.Struct):
@@ -303,10 +297,7 @@ async def post_message(call: Call) -> web.Response:
     stored = await _actions(call).send(
         call.user, call.room, call.body.client_msg_id, call.body.body
     )
-    event = stored.event
-    assert event.msg_id is not None and event.client_msg_id is not None
-    sent = SentOut(event.room, event.seq, event.msg_id, event.client_msg_id, event.ts)
-    return json_response((200 if stored.duplicate else 201), sent)
+    return json_response((200 if stored.duplicate else 201), SentOut.of(stored.event))
 
 
 async def mark_read(call: Call) -> web.Response:

@@ -2,8 +2,7 @@
 
 import { login, register } from './api.js';
 import { byId, say } from './dom.js';
-
-const USERNAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$/;
+import { USERNAME } from './limits.js';
 
 function explain(err, mode) {
   switch (err.status) {

@@ -122,6 +122,13 @@ export class Chat extends EventTarget {
     else if (frame.type === 'read') {
       // Read on another device: clear the count here too (exactly, if we can).
       if (!this.#store.markRead(frame.room, frame.seq)) this.#refreshRooms();
+    } else if (frame.type === 'synced') {
+      // Unasked: the server could not send some of a room's events. Start the room afresh
+      // from its newest page, as after a `sync` that answers `complete: false`.
+      for (const [name, state] of Object.entries(frame.rooms)) {
+        if (!state.complete) this.#store.resetEvents(name);
+      }
+      if (this.active) this.ensureLoaded(this.active);
     } else if (typeof frame.seq === 'number' && typeof frame.room === 'string') {
       this.#onEvent(frame); // a room event: message, member_joined, member_left, …
     }

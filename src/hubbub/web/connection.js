@@ -2,32 +2,20 @@
 //
 // One Connection lives as long as the user is signed in. When the socket drops it opens a
 // new one after an exponential backoff with jitter, following the server's close-code policy
-// (hubbub/protocol/codes.py). It knows nothing about rooms: every frame that is not a reply
-// is handed on as a `frame` event, and `ready` starts whatever the owner does on (re)connect.
+// (hubbub/protocol/codes.py); both rules are in reconnect.js. It knows nothing about rooms:
+// every frame that is not a reply is handed on as a `frame` event, and `ready` starts
+// whatever the owner does on (re)connect.
 //
 // Events: `status` (state changed), `ready` (detail: username), `frame` (detail: frame),
 // `unauthenticated` (the session is gone: sign in again).
 
+import { afterClose, backoffDelay } from './reconnect.js';
+
 export const SUBPROTOCOL = 'hubbub.v1';
 
-const BACKOFF_FIRST_MS = 1000;
-const BACKOFF_MAX_MS = 30_000;
 const PING_EVERY_MS = 25_000;
 const PONG_WITHIN_MS = 10_000;
 const READY_WITHIN_MS = 15_000; // the server sends `ready` at once to a cookie handshake
-
-/**
- * Whether to reconnect after the server closed with `code` (the table of codes.py):
- * 1000-range codes are decided one by one, 4000-4499 mean "reconnect and sync",
- * 4500-4999 "do not reconnect as you are", and 4401 "sign in again first".
- */
-export function shouldReconnect(code) {
-  if (code === 4401) return false;
-  if (code >= 4500 && code <= 4999) return false;
-  if (code >= 4000 && code <= 4499) return true;
-  // 1007 (bad UTF-8) and 1009 (too big) would fail the same way again.
-  return code !== 1007 && code !== 1009;
-}
 
 /** A request that could not be answered because the socket closed first. */
 export class ConnectionLost extends Error {
@@ -175,11 +163,12 @@ export class Connection extends EventTarget {
     this.#stopPings();
     this.#failPending();
     if (!this.#wanted) return;
-    if (code === 4401 || this.#unauthenticated) {
+    const next = afterClose(code, this.#unauthenticated);
+    if (next === 'sign-in') {
       this.#wanted = false;
       this.#setState('signed-out');
       this.dispatchEvent(new Event('unauthenticated'));
-    } else if (shouldReconnect(code)) {
+    } else if (next === 'retry') {
       this.#scheduleRetry();
     } else {
       this.stopReason = reason || `closed by the server (${code})`;
@@ -215,11 +204,8 @@ export class Connection extends EventTarget {
   }
 
   #scheduleRetry() {
-    // Exponential backoff with "equal jitter": half the delay is fixed, half random, so
-    // clients dropped together by a restart do not all come back in the same instant.
     this.#attempt += 1;
-    const ceiling = Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** (this.#attempt - 1));
-    const delay = ceiling / 2 + Math.random() * (ceiling / 2);
+    const delay = backoffDelay(this.#attempt);
     this.retryAt = Date.now() + delay;
     clearTimeout(this.#retryTimer);
     this.#retryTimer = setTimeout(() => this.#open(), delay);

@@ -4,9 +4,7 @@
 // there, goes back to the opener on close, and Esc closes it.
 
 import { byId, el, say } from './dom.js';
-
-const ROOM_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
-const USERNAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$/;
+import { ROOM_NAME, USERNAME } from './limits.js';
 
 function explain(err, subject, what = 'user') {
   switch (err.code) {

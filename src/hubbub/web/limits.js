@@ -1,8 +1,12 @@
-// A message body as the server judges it (hubbub/protocol/limits.py): its length in
-// characters as Python counts them (code points, so an emoji is one, not two UTF-16 units),
-// and whether it is only whitespace (Python's str.isspace, not JavaScript's trim()).
+// What the server accepts, judged as it judges it (hubbub/protocol/limits.py): names, and a
+// message body's length in characters as Python counts them (code points, so an emoji is
+// one, not two UTF-16 units) and whether it is only whitespace (Python's str.isspace, not
+// JavaScript's trim()).
 
 export const MAX_BODY_CHARS = 8000;
+// The server's patterns, character for character (a test compares them).
+export const USERNAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$/;
+export const ROOM_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 
 // Every character for which Python's str.isspace() is true.
 const SPACE = '\\t\\n\\v\\f\\r\\x1c-\\x20\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000';

@@ -31,23 +31,34 @@ function safeHref(text) {
   }
 }
 
-/** The nodes showing `text`, with its links clickable. */
-export function linkify(text) {
-  const nodes = [];
+/**
+ * `text` cut into the pieces it is shown as, in order: `{ text }` for plain text and
+ * `{ text, href }` for a link (`text` as typed, `href` as the URL parser normalised it).
+ */
+export function linkParts(text) {
+  const parts = [];
   let last = 0;
   for (const match of text.matchAll(CANDIDATE)) {
     const url = trimUrl(match[0]);
     const href = safeHref(url);
     if (!href) continue;
-    if (match.index > last) nodes.push(document.createTextNode(text.slice(last, match.index)));
-    const a = document.createElement('a');
-    a.href = href;
-    a.textContent = url;
-    a.target = '_blank';
-    a.rel = 'noopener noreferrer';
-    nodes.push(a);
+    if (match.index > last) parts.push({ text: text.slice(last, match.index) });
+    parts.push({ text: url, href });
     last = match.index + url.length;
   }
-  if (last < text.length) nodes.push(document.createTextNode(text.slice(last)));
-  return nodes;
+  if (last < text.length) parts.push({ text: text.slice(last) });
+  return parts;
+}
+
+/** The nodes showing `text`, with its links clickable. */
+export function linkify(text) {
+  return linkParts(text).map((part) => {
+    if (!part.href) return document.createTextNode(part.text);
+    const a = document.createElement('a');
+    a.href = part.href;
+    a.textContent = part.text;
+    a.target = '_blank';
+    a.rel = 'noopener noreferrer';
+    return a;
+  });
 }

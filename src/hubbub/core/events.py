@@ -1,0 +1,94 @@
+"""Room events: everything durable that happens in a room, one struct per kind. Pure data.
+
+``Event`` is a tagged union on ``type``. Every kind has the common fields ``room``, ``seq``,
+``ts`` and ``user``, and exactly its own. An event's encoding *is* its wire form (fields left
+at their default are omitted): the hub encodes each event once and sends those bytes as they
+are, so a field that must not reach clients does not belong in an event.
+
+Code that must decide something for every kind matches on the classes and ends with
+``assert_never``, so mypy names each place a new kind has to be handled: here, and in
+``core.projection``. Everything else (storage, the hub, resume, history) handles any event.
+"""
+
+from __future__ import annotations
+
+import enum
+import typing
+from typing import ClassVar
+
+import msgspec
+
+
+class EventType(enum.StrEnum):
+    MESSAGE = "message"
+    MEMBER_JOINED = "member_joined"
+    MEMBER_LEFT = "member_left"
+
+
+class _Event(msgspec.Struct, tag_field="type", omit_defaults=True, frozen=True, kw_only=True):
+    """The fields every event has. ``seq`` runs 1, 2, 3 … per room with no hole; an event
+    not stored yet has ``seq`` 0 (storage gives it its number)."""
+
+    type: ClassVar[EventType]
+    room: str
+    seq: int
+    ts: int
+    user: str  # the author of a message; the member who joined or left
+
+
+class Message(_Event, tag=EventType.MESSAGE.value, frozen=True, kw_only=True):
+    """A message: its text, the id the server gave it and the id its author gave it."""
+
+    type: ClassVar[EventType] = EventType.MESSAGE
+    msg_id: str
+    client_msg_id: str | None = None  # None for the seed's guests
+    body: str
+
+
+class MemberJoined(_Event, tag=EventType.MEMBER_JOINED.value, frozen=True, kw_only=True):
+    """A user became a member of the room."""
+
+    type: ClassVar[EventType] = EventType.MEMBER_JOINED
+    by: str | None = None  # the inviter, or a DM's opener; None when the user joined alone
+
+
+class MemberLeft(_Event, tag=EventType.MEMBER_LEFT.value, frozen=True, kw_only=True):
+    """A user stopped being a member of the room."""
+
+    type: ClassVar[EventType] = EventType.MEMBER_LEFT
+
+
+Event = Message | MemberJoined | MemberLeft
+
+EVENT_CLASSES: dict[EventType, type[Event]] = {cls.type: cls for cls in typing.get_args(Event)}
+COMMON_FIELDS = _Event.__struct_fields__
+
+
+def own_fields(cls: type[Event]) -> tuple[str, ...]:
+    """The fields of one kind beyond the common ones, in wire order."""
+    return cls.__struct_fields__[len(COMMON_FIELDS) :]
+
+
+def client_msg_id(event: Event) -> str | None:
+    """The id its author gave the event, for the kinds that have a ``client_msg_id`` field:
+    an author's ids are unique, so appending one again stores nothing new."""
+    key: str | None = getattr(event, "client_msg_id", None)
+    return key
+
+
+class Membership(enum.Enum):
+    JOINED = "joined"
+    LEFT = "left"
+
+
+def membership_change(event: Event) -> Membership | None:
+    """Whether ``event.user`` becomes or stops being a member of ``event.room``."""
+    match event:
+        case MemberJoined():
+            return Membership.JOINED
+        case MemberLeft():
+            return Membership.LEFT
+        case Message():
+            return None
+        case _:
+            typing.assert_never(event)

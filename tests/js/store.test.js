@@ -1,0 +1,65 @@
+// The page's room state: each room's events by seq, each seq once, and unread counts.
+
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import { Store } from '../../src/hubbub/web/store.js';
+
+function message(seq, user = 'bob') {
+  return { type: 'message', room: 'den', seq, ts: 1000 * seq, user, body: `m${seq}` };
+}
+
+const seqs = (store) => store.room('den').events.map((event) => event.seq);
+
+test('events are kept by seq, each once, whatever order they arrive in', () => {
+  const store = new Store('alice');
+  assert.equal(store.addEvents('den', [message(3), message(1)]), 2);
+  assert.equal(store.addEvents('den', [message(2), message(3)]), 1); // 3 again: ignored
+  assert.equal(store.addEvents('den', [1, 2, 3, 4, 5].map((seq) => message(seq))), 2);
+  assert.deepEqual(seqs(store), [1, 2, 3, 4, 5]);
+  assert.equal(store.addEvents('den', [message(4)]), 0);
+  assert.deepEqual(seqs(store), [1, 2, 3, 4, 5]);
+  assert.equal(store.newestSeq('den'), 5);
+  assert.deepEqual(store.lastSeen(), { den: 5 });
+});
+
+test('the copy kept is the first one that arrived', () => {
+  const store = new Store('alice');
+  store.addEvents('den', [{ ...message(1), body: 'live' }]);
+  store.addEvents('den', [{ ...message(1), body: 'replayed' }]);
+  assert.deepEqual(
+    store.room('den').events.map((event) => event.body),
+    ['live'],
+  );
+});
+
+test('a change is announced only when something new arrived', () => {
+  const store = new Store('alice');
+  const changes = [];
+  store.addEventListener('change', (event) => changes.push(event.detail));
+  store.addEvents('den', [message(1)]);
+  store.addEvents('den', [message(1)]);
+  assert.deepEqual(changes, [{ what: 'events', room: 'den' }]);
+});
+
+test('unread counts each message of others once, past what the server counted', () => {
+  const store = new Store('alice');
+  store.setRooms([{ name: 'den', kind: 'public', last_seq: 2, read_seq: 1, unread: 1 }]);
+  store.addEvents('den', [message(2), message(3), message(4, 'alice')]);
+  assert.equal(store.room('den').unread, 2); // seq 2 was counted by the server already
+  store.addEvents('den', [message(3), message(5)]);
+  assert.equal(store.room('den').unread, 3);
+  assert.equal(store.totalUnread(), 3);
+  assert.equal(store.markRead('den', 5), true);
+  assert.equal(store.room('den').unread, 0);
+});
+
+test('forgetting a room resets its events, and the same seqs come in again', () => {
+  const store = new Store('alice');
+  store.addEvents('den', [message(1), message(2)]);
+  store.resetEvents('den');
+  assert.deepEqual(seqs(store), []);
+  assert.deepEqual(store.lastSeen(), {});
+  assert.equal(store.addEvents('den', [message(2)]), 1);
+  assert.deepEqual(seqs(store), [2]);
+});

@@ -1,0 +1,588 @@
+"""The storage contract: every guarantee written in ``hubbub/storage/base.py``, and what each
+method promises, tested against each backend through the public interface only (the
+``Storage`` methods, ``on_events``, and storage built from its URL).
+
+A new backend joins by one line in ``BACKENDS``: how to name a fresh, empty storage of it.
+What only one engine does (SQLite's WAL, its writer thread and group commit, damaged files)
+is tested in that engine's own files.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from support import Recorder
+
+from hubbub.core.events import EVENT_CLASSES, Event, MemberJoined, MemberLeft, Message
+from hubbub.core.models import RoomInfo, RoomKind
+from hubbub.core.projection import project
+from hubbub.errors import Conflict, Forbidden, NotFound, Unavailable
+from hubbub.storage.base import Appended, Storage
+from hubbub.storage.factory import build_storage, sqlite_url
+
+NOW = 1_764_000_000_000
+
+# The URL of a fresh, empty storage of each backend, for one test.
+BACKENDS: dict[str, Callable[[Path], str]] = {
+    "sqlite": lambda tmp: sqlite_url(tmp / "hubbub.sqlite3"),
+}
+
+
+@asynccontextmanager
+async def opened(url: str, sink: Recorder | None = None) -> AsyncIterator[Storage]:
+    store = build_storage(url)
+    if sink is not None:
+        store.on_events = sink
+    async with store:
+        yield store
+
+
+@pytest.fixture(params=sorted(BACKENDS))
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    return BACKENDS[request.param](tmp_path)
+
+
+@pytest.fixture
+def sink() -> Recorder:
+    return Recorder()
+
+
+@pytest.fixture
+async def store(url: str, sink: Recorder) -> AsyncIterator[Storage]:
+    async with opened(url, sink) as s:
+        for user in ("alice", "bob", "carol"):
+            await s.create_user(user, "hash-of-" + user, NOW)
+        yield s
+
+
+def message(room: str, author: str, body: str, client_msg_id: str | None = None) -> Message:
+    return Message(
+        room=room,
+        seq=0,
+        ts=NOW,
+        user=author,
+        msg_id="m-" + (client_msg_id or body),
+        client_msg_id=client_msg_id,
+        body=body,
+    )
+
+
+def append(
+    store: Storage,
+    room: str,
+    author: str,
+    body: str,
+    client_msg_id: str | None = None,
+    require_member: bool = True,
+) -> Awaitable[Appended[Message]]:
+    return store.append(message(room, author, body, client_msg_id), require_member)
+
+
+def bodies(events: list[Event]) -> list[str]:
+    return [e.body for e in events if isinstance(e, Message)]
+
+
+async def log_of(store: Storage, room: str) -> list[Event]:
+    replay = await store.replay_since(room, 0, 100_000)
+    assert replay.events is not None
+    return replay.events
+
+
+# --- 1. ordered writes ---------------------------------------------------------------------
+
+
+async def test_writes_apply_in_the_order_they_were_called(store: Storage) -> None:
+    """Each write below depends on the one before it; none is awaited before the next call."""
+    writes: list[Awaitable[Any]] = [
+        store.create_room("r", RoomKind.PUBLIC, "alice", NOW),
+        store.add_member("r", "bob", NOW, None),
+        append(store, "r", "bob", "hi"),
+        store.remove_member("r", "bob", NOW),
+        append(store, "r", "bob", "too late"),
+        *(append(store, "r", "alice", f"a{i}") for i in range(30)),
+    ]
+    results = await asyncio.gather(*writes, return_exceptions=True)
+    assert isinstance(results[4], Forbidden)  # applied after bob left
+    log = await log_of(store, "r")
+    assert [(type(e), e.user) for e in log[:4]] == [
+        (MemberJoined, "alice"),
+        (MemberJoined, "bob"),
+        (Message, "bob"),
+        (MemberLeft, "bob"),
+    ]
+    assert bodies(log) == ["hi", *(f"a{i}" for i in range(30))]  # in call order
+
+
+# --- 2. gapless sequence numbers -----------------------------------------------------------
+
+
+async def test_seq_runs_from_one_without_holes_per_room(store: Storage, sink: Recorder) -> None:
+    await store.create_room("red", RoomKind.PUBLIC, "alice", NOW)
+    await store.create_room("blue", RoomKind.PRIVATE, "bob", NOW)
+    pending = []
+    for i in range(40):  # interleaved, all queued before any is awaited
+        pending.append(append(store, "red", "alice", f"red {i}"))
+        pending.append(append(store, "blue", "bob", f"blue {i}"))
+    results = await asyncio.gather(*pending)
+    assert [r.event.seq for r in results if r.event.room == "red"] == list(range(2, 42))
+    assert [r.event.seq for r in results if r.event.room == "blue"] == list(range(2, 42))
+    for room in ("red", "blue"):
+        page = await store.history(room, None, None, 200)
+        assert [e.seq for e in page.events] == list(range(1, 42))
+        assert isinstance(page.events[0], MemberJoined)  # seq 1: the creator joined
+        assert bodies(page.events) == [f"{room} {i}" for i in range(40)]
+        stored = await store.get_room(room)
+        assert stored is not None and stored.last_seq == 41
+    published = [(e.room, e.seq) for e in sink.events if e.room in ("red", "blue")]
+    assert sorted(published) == sorted({(r, s) for r in ("red", "blue") for s in range(1, 42)})
+
+
+async def test_a_failed_write_takes_no_number(store: Storage, sink: Recorder) -> None:
+    await store.create_room("open", RoomKind.PUBLIC, "alice", NOW)
+    await store.create_room("closed", RoomKind.PRIVATE, "alice", NOW)
+    sink.calls.clear()
+    results = await asyncio.gather(
+        append(store, "open", "alice", "one"),
+        append(store, "missing", "alice", "to nowhere"),
+        append(store, "open", "alice", "two"),
+        append(store, "open", "mallory", "not a member of a public room"),
+        append(store, "closed", "alice", "three"),
+        append(store, "closed", "bob", "not a member of a private room"),
+        store.create_room("open", RoomKind.PUBLIC, "bob", NOW),  # a taken name
+        append(store, "open", "alice", "four"),
+        return_exceptions=True,
+    )
+    assert isinstance(results[1], NotFound)
+    assert isinstance(results[3], Forbidden)
+    assert isinstance(results[5], NotFound)  # a private room looks like a missing one
+    assert isinstance(results[6], Conflict)
+    ok = [r.event for r in results if isinstance(r, Appended)]
+    assert [(e.room, e.seq, e.body) for e in ok] == [
+        ("open", 2, "one"),
+        ("open", 3, "two"),
+        ("closed", 2, "three"),
+        ("open", 4, "four"),
+    ]
+    assert sink.events == ok  # nothing of the failed writes was published
+    assert [e.seq for e in await log_of(store, "open")] == [1, 2, 3, 4]
+    assert await store.members("open") == ["alice"]
+    assert await store.get_room("missing") is None
+
+
+# --- 3. durable before resolved, and 8. nothing waits -----------------------------------------
+
+
+async def test_close_commits_what_was_queued_and_it_is_there_when_opened_again(url: str) -> None:
+    sink = Recorder()
+    async with opened(url, sink) as s:
+        await s.create_user("alice", "h", NOW)
+        await s.create_room("r", RoomKind.PUBLIC, "alice", NOW)
+        queued = [append(s, "r", "alice", f"m{i}") for i in range(300)]
+        await s.close()
+        results = await asyncio.wait_for(asyncio.gather(*queued), 30)
+        assert [r.event.seq for r in results] == list(range(2, 302))
+        with pytest.raises(Unavailable):
+            await asyncio.wait_for(append(s, "r", "alice", "after close"), 10)
+    assert [e.seq for e in sink.events if e.room == "r"] == list(range(1, 302))
+
+    async with opened(url) as s:
+        room = await s.get_room("r")
+        assert room is not None and room.last_seq == 301
+        log = await log_of(s, "r")
+        assert log == [e for e in sink.events if e.room == "r"]  # exactly what was published
+        assert bodies(log) == [f"m{i}" for i in range(300)]
+        assert await s.password_hash("alice") == "h"
+
+
+# --- 4. published once, before resolved ------------------------------------------------------
+
+
+async def test_events_are_published_once_in_commit_order_before_their_writes_resolve(
+    store: Storage, sink: Recorder
+) -> None:
+    await store.create_room("a", RoomKind.PUBLIC, "alice", NOW)
+    await store.create_room("b", RoomKind.PUBLIC, "bob", NOW)
+    sink.calls.clear()
+    writes: dict[str, asyncio.Future[Appended[Message]]] = {}
+    resolved_before_published: list[Event] = []
+
+    def on_events(events: list[Event]) -> None:
+        for event in events:
+            assert isinstance(event, Message) and event.client_msg_id is not None
+            write = writes.get(event.client_msg_id)
+            if write is None or write.done():
+                resolved_before_published.append(event)
+        sink(events)
+
+    store.on_events = on_events
+    for i in range(500):
+        room, author = ("a", "alice") if i % 3 else ("b", "bob")
+        writes[f"c{i}"] = asyncio.ensure_future(
+            append(store, room, author, f"msg {i}", client_msg_id=f"c{i}")
+        )
+    results = await asyncio.gather(*writes.values())
+
+    assert resolved_before_published == []
+    published = sink.events
+    assert sorted(published, key=lambda e: (e.room, e.seq)) == sorted(
+        (r.event for r in results), key=lambda e: (e.room, e.seq)
+    )  # each once
+    for room, author in (("a", "alice"), ("b", "bob")):
+        seqs = [e.seq for e in published if e.room == room]
+        assert seqs == list(range(2, 2 + len(seqs)))  # in commit order
+        mine = [r.event for r in results if r.event.room == room]
+        assert [e.seq for e in mine] == seqs  # call order is commit order
+        assert all(e.user == author for e in mine)
+
+
+# --- 5. idempotent appends -----------------------------------------------------------------
+
+
+async def test_a_duplicate_client_msg_id_returns_the_stored_event(
+    store: Storage, sink: Recorder
+) -> None:
+    await store.create_room("general", RoomKind.PUBLIC, "alice", NOW)
+    first = await append(store, "general", "alice", "hello", "cm-1")
+    assert not first.duplicate and first.event.seq == 2
+    sink.calls.clear()
+
+    again = await store.append(
+        Message(
+            room="general",
+            seq=0,
+            ts=NOW + 5,
+            user="alice",
+            msg_id="id-2",
+            client_msg_id="cm-1",
+            body="hello?",
+        )
+    )
+    assert again.duplicate
+    assert again.event == first.event  # the stored body, msg_id, seq and ts
+    assert sink.calls == []  # nothing new was published
+
+    # Twice before either is stored: the second gets the first.
+    a, b = await asyncio.gather(
+        append(store, "general", "alice", "x", "cm-2"),
+        append(store, "general", "alice", "x", "cm-2"),
+    )
+    assert (a.duplicate, b.duplicate) == (False, True)
+    assert b.event == a.event and a.event.seq == 3
+
+    # The same client_msg_id from another author is another message.
+    await store.add_member("general", "bob", NOW, None)
+    other = await append(store, "general", "bob", "mine", "cm-1")
+    assert not other.duplicate and other.event.seq == 5
+    log = await log_of(store, "general")
+    assert [e.seq for e in log] == [1, 2, 3, 4, 5]
+    assert bodies(log) == ["hello", "x", "mine"]
+
+    # Reused for another room, it is a client's mistake: refused, nothing stored.
+    await store.create_room("other", RoomKind.PUBLIC, "alice", NOW)
+    with pytest.raises(Conflict):
+        await append(store, "other", "alice", "elsewhere", "cm-1")
+    assert [type(e) for e in await log_of(store, "other")] == [MemberJoined]
+
+
+async def test_messages_without_a_client_msg_id_are_never_duplicates(store: Storage) -> None:
+    await store.ensure_room("lobby", RoomKind.PUBLIC, NOW)
+    same = [append(store, "lobby", "guest:zed", "hi", require_member=False) for _ in range(3)]
+    results = await asyncio.gather(*same)
+    assert [(r.event.seq, r.duplicate) for r in results] == [(1, False), (2, False), (3, False)]
+
+
+# --- 6. membership inside the write ----------------------------------------------------------
+
+
+async def test_membership_is_checked_in_the_write(store: Storage) -> None:
+    await store.ensure_room("lobby", RoomKind.PUBLIC, NOW)
+    with pytest.raises(Forbidden):
+        await append(store, "lobby", "guest:zed", "hi")
+    guest = await append(store, "lobby", "guest:zed", "hi", require_member=False)
+    assert (guest.event.seq, guest.event.user, guest.event.body) == (1, "guest:zed", "hi")
+    assert guest.event.client_msg_id is None
+
+    await store.create_room("r", RoomKind.PUBLIC, "alice", NOW)
+    joined = await store.add_member("r", "bob", NOW, None)
+    assert joined.event is not None and joined.event.seq == 2
+    assert (await store.add_member("r", "bob", NOW, None)).event is None  # already in
+    await append(store, "r", "bob", "bye", "b-1")
+    left = await store.remove_member("r", "bob", NOW)
+    assert left == MemberLeft(room="r", seq=4, ts=NOW, user="bob")
+    assert await store.remove_member("r", "bob", NOW) is None
+    with pytest.raises(Forbidden):
+        await append(store, "r", "bob", "still here?", "b-2")
+    retried = await append(store, "r", "bob", "bye", "b-1")  # a retry after leaving
+    assert retried.duplicate and retried.event.seq == 3
+    assert await store.room_info("r", "bob") is None
+    assert await store.members("r") == ["alice"]
+    room = await store.get_room("r")
+    assert room is not None and room.last_seq == 4
+
+
+async def test_a_non_member_learns_nothing_from_a_client_msg_id(store: Storage) -> None:
+    await store.create_room("mine", RoomKind.PUBLIC, "alice", NOW)
+    await store.create_room("secret", RoomKind.PRIVATE, "bob", NOW)
+    await append(store, "mine", "alice", "hello", "cm-1")
+    # An id alice used elsewhere answers, in a room she is not in, as a fresh id would.
+    with pytest.raises(NotFound):
+        await append(store, "secret", "alice", "let me in", "cm-1")
+    with pytest.raises(NotFound):
+        await append(store, "secret", "alice", "let me in", "cm-fresh")
+
+
+async def test_membership_events_are_appended_by_the_member_methods_only(store: Storage) -> None:
+    await store.create_room("r", RoomKind.PUBLIC, "alice", NOW)
+    for event in (
+        MemberJoined(room="r", seq=0, ts=NOW, user="bob"),
+        MemberLeft(room="r", seq=0, ts=NOW, user="alice"),
+    ):
+        with pytest.raises(ValueError):
+            store.append(event)
+    assert await store.members("r") == ["alice"]
+    assert len(await log_of(store, "r")) == 1
+
+
+# --- 7. errors -------------------------------------------------------------------------------
+
+
+async def test_missing_rooms_and_users_are_not_found_and_taken_names_conflict(
+    store: Storage,
+) -> None:
+    await store.create_room("general", RoomKind.PUBLIC, "alice", NOW)
+    missing: list[Callable[[], Awaitable[Any]]] = [
+        lambda: store.add_member("general", "nobody", NOW, None),
+        lambda: store.add_member("nowhere", "bob", NOW, None),
+        lambda: store.open_dm("dm:alice:nobody", ("alice", "nobody"), "alice", NOW),
+        lambda: store.mark_read("nowhere", "alice", 1),
+        lambda: store.members("nowhere"),
+        lambda: store.history("nowhere", None, None, 10),
+        lambda: store.replay_since("nowhere", 0, 10),
+        lambda: append(store, "nowhere", "alice", "hi"),
+        lambda: append(store, "nowhere", "alice", "hi", require_member=False),
+    ]
+    for call in missing:
+        with pytest.raises(NotFound):
+            await call()
+    assert await store.get_room("dm:alice:nobody") is None
+    with pytest.raises(Conflict):
+        await store.create_room("general", RoomKind.PRIVATE, "bob", NOW)
+    with pytest.raises(Conflict):
+        await store.create_user("alice", "another hash", NOW)
+    assert await store.password_hash("alice") == "hash-of-alice"
+
+
+# --- 9. replay in one snapshot ---------------------------------------------------------------
+
+
+async def test_replay_since_is_all_or_nothing(store: Storage) -> None:
+    await store.create_room("r", RoomKind.PUBLIC, "alice", NOW)
+    await asyncio.gather(*(append(store, "r", "alice", f"m{i}") for i in range(10)))  # 2..11
+
+    replay = await store.replay_since("r", 3, 1000)
+    assert replay.last_seq == 11
+    assert replay.events is not None
+    assert [e.seq for e in replay.events] == list(range(4, 12))
+    assert bodies(replay.events) == [f"m{i}" for i in range(2, 10)]
+
+    at_bound = await store.replay_since("r", 3, 8)
+    assert at_bound.events is not None and len(at_bound.events) == 8
+    over = await store.replay_since("r", 3, 7)
+    assert over.events is None and over.last_seq == 11
+    assert await store.replay_since("r", 11, 5) == ([], 11)
+    whole = await store.replay_since("r", 0, 11)
+    assert whole.events is not None and [e.seq for e in whole.events] == list(range(1, 12))
+
+
+async def test_a_replay_and_its_last_seq_come_from_one_snapshot(store: Storage) -> None:
+    await store.create_room("busy", RoomKind.PUBLIC, "alice", NOW)
+    writes = asyncio.gather(*(append(store, "busy", "alice", f"m{i}") for i in range(400)))
+    replays = 0
+    while not writes.done() or replays == 0:
+        replay = await store.replay_since("busy", 0, 100_000)
+        assert replay.events is not None
+        assert [e.seq for e in replay.events] == list(range(1, replay.last_seq + 1))
+        replays += 1
+    await writes
+
+
+# --- what the other methods promise ----------------------------------------------------------
+
+
+async def test_every_kind_of_event_is_read_back_as_it_was_stored(store: Storage) -> None:
+    made: list[Event] = []
+    created = await store.create_room("r", RoomKind.PRIVATE, "alice", NOW)
+    invited = await store.add_member("r", "bob", NOW + 1, "alice")
+    made += [e for e in (created.event, invited.event) if e is not None]
+    made.append((await append(store, "r", "bob", "with an id", "b-1")).event)
+    made.append((await append(store, "r", "guest:zed", "without", require_member=False)).event)
+    left = await store.remove_member("r", "bob", NOW + 2)
+    assert left is not None
+    made.append(left)
+
+    assert {type(e) for e in made} == set(EVENT_CLASSES.values())  # a new kind: add it here
+    assert await log_of(store, "r") == made
+    assert (await store.history("r", None, None, 10)).events == made
+    assert made[1] == MemberJoined(room="r", seq=2, ts=NOW + 1, user="bob", by="alice")
+
+
+async def test_the_projection_of_a_rooms_log_has_its_members_and_messages(
+    store: Storage,
+) -> None:
+    await store.create_room("r", RoomKind.PUBLIC, "alice", NOW)
+    await store.add_member("r", "bob", NOW, None)
+    await store.add_member("r", "carol", NOW, "bob")
+    await append(store, "r", "bob", "one")
+    await store.remove_member("r", "bob", NOW)
+    await append(store, "r", "carol", "two")
+    await store.open_dm("dm:alice:carol", ("alice", "carol"), "carol", NOW)
+
+    for room in ("r", "dm:alice:carol"):
+        state = project(await log_of(store, room))
+        assert state.members == set(await store.members(room))
+        info = await store.get_room(room)
+        assert info is not None and state.last_seq == info.last_seq
+    state = project(await log_of(store, "r"))
+    assert [m.body for m in state.messages.values()] == ["one", "two"]
+
+
+async def test_history_pages_return_every_event_once_in_order(store: Storage) -> None:
+    await store.create_room("big", RoomKind.PUBLIC, "alice", NOW)
+    await asyncio.gather(*(append(store, "big", "alice", f"m{i}") for i in range(250)))
+    everything = list(range(1, 252))
+
+    backwards: list[int] = []
+    before = None
+    while True:
+        page = await store.history("big", before, None, 40)
+        seqs = [e.seq for e in page.events]
+        assert seqs == sorted(seqs) and len(seqs) <= 40
+        backwards = seqs + backwards
+        if not page.has_more:
+            break
+        assert len(seqs) == 40
+        before = seqs[0]
+    assert backwards == everything
+
+    forwards: list[int] = []
+    after = 0
+    while True:
+        page = await store.history("big", None, after, 60)
+        seqs = [e.seq for e in page.events]
+        forwards += seqs
+        if not page.has_more:
+            break
+        after = seqs[-1]
+    assert forwards == everything
+
+    exact = await store.history("big", None, None, 251)
+    assert [e.seq for e in exact.events] == everything and not exact.has_more
+    one_short = await store.history("big", None, None, 250)
+    assert [e.seq for e in one_short.events] == everything[1:] and one_short.has_more
+    assert (await store.history("big", 1, None, 10)) == ([], False)
+    assert (await store.history("big", None, 251, 10)) == ([], False)
+
+
+async def test_mark_read_never_moves_back_nor_past_last_seq(store: Storage) -> None:
+    await store.create_room("r", RoomKind.PUBLIC, "alice", NOW)
+    await asyncio.gather(*(append(store, "r", "alice", f"m{i}") for i in range(9)))  # 2..10
+
+    assert await store.mark_read("r", "alice", 5) == 5
+    assert await store.mark_read("r", "alice", 3) == 5
+    assert await store.mark_read("r", "alice", 0) == 5
+    assert await store.mark_read("r", "alice", 999) == 10
+    info = await store.room_info("r", "alice")
+    assert info is not None and (info.read_seq, info.last_seq) == (10, 10)
+    await append(store, "r", "alice", "later")
+    assert await store.mark_read("r", "alice", 7) == 10
+    assert await store.mark_read("r", "alice", 11) == 11
+    with pytest.raises(NotFound):
+        await store.mark_read("r", "bob", 3)  # not a member
+
+
+async def test_unread_counts_only_messages_of_others(store: Storage) -> None:
+    await store.create_room("r", RoomKind.PUBLIC, "alice", NOW)  # seq 1
+    await store.add_member("r", "bob", NOW, None)  # seq 2: bob has read up to his join
+    for body in ("a1", "a2", "a3"):
+        await append(store, "r", "alice", body)
+    for body in ("b1", "b2"):
+        await append(store, "r", "bob", body)
+    await store.add_member("r", "carol", NOW, "alice")  # seq 8, not a message
+
+    def unread(infos: list[RoomInfo]) -> dict[str, int]:
+        return {i.name: i.unread for i in infos}
+
+    assert unread(await store.user_rooms("alice")) == {"r": 2}
+    assert unread(await store.user_rooms("bob")) == {"r": 3}
+    assert unread(await store.user_rooms("carol")) == {"r": 0}
+    await store.mark_read("r", "bob", 4)
+    assert unread(await store.user_rooms("bob")) == {"r": 1}
+    await store.mark_read("r", "alice", 8)
+    rooms = await store.user_rooms("alice")
+    assert [(i.name, i.last_seq, i.read_seq, i.unread) for i in rooms] == [("r", 8, 8, 0)]
+
+
+async def test_open_dm_is_idempotent(store: Storage, sink: Recorder) -> None:
+    name = "dm:alice:bob"
+    first = await store.open_dm(name, ("alice", "bob"), "alice", NOW)
+    assert first.info.name == name and first.info.kind == RoomKind.DM
+    assert [e for e in sink.events if e.room == name] == [
+        MemberJoined(room=name, seq=1, ts=NOW, user="alice"),
+        MemberJoined(room=name, seq=2, ts=NOW, user="bob", by="alice"),
+    ]
+    again = await store.open_dm(name, ("alice", "bob"), "alice", NOW + 1)
+    from_bob = await store.open_dm(name, ("bob", "alice"), "bob", NOW + 2)
+    assert again.info == first.info
+    assert from_bob.info.name == name and from_bob.info.last_seq == 2
+    assert [e for e in sink.events if e.room == name and e.seq > 2] == []
+    assert await store.members(name) == ["alice", "bob"]
+    assert [r.name for r in await store.user_rooms("bob")] == [name]
+
+
+async def test_create_room_and_ensure_room(store: Storage) -> None:
+    joined = await store.create_room("general", RoomKind.PUBLIC, "alice", NOW)
+    assert joined.event == MemberJoined(room="general", seq=1, ts=NOW, user="alice")
+    await store.ensure_room("lobby", RoomKind.PUBLIC, NOW)
+    await store.ensure_room("lobby", RoomKind.PUBLIC, NOW)  # no-op the second time
+    with pytest.raises(Conflict):
+        await store.create_room("lobby", RoomKind.PUBLIC, "bob", NOW)
+    room = await store.get_room("general")
+    assert room is not None and room.kind == RoomKind.PUBLIC and room.last_seq == 1
+    assert await store.members("general") == ["alice"]
+    assert [(p.name, p.members) for p in await store.public_rooms()] == [
+        ("general", 1),
+        ("lobby", 0),
+    ]
+
+
+async def test_tokens_expire_and_can_be_deleted(store: Storage) -> None:
+    await store.create_token(b"t1", "alice", NOW, NOW + 1000)
+    await store.create_token(b"t2", "bob", NOW, NOW + 5000)
+    assert await store.user_for_token(b"t1", NOW) == "alice"
+    assert await store.user_for_token(b"t1", NOW + 999) == "alice"
+    assert await store.user_for_token(b"t1", NOW + 1000) is None
+    assert await store.user_for_token(b"t1", NOW + 4000) is None
+    assert await store.user_for_token(b"t2", NOW + 4000) == "bob"
+    assert await store.user_for_token(b"nope", NOW) is None
+    await store.delete_token(b"t2")
+    assert await store.user_for_token(b"t2", NOW) is None
+
+
+async def test_last_seq_is_right_within_a_batch_of_writes_and_after_it(store: Storage) -> None:
+    await store.create_room("busy", RoomKind.PUBLIC, "alice", NOW)
+    writes = [append(store, "busy", "alice", f"m{i}", f"c{i}") for i in range(3)]
+    joined = store.add_member("busy", "bob", NOW, None)
+    read = store.mark_read("busy", "alice", 99)
+    await asyncio.gather(*writes)
+    info = (await joined).info
+    assert info.last_seq == 5 and info.read_seq == 5  # after three messages and bob's join
+    assert await read == 5
+    room = await store.get_room("busy")
+    assert room is not None and room.last_seq == 5
+    replay = await store.replay_since("busy", 0, 100)
+    assert replay.last_seq == 5 and [e.seq for e in replay.events or []] == [1, 2, 3, 4, 5]

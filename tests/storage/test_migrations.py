@@ -1,0 +1,101 @@
+"""The SQLite migration runner on real database files: statements split where SQLite says they
+end, each migration whole or not at all, a newer database refused, released scripts unchanged."""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from contextlib import closing
+from importlib import resources
+from pathlib import Path
+
+import pytest
+
+from hubbub.storage.base import StorageError
+from hubbub.storage.factory import migrate, sqlite_url
+from hubbub.storage.migrations import migrations
+from hubbub.storage.migrations.sqlite import statements
+
+LATEST = len(migrations("sqlite"))
+
+# What each released migration is, byte for byte: databases in use were made by these.
+RELEASED = {
+    "0001_initial.sql": "b52c2535219bc5b94b33fe2b396d4d28d6d3c762fd9ebc806e9d98da51fcc1e0",
+}
+
+TRICKY = """
+-- A comment with a ; and a newline after it;
+CREATE TABLE notes (body TEXT NOT NULL);
+INSERT INTO notes (body) VALUES ('one;
+two');
+CREATE TABLE log (what TEXT);
+CREATE TRIGGER notes_logged AFTER INSERT ON notes BEGIN
+    INSERT INTO log (what) VALUES ('a note;');
+    INSERT INTO log (what) VALUES (new.body);
+END;
+INSERT INTO notes (body) VALUES ('three')
+-- the last statement needs no ;
+"""
+
+
+def test_a_script_is_cut_where_sqlite_says_a_statement_ends() -> None:
+    parts = list(statements(TRICKY))
+    assert len(parts) == 5
+    with closing(sqlite3.connect(":memory:")) as db:
+        for statement in parts:
+            db.execute(statement)
+        assert db.execute("SELECT body FROM notes ORDER BY rowid").fetchall() == [
+            ("one;\ntwo",),
+            ("three",),
+        ]
+        assert db.execute("SELECT what FROM log ORDER BY rowid").fetchall() == [
+            ("a note;",),
+            ("three",),
+        ]
+
+
+def test_an_unfinished_statement_fails() -> None:
+    with closing(sqlite3.connect(":memory:")) as db, pytest.raises(sqlite3.OperationalError):
+        for statement in statements("CREATE TABLE a (x);\nCREATE TABLE b (y"):
+            db.execute(statement)
+
+
+def test_migrate_brings_a_new_database_to_the_latest_version(tmp_path: Path) -> None:
+    path = tmp_path / "hubbub.sqlite3"
+    assert migrate(sqlite_url(path)) == LATEST
+    assert migrate(sqlite_url(path)) == LATEST  # nothing left to do
+    with closing(sqlite3.connect(path)) as db:
+        assert db.execute("PRAGMA user_version").fetchone() == (LATEST,)
+
+
+def test_a_migration_that_fails_leaves_nothing_behind(tmp_path: Path) -> None:
+    path = tmp_path / "hubbub.sqlite3"
+    with closing(sqlite3.connect(path)) as db:
+        db.execute("CREATE TABLE events (x)")  # 0001 creates four tables, then fails on this
+        db.commit()
+    with pytest.raises(StorageError, match="table events already exists"):
+        migrate(sqlite_url(path))
+    with closing(sqlite3.connect(path)) as db:
+        assert db.execute("PRAGMA user_version").fetchone() == (0,)
+        tables = [n for (n,) in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        assert tables == ["events"]
+
+
+def test_a_database_newer_than_this_code_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "hubbub.sqlite3"
+    migrate(sqlite_url(path))
+    with closing(sqlite3.connect(path)) as db:
+        db.execute(f"PRAGMA user_version = {LATEST + 1}")
+    with pytest.raises(StorageError) as refused:
+        migrate(sqlite_url(path))
+    assert str(refused.value) == (
+        f"cannot use the database {str(path)!r}: its schema version {LATEST + 1}"
+        f" is newer than this hubbub knows ({LATEST})"
+    )
+
+
+def test_released_migrations_never_change() -> None:
+    folder = resources.files("hubbub.storage.migrations").joinpath("sqlite")
+    for name, digest in RELEASED.items():
+        script = folder.joinpath(name).read_bytes()
+        assert hashlib.sha256(script).hexdigest() == digest, f"{name} was edited"
