@@ -1,11 +1,12 @@
-"""The resume merge: any overlap of replay and live buffer gives each seq once, in order."""
+"""The resume merge: any overlap of replay and live buffer gives each seq once, in order,
+and a hole splits the stream where it is."""
 
 from __future__ import annotations
 
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from hubbub.core.recovery import merge_resume
+from hubbub.core.recovery import merge
 
 
 @st.composite
@@ -26,20 +27,9 @@ def test_merge_gives_every_missed_event_once_in_order(
     case: tuple[int, list[int], list[int], int],
 ) -> None:
     since, replayed, buffered, last = case
-    merged = merge_resume(since, [(s, f"r{s}") for s in replayed], [(s, f"b{s}") for s in buffered])
-    assert merged is not None
-    assert [seq for seq, _ in merged] == list(range(since + 1, last + 1))
-
-
-@given(resume_race())
-def test_replayed_copy_wins_where_both_have_the_event(
-    case: tuple[int, list[int], list[int], int],
-) -> None:
-    since, replayed, buffered, _ = case
-    merged = merge_resume(since, [(s, f"r{s}") for s in replayed], [(s, f"b{s}") for s in buffered])
-    assert merged is not None
-    for seq, item in merged:
-        assert item == (f"r{seq}" if seq in replayed else f"b{seq}")
+    run, beyond = merge(since, [(s, f"r{s}") for s in replayed], [(s, f"b{s}") for s in buffered])
+    assert beyond == []
+    assert [seq for seq, _ in run] == list(range(since + 1, last + 1))
 
 
 @given(
@@ -47,27 +37,30 @@ def test_replayed_copy_wins_where_both_have_the_event(
     replayed=st.lists(st.integers(0, 60), max_size=40),
     buffered=st.lists(st.integers(0, 60), max_size=40),
 )
-def test_any_interleaving_is_all_or_nothing(
+def test_merge_splits_at_the_first_hole(
     since: int, replayed: list[int], buffered: list[int]
 ) -> None:
-    merged = merge_resume(since, [(s, s) for s in replayed], [(s, s) for s in buffered])
+    run, beyond = merge(since, [(s, "r") for s in replayed], [(s, "b") for s in buffered])
     wanted = sorted({s for s in replayed + buffered if s > since})
-    if wanted == list(range(since + 1, since + 1 + len(wanted))):
-        assert merged == [(s, s) for s in wanted]
-    else:
-        assert merged is None  # a hole: refuse rather than replay part
+    assert [s for s, _ in run + beyond] == wanted  # each seq once, in order
+    assert [s for s, _ in run] == list(range(since + 1, since + 1 + len(run)))
+    if beyond:
+        assert beyond[0][0] > since + len(run) + 1  # a hole right before it
+    for seq, item in run + beyond:
+        assert item == ("r" if seq in replayed else "b")  # the stored copy wins
 
 
 @given(resume_race(), st.data())
-def test_a_lost_event_is_refused_not_skipped(
+def test_a_lost_event_ends_the_run_before_it(
     case: tuple[int, list[int], list[int], int], data: st.DataObject
 ) -> None:
     since, replayed, buffered, last = case
     assume(last > since + 1)  # an event with a successor to lose
     lost = data.draw(st.integers(since + 1, last - 1))
-    merged = merge_resume(
+    run, beyond = merge(
         since,
         [(s, s) for s in replayed if s != lost],
         [(s, s) for s in buffered if s != lost],
     )
-    assert merged is None
+    assert [s for s, _ in run] == list(range(since + 1, lost))
+    assert beyond[0][0] == lost + 1

@@ -4,8 +4,7 @@ While a feed is brought up to date (a resume, a gap repair), live events are buf
 *before* history is read, so every event after ``since`` is in the replay, in the buffer, or
 in both. Merging them by ``seq`` gives each event once, in order. If the union still has a
 hole (an event lost between nodes after the read), ``merge`` says where: what precedes it is
-sent and storage is read again for the rest (``service.resume``). ``merge_resume`` is the
-all-or-nothing form: the whole stream, or a refusal.
+sent and storage is read again for the rest (``service.resume``).
 """
 
 from __future__ import annotations
@@ -37,11 +36,3 @@ def merge(
         if seq != since + 1 + offset:
             return ordered[:offset], ordered[offset:]
     return ordered, []
-
-
-def merge_resume(
-    since: int, replayed: Iterable[tuple[int, T]], buffered: Iterable[tuple[int, T]]
-) -> list[tuple[int, T]] | None:
-    """Return the events after ``since`` in seq order, each once; ``None`` if there is a hole."""
-    run, beyond = merge(since, replayed, buffered)
-    return None if beyond else run
