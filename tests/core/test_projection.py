@@ -1,5 +1,6 @@
 """The projection of a room: folding its events one by one, all at once, or in chunks from
-any split points gives the same state, and that state is what the events say."""
+any split points gives the same state, and that state is what the events say. A client that
+folds what it received live, then what it missed, ends in the state of a fresh snapshot."""
 
 from __future__ import annotations
 
@@ -10,10 +11,21 @@ import msgspec
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hubbub.core.events import EVENT_CLASSES, Event, MemberJoined, MemberLeft, Message
+from hubbub.core.events import (
+    EVENT_CLASSES,
+    Event,
+    MemberJoined,
+    MemberLeft,
+    Message,
+    MessageDeleted,
+    MessageEdited,
+    Role,
+    RoleChanged,
+)
 from hubbub.core.projection import EMPTY, RoomState, current, fold, project
 
 USERS = st.sampled_from(["alice", "bob", "carol", "guest:zed"])
+BODIES = ["hi", "hello", "hey"]
 _COMMON = {"room": st.just("r"), "seq": st.just(0), "ts": st.integers(0, 10), "user": USERS}
 
 # Any event of room ``r``, one strategy per kind (``KINDS``); ``room_logs`` numbers them.
@@ -22,18 +34,24 @@ EVENTS: st.SearchStrategy[Event] = st.one_of(
         Message,
         msg_id=st.just(""),
         client_msg_id=st.none() | st.sampled_from(["c1", "c2"]),
-        body=st.sampled_from(["hi", "", "hello"]),
+        body=st.sampled_from(BODIES),
         **_COMMON,
     ),
     st.builds(MemberJoined, by=st.none() | USERS, **_COMMON),
     st.builds(MemberLeft, **_COMMON),
+    st.builds(MessageEdited, target=st.integers(0, 40), body=st.sampled_from(BODIES), **_COMMON),
+    st.builds(MessageDeleted, target=st.integers(0, 40), **_COMMON),
+    st.builds(RoleChanged, member=USERS, role=st.sampled_from(Role), **_COMMON),
 )
-KINDS = {Message, MemberJoined, MemberLeft}
+KINDS = {Message, MemberJoined, MemberLeft, MessageEdited, MessageDeleted, RoleChanged}
 
 
 def numbered(seq: int, event: Event) -> Event:
+    """The event as the ``seq``-th of its room: a change targets an earlier event."""
     if isinstance(event, Message):
         return msgspec.structs.replace(event, seq=seq, msg_id=f"m{seq}")
+    if isinstance(event, MessageEdited | MessageDeleted):
+        return msgspec.structs.replace(event, seq=seq, target=min(event.target, seq - 1))
     return msgspec.structs.replace(event, seq=seq)
 
 
@@ -75,7 +93,7 @@ def test_folding_in_chunks_from_any_split_points_equals_folding_all_at_once(
 @given(room_logs(), st.integers(0, 40))
 def test_folding_leaves_the_state_it_started_from_as_it_was(log: list[Event], cut: int) -> None:
     before = project(log[:cut])
-    copy = RoomState(before.last_seq, before.members, dict(before.messages))
+    copy = RoomState(before.last_seq, before.members, dict(before.messages), before.admins)
     project(log[cut:], before)
     assert before == copy
 
@@ -85,17 +103,66 @@ def test_the_state_is_what_the_events_say(log: list[Event]) -> None:
     state = project(log)
     assert state.last_seq == len(log)
     last_change: dict[str, type] = {}
+    admins: set[str] = set()
+    expected: dict[int, Message] = {}
     for event in log:
         if isinstance(event, MemberJoined | MemberLeft):
             last_change[event.user] = type(event)
+        if isinstance(event, MemberLeft):
+            admins.discard(event.user)
+        if isinstance(event, RoleChanged):
+            (admins.add if event.role == Role.ADMIN else admins.discard)(event.member)
+        if isinstance(event, Message):
+            expected[event.seq] = event
+        was = expected.get(getattr(event, "target", 0))
+        if isinstance(event, MessageEdited) and was is not None and not was.deleted:
+            expected[event.target] = msgspec.structs.replace(
+                was, body=event.body, edited_at=event.ts
+            )
+        if isinstance(event, MessageDeleted) and was is not None:
+            expected[event.target] = Message(
+                room=was.room,
+                seq=was.seq,
+                ts=was.ts,
+                user=was.user,
+                msg_id=was.msg_id,
+                client_msg_id=was.client_msg_id,
+                deleted=True,
+            )
     assert state.members == {user for user, kind in last_change.items() if kind is MemberJoined}
-    messages = [e for e in log if isinstance(e, Message)]
-    assert list(state.messages.values()) == messages  # in seq order
-    assert list(state.messages) == [m.msg_id for m in messages]
+    assert state.admins == admins
+    assert state.messages == expected
+    assert list(state.messages) == sorted(expected)  # in seq order
 
 
 @given(room_logs())
-def test_a_page_shows_every_event_as_it_was_appended_while_messages_never_change(
+def test_a_page_shows_every_event_as_it_was_appended_while_no_message_changed(
     log: list[Event],
 ) -> None:
-    assert current(log) == log
+    unchanged = [e for e in log if not isinstance(e, MessageEdited | MessageDeleted)]
+    assert current(unchanged) == unchanged
+
+
+@given(room_logs())
+def test_the_stored_form_erases_every_body_of_a_deleted_message(log: list[Event]) -> None:
+    stored = current(log)
+    deleted = {seq for seq, m in project(log).messages.items() if m.deleted}
+    for event in stored:
+        if isinstance(event, Message) and event.seq in deleted:
+            assert event.body == "" and event.deleted
+        if isinstance(event, MessageEdited) and event.target in deleted:
+            assert event.body == ""
+    assert current(stored) == stored  # the stored form is stable
+    assert project(stored) == project(log)
+
+
+@given(room_logs(), st.integers(0, 40))
+def test_a_client_that_folds_what_it_received_then_what_it_missed_sees_the_snapshot(
+    log: list[Event], cut: int
+) -> None:
+    """Sends, edits, deletes and role changes: a client that received ``log[:cut]`` live
+    and then ``sync``s gets the rest as storage keeps it now; one that loaded a history
+    snapshot at ``cut`` then receives the rest live. Both end in a fresh snapshot's state."""
+    snapshot = project(current(log))
+    assert project(current(log)[cut:], project(log[:cut])) == snapshot
+    assert project(log[cut:], project(current(log[:cut]))) == snapshot

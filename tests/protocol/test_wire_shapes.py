@@ -29,6 +29,7 @@ SHAPES: dict[str, Any] = dict.fromkeys(EVENT_CLASSES, Event) | {
     "sent": m.Sent,
     "room": m.RoomReply,
     "history": m.HistoryReply,
+    "current": m.MessageReply,
 }
 
 MESSAGE = Message(

@@ -10,19 +10,32 @@ is tested in that engine's own files.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import random
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import msgspec
 import pytest
 from support import Recorder
 
-from hubbub.core.events import EVENT_CLASSES, Event, MemberJoined, MemberLeft, Message
+from hubbub.core.events import (
+    EVENT_CLASSES,
+    Event,
+    MemberJoined,
+    MemberLeft,
+    Message,
+    MessageDeleted,
+    MessageEdited,
+    Role,
+    RoleChanged,
+)
 from hubbub.core.models import RoomInfo, RoomKind
-from hubbub.core.projection import project
-from hubbub.errors import Conflict, Forbidden, NotFound, Unavailable
-from hubbub.storage.base import Appended, Storage
+from hubbub.core.projection import current, project, tombstone
+from hubbub.errors import BadRequest, Conflict, Forbidden, NotFound, Unavailable
+from hubbub.storage.base import Appended, Changed, Storage
 from hubbub.storage.factory import build_storage, sqlite_url
 
 NOW = 1_764_000_000_000
@@ -85,6 +98,18 @@ def append(
 
 def bodies(events: list[Event]) -> list[str]:
     return [e.body for e in events if isinstance(e, Message)]
+
+
+def edit(room: str, user: str, target: int, body: str, ts: int = NOW) -> MessageEdited:
+    return MessageEdited(room=room, seq=0, ts=ts, user=user, target=target, body=body)
+
+
+def delete(room: str, user: str, target: int) -> MessageDeleted:
+    return MessageDeleted(room=room, seq=0, ts=NOW, user=user, target=target)
+
+
+def role(room: str, owner: str, member: str, to: Role) -> RoleChanged:
+    return RoleChanged(room=room, seq=0, ts=NOW, user=owner, member=member, role=to)
 
 
 async def log_of(store: Storage, room: str) -> list[Event]:
@@ -421,13 +446,19 @@ async def test_every_kind_of_event_is_read_back_as_it_was_stored(store: Storage)
     made += [e for e in (created.event, invited.event) if e is not None]
     made.append((await append(store, "r", "bob", "with an id", "b-1")).event)
     made.append((await append(store, "r", "guest:zed", "without", require_member=False)).event)
+    given = await store.set_role(role("r", "alice", "bob", Role.ADMIN))
+    edited = (await store.edit_message(edit("r", "bob", 3, "edited"))).event
+    deleted = (await store.delete_message(delete("r", "bob", 4))).event
+    assert given is not None and edited is not None and deleted is not None
+    made += [given, edited, deleted]
     left = await store.remove_member("r", "bob", NOW + 2)
     assert left is not None
     made.append(left)
 
     assert {type(e) for e in made} == set(EVENT_CLASSES.values())  # a new kind: add it here
-    assert await log_of(store, "r") == made
-    assert (await store.history("r", None, None, 10)).events == made
+    # Messages are read back as they stand now (the stored form of the log).
+    assert await log_of(store, "r") == current(made)
+    assert (await store.history("r", None, None, 10)).events == current(made)
     assert made[1] == MemberJoined(room="r", seq=2, ts=NOW + 1, user="bob", by="alice")
 
 
@@ -586,3 +617,158 @@ async def test_last_seq_is_right_within_a_batch_of_writes_and_after_it(store: St
     assert room is not None and room.last_seq == 5
     replay = await store.replay_since("busy", 0, 100)
     assert replay.last_seq == 5 and [e.seq for e in replay.events or []] == [1, 2, 3, 4, 5]
+
+
+# --- 10. changes in the write ------------------------------------------------------------------
+
+
+async def test_an_edit_shows_in_history_and_replay_and_the_same_body_appends_nothing(
+    store: Storage, sink: Recorder
+) -> None:
+    await store.create_room("r", RoomKind.PUBLIC, "alice", NOW)
+    await store.add_member("r", "bob", NOW, None)
+    sent = (await append(store, "r", "bob", "helo", "b1")).event
+    changed = await store.edit_message(edit("r", "bob", sent.seq, "hello", NOW + 5))
+    now = msgspec.structs.replace(sent, body="hello", edited_at=NOW + 5)
+    assert changed == Changed(
+        now, MessageEdited(room="r", seq=4, ts=NOW + 5, user="bob", target=3, body="hello")
+    )
+    assert (await store.history("r", None, None, 10)).events[2] == now
+    assert (await log_of(store, "r"))[2] == now
+    assert sink.events[-1] == changed.event
+
+    published = len(sink.events)
+    again = await store.edit_message(edit("r", "bob", sent.seq, "hello", NOW + 9))
+    assert again == Changed(now, None)  # a retry: the current state, no event
+    assert len(sink.events) == published
+    room = await store.get_room("r")
+    assert room is not None and room.last_seq == 4
+
+
+async def test_an_edit_is_refused_for_others_deleted_messages_and_non_messages(
+    store: Storage, sink: Recorder
+) -> None:
+    await store.create_room("r", RoomKind.PRIVATE, "alice", NOW)
+    await store.add_member("r", "bob", NOW, "alice")
+    await append(store, "r", "bob", "mine", "b1")  # seq 3
+    published = len(sink.events)
+    with pytest.raises(Forbidden):
+        await store.edit_message(edit("r", "alice", 3, "hers now"))
+    with pytest.raises(NotFound, match="no message 1 in 'r'"):
+        await store.edit_message(edit("r", "bob", 1, "a join"))
+    with pytest.raises(NotFound, match="no message 99 in 'r'"):
+        await store.edit_message(edit("r", "bob", 99, "nothing"))
+    with pytest.raises(NotFound, match="no room named 'r'"):
+        await store.edit_message(edit("r", "carol", 3, "an outsider"))
+    assert len(sink.events) == published
+    await store.delete_message(delete("r", "bob", 3))
+    with pytest.raises(Conflict, match="message 3 is deleted"):
+        await store.edit_message(edit("r", "bob", 3, "back"))
+
+
+async def test_a_delete_leaves_a_tombstone_and_erases_every_body(
+    store: Storage, sink: Recorder
+) -> None:
+    await store.create_room("r", RoomKind.PUBLIC, "alice", NOW)
+    await store.add_member("r", "bob", NOW, None)
+    sent = (await append(store, "r", "bob", "oops", "b1")).event  # seq 3
+    await store.edit_message(edit("r", "bob", 3, "oops again"))  # seq 4
+    changed = await store.delete_message(delete("r", "bob", 3))
+    assert changed.message == tombstone(sent) and changed.message.deleted
+    assert changed.event == MessageDeleted(room="r", seq=5, ts=NOW, user="bob", target=3)
+    events = (await store.history("r", None, None, 10)).events
+    assert [e.seq for e in events] == [1, 2, 3, 4, 5]  # gapless
+    assert events[2] == tombstone(sent) and events[2].body == ""
+    assert events[3] == MessageEdited(room="r", seq=4, ts=NOW, user="bob", target=3)
+    assert await log_of(store, "r") == events
+
+    published = len(sink.events)
+    assert await store.delete_message(delete("r", "alice", 3)) == Changed(tombstone(sent), None)
+    assert len(sink.events) == published  # a second delete appends nothing
+
+
+async def test_who_may_delete_is_checked_in_the_write(store: Storage) -> None:
+    await store.create_room("r", RoomKind.PUBLIC, "alice", NOW)
+    for user in ("bob", "carol"):
+        await store.add_member("r", user, NOW, None)
+    for n in range(4):
+        await append(store, "r", "bob", f"bob {n}", f"b{n}")  # seqs 4-7
+    await append(store, "r", "carol", "carol's", "c1")  # seq 8
+    with pytest.raises(Forbidden, match="only its author, the room's owner or an admin"):
+        await store.delete_message(delete("r", "carol", 4))
+    assert (await store.delete_message(delete("r", "bob", 4))).event is not None  # the author
+    assert (await store.delete_message(delete("r", "alice", 5))).event is not None  # the owner
+    await store.set_role(role("r", "alice", "carol", Role.ADMIN))
+    assert (await store.delete_message(delete("r", "carol", 6))).event is not None  # an admin
+    await store.set_role(role("r", "alice", "carol", Role.MEMBER))
+    with pytest.raises(Forbidden):
+        await store.delete_message(delete("r", "carol", 7))
+    with pytest.raises(NotFound, match="no message 2 in 'r'"):
+        await store.delete_message(delete("r", "alice", 2))
+    with pytest.raises(Forbidden, match="join 'r'"):
+        await store.delete_message(delete("r", "guest:zed", 8))
+
+
+async def test_a_dm_has_no_owner_each_deletes_only_their_own(store: Storage) -> None:
+    await store.open_dm("dm:alice:bob", ("alice", "bob"), "alice", NOW)
+    await append(store, "dm:alice:bob", "bob", "bob's", "b1")  # seq 3
+    await append(store, "dm:alice:bob", "alice", "alice's", "a1")  # seq 4
+    with pytest.raises(Forbidden):
+        await store.delete_message(delete("dm:alice:bob", "alice", 3))  # the opener
+    with pytest.raises(Forbidden, match="only the room's owner"):
+        await store.set_role(role("dm:alice:bob", "alice", "bob", Role.ADMIN))
+    assert (await store.delete_message(delete("dm:alice:bob", "alice", 4))).event is not None
+
+
+async def test_roles_are_given_by_the_owner_once_per_change(store: Storage, sink: Recorder) -> None:
+    await store.create_room("r", RoomKind.PRIVATE, "alice", NOW)
+    await store.add_member("r", "bob", NOW, "alice")
+    await store.add_member("r", "carol", NOW, "alice")
+    given = await store.set_role(role("r", "alice", "bob", Role.ADMIN))
+    assert given == RoleChanged(
+        room="r", seq=4, ts=NOW, user="alice", member="bob", role=Role.ADMIN
+    )
+    published = len(sink.events)
+    assert await store.set_role(role("r", "alice", "bob", Role.ADMIN)) is None
+    assert len(sink.events) == published
+    with pytest.raises(Forbidden, match="only the room's owner"):
+        await store.set_role(role("r", "bob", "carol", Role.ADMIN))  # an admin is no owner
+    with pytest.raises(NotFound, match="'dave' is not a member of 'r'"):
+        await store.set_role(role("r", "alice", "dave", Role.ADMIN))
+    with pytest.raises(BadRequest):
+        await store.set_role(role("r", "alice", "alice", Role.MEMBER))
+    await store.remove_member("r", "bob", NOW)
+    await store.add_member("r", "bob", NOW, "alice")  # the role ended with the membership
+    assert project(await log_of(store, "r")).admins == set()
+    assert (await store.set_role(role("r", "alice", "bob", Role.ADMIN))) is not None
+
+
+@pytest.mark.parametrize("seed", range(8))
+async def test_folding_what_was_published_then_a_replay_equals_a_fresh_history(
+    store: Storage, sink: Recorder, seed: int
+) -> None:
+    """Random sends, edits and deletes: a client that received the events up to any cut
+    and then replays the rest ends where a fresh reader of history starts."""
+    rng = random.Random(seed)
+    await store.create_room("r", RoomKind.PUBLIC, "alice", NOW)
+    await store.add_member("r", "bob", NOW, None)
+    messages: list[int] = []
+    for n in range(30):
+        user = rng.choice(["alice", "bob"])
+        what = rng.random()
+        if what < 0.5 or not messages:
+            messages.append((await append(store, "r", user, f"m{n}", f"c{n}")).event.seq)
+        elif what < 0.8:
+            author_edit = edit("r", user, rng.choice(messages), rng.choice(["x", "y"]), NOW + n)
+            with contextlib.suppress(Forbidden, Conflict):
+                await store.edit_message(author_edit)
+        else:
+            with contextlib.suppress(Forbidden):
+                await store.delete_message(delete("r", user, rng.choice(messages)))
+    published = sink.events
+    fresh = (await store.history("r", None, None, 1000)).events
+    assert fresh == current(published)
+    for cut in range(len(published) + 1):
+        replay = await store.replay_since("r", cut, 1000)
+        assert replay.events is not None
+        assert project(replay.events, project(published[:cut])) == project(fresh)

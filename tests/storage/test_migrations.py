@@ -21,6 +21,9 @@ LATEST = len(migrations("sqlite"))
 # What each released migration is, byte for byte: databases in use were made by these.
 RELEASED = {
     "0001_initial.sql": "b52c2535219bc5b94b33fe2b396d4d28d6d3c762fd9ebc806e9d98da51fcc1e0",
+    "0002_edit_delete_roles.sql": (
+        "dd86d208e70d6b712083d558a2e3ec4e4dfb3d2a6a08f0609f439808562e1bec"
+    ),
 }
 
 TRICKY = """

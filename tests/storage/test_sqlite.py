@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from support import Recorder
 
-from hubbub.core.events import Event, Message
+from hubbub.core.events import Event, Message, MessageDeleted, MessageEdited
 from hubbub.core.models import RoomKind
 from hubbub.errors import Conflict, Forbidden, NotFound
 from hubbub.storage.base import Appended
@@ -206,3 +206,69 @@ async def test_a_failing_job_rolls_back_alone_and_the_rest_of_its_batch_commits(
     assert [(e.room, e.seq) for e in ok] == [("open", 2), ("open", 3), ("closed", 2), ("open", 4)]
     assert sink.calls == [ok]  # one commit carried the four messages, and nothing else
     assert await store.members("closed") == ["alice"]
+
+
+# --- deleted means gone -----------------------------------------------------------------------
+
+
+def _text_cells(db: sqlite3.Connection) -> list[str]:
+    """Every text value of every table of the database."""
+    tables = [n for (n,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    cells: list[str] = []
+    for table in tables:
+        for row in db.execute(f'SELECT * FROM "{table}"'):
+            cells += [value for value in row if isinstance(value, str)]
+    return cells
+
+
+async def test_a_deleted_body_is_in_no_table_and_nowhere_in_the_file(db_path: Path) -> None:
+    secret, edited, kept = "zq-secret-body-1", "zq-secret-body-2", "zq-kept-body-3"
+    async with opened(db_path) as s:
+        await s.create_user("alice", "h", NOW)
+        await s.create_room("r", RoomKind.PUBLIC, "alice", NOW)
+        await append(s, "r", "alice", secret, "a1")  # seq 2
+        await append(s, "r", "alice", kept, "a2")  # seq 3
+        for n in range(20):  # rows after it on its page: its cell is freed, not moved
+            await append(s, "r", "alice", f"filler {n} " * 20, f"f{n}")
+        await s.edit_message(
+            MessageEdited(room="r", seq=0, ts=NOW, user="alice", target=2, body=edited)
+        )
+        await s.delete_message(MessageDeleted(room="r", seq=0, ts=NOW, user="alice", target=2))
+        with look_at(db_path) as db:
+            cells = _text_cells(db)
+        assert kept in cells  # the search sees bodies
+        assert not [c for c in cells if secret in c or edited in c]
+    # Closed: the log is checkpointed into the file, where the old cells were overwritten.
+    files = [p for p in db_path.parent.iterdir() if p.name.startswith(db_path.name)]
+    data = b"".join(p.read_bytes() for p in files)
+    assert kept.encode() in data
+    assert secret.encode() not in data and edited.encode() not in data
+
+
+async def test_rows_written_before_edits_existed_read_back_and_their_creator_owns_the_room(
+    db_path: Path,
+) -> None:
+    with closing(sqlite3.connect(db_path)) as db:
+        first = migrations("sqlite")[0][1]
+        db.executescript(first)
+        db.executescript(
+            "INSERT INTO users VALUES ('alice', 'h', 1), ('bob', 'h', 1);"
+            "INSERT INTO rooms (id, name, kind, created_by, created_at, last_seq)"
+            " VALUES (1, 'old', 'public', 'alice', 1, 2);"
+            "INSERT INTO members (room_id, username, joined_at)"
+            " VALUES (1, 'alice', 1), (1, 'bob', 1);"
+            "INSERT INTO events (room_id, seq, type, author, ts, msg_id, client_msg_id, body)"
+            " VALUES (1, 1, 'message', 'bob', 5, 'm1', 'b1', 'from before');"
+            "INSERT INTO events (room_id, seq, type, author, ts, msg_id, client_msg_id, body)"
+            " VALUES (1, 2, 'message', 'bob', 6, 'm2', 'b2', 'also before');"
+            "PRAGMA user_version = 1;"
+        )
+    async with opened(db_path) as s:
+        events = (await s.history("old", None, None, 10)).events
+        assert events[0] == Message(
+            room="old", seq=1, ts=5, user="bob", msg_id="m1", client_msg_id="b1", body="from before"
+        )
+        changed = await s.delete_message(
+            MessageDeleted(room="old", seq=0, ts=NOW, user="alice", target=2)
+        )
+        assert changed.event is not None and changed.message.deleted

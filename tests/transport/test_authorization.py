@@ -1,4 +1,5 @@
-"""Guarantee 5: nobody reads, syncs, sends to, or learns the members of a room they are not in.
+"""Guarantee 5: nobody reads, syncs, sends to, edits or deletes in, gives roles in, or learns
+the members of a room they are not in.
 
 alice and bob share a private room and a DM; carol is the outsider. For every request she can
 make about those rooms, over the WebSocket and over the HTTP API, she gets ``not_found`` in
@@ -30,7 +31,21 @@ MISSING = "ghost"  # no such room
 MISSING_DM = "dm:alice:zed"  # no such room (and no user zed)
 CASES = [(PRIVATE_REFS, MISSING), (DM_REFS, MISSING_DM)]
 
-WS_KINDS = ["history", "sync", "send", "join", "invite", "read", "typing", "members", "leave"]
+WS_KINDS = [
+    "history",
+    "sync",
+    "send",
+    "join",
+    "invite",
+    "read",
+    "typing",
+    "members",
+    "leave",
+    "edit",
+    "delete",
+    "role",
+]
+MESSAGE_SEQ = 3  # each room's message: after alice's and bob's member_joined
 
 
 @dataclass
@@ -118,6 +133,12 @@ def ws_fields(kind: str, room: str) -> dict[str, Any]:
         return {"room": room, "user": "carol"}
     if kind == "read":
         return {"room": room, "seq": 1}
+    if kind == "edit":
+        return {"room": room, "seq": MESSAGE_SEQ, "body": "mine now"}
+    if kind == "delete":
+        return {"room": room, "seq": MESSAGE_SEQ}
+    if kind == "role":
+        return {"room": room, "user": "carol", "role": "admin"}
     return {"room": room}
 
 
@@ -215,6 +236,9 @@ async def test_outsider_receives_none_of_the_rooms_events(
             await alice.send(DM, f"dm {i}")
             await bob.send(DM, f"dm back {i}")
         await alice.ok("invite", room=PRIVATE, user="dave")
+        await alice.ok("edit", room=PRIVATE, seq=MESSAGE_SEQ, body="the new plan")
+        await alice.ok("role", room=PRIVATE, user="bob", role="admin")
+        await alice.ok("delete", room=DM, seq=MESSAGE_SEQ + 1)  # her "dm 0"
         await alice.ws.send_str(json.dumps({"type": "typing", "room": DM}))
         await alice.ok("read", room=PRIVATE, seq=4)
 
@@ -222,6 +246,9 @@ async def test_outsider_receives_none_of_the_rooms_events(
             return (
                 len(c.room_events(PRIVATE, "message")) == 10
                 and len(c.room_events(PRIVATE, "member_joined")) == 1
+                and len(c.room_events(PRIVATE, "message_edited")) == 1
+                and len(c.room_events(PRIVATE, "role_changed")) == 1
+                and len(c.room_events(DM, "message_deleted")) == 1
                 and len(c.room_events(DM, "message")) == 10
                 and any(e["type"] == "typing" for e in c.events)
             )
@@ -259,6 +286,9 @@ HTTP_CALLS: dict[str, tuple[str, str, Any]] = {
     "read": ("POST", "read", {"seq": 1}),
     "invite": ("POST", "invite", {"user": "carol"}),
     "leave": ("POST", "leave", None),
+    "edit": ("PATCH", f"messages/{MESSAGE_SEQ}", {"body": "mine now"}),
+    "delete": ("DELETE", f"messages/{MESSAGE_SEQ}", None),
+    "role": ("PUT", "roles/carol", {"role": "admin"}),
 }
 
 

@@ -138,6 +138,30 @@ BAD_FRAMES = [
         frame(type="invite", id="i", room=ROOM, user=TOO_LONG_USER), "i", id="invite-long-user"
     ),
     pytest.param(frame(type="sync", id="s", since={TOO_LONG_ROOM: 0}), "s", id="sync-long-room"),
+    # edit, delete and role
+    pytest.param(frame(type="edit", id="e", room=ROOM, body="x"), "e", id="edit-without-seq"),
+    pytest.param(frame(type="edit", id="e", room=ROOM, seq=2), "e", id="edit-without-body"),
+    pytest.param(frame(type="edit", id="e", room=ROOM, seq=2, body=""), "e", id="edit-empty"),
+    pytest.param(
+        frame(type="edit", id="e", room=ROOM, seq=2, body="x" * (MAX_BODY_CHARS + 1)),
+        "e",
+        id="edit-body-over-max",
+    ),
+    pytest.param(frame(type="edit", id="e", room=ROOM, seq="2", body="x"), "e", id="edit-seq-str"),
+    pytest.param(frame(type="edit", id="e", seq=2, body="x"), "e", id="edit-without-room"),
+    pytest.param(frame(type="delete", id="d", room=ROOM), "d", id="delete-without-seq"),
+    pytest.param(frame(type="delete", id="d", room=ROOM, seq=-2), "d", id="delete-seq-negative"),
+    pytest.param(frame(type="delete", id="d", room=ROOM, seq=2**63), "d", id="delete-seq-2**63"),
+    pytest.param(
+        frame(type="role", id="r", room=ROOM, user="bob", role="owner"), "r", id="role-owner"
+    ),
+    pytest.param(frame(type="role", id="r", room=ROOM, user="bob"), "r", id="role-without-role"),
+    pytest.param(frame(type="role", id="r", room=ROOM, role="admin"), "r", id="role-without-user"),
+    pytest.param(
+        frame(type="role", id="r", room=ROOM, user=TOO_LONG_USER, role="admin"),
+        "r",
+        id="role-long-user",
+    ),
     # a second auth on an authenticated connection
     pytest.param(frame(type="auth", id="a", token="whatever"), "a", id="auth-again"),
 ]
@@ -887,3 +911,46 @@ async def test_a_body_of_only_whitespace_is_refused_over_http(
         assert_error(reply, 400, "bad_request")
     page = await call_api(http, "GET", f"{api}/rooms/lobby/messages", token)
     assert [e for e in page.body["events"] if e["type"] == "message"] == []
+
+
+async def test_bad_edits_deletes_and_roles_over_http_are_bad_requests(
+    server: RunningServer, http: aiohttp.ClientSession
+) -> None:
+    token = await register(http, server.url, "alice")
+    await register(http, server.url, "bob")
+    api = f"{server.url}/api/v1/rooms/{ROOM}"
+    assert (
+        await call_api(http, "POST", f"{server.url}/api/v1/rooms", token, json={"name": ROOM})
+    ).status == 201
+    posted = await call_api(
+        http, "POST", f"{api}/messages", token, json={"client_msg_id": "k", "body": "kept"}
+    )
+    assert posted.status == 201
+    seq = posted.body["seq"]
+    for path, body in (
+        (f"messages/{seq}", {}),
+        (f"messages/{seq}", {"body": ""}),
+        (f"messages/{seq}", {"body": "x" * (MAX_BODY_CHARS + 1)}),
+        (f"messages/{seq}", {"body": "y", "extra": 1}),
+        ("messages/two", {"body": "y"}),
+        ("messages/-1", {"body": "y"}),
+        (f"messages/{2**63}", {"body": "y"}),
+    ):
+        assert_error(
+            await call_api(http, "PATCH", f"{api}/{path}", token, json=body), 400, "bad_request"
+        )
+    for path in ("messages/two", "messages/-1", f"messages/{2**63}"):
+        assert_error(await call_api(http, "DELETE", f"{api}/{path}", token), 400, "bad_request")
+    for path, body in (
+        ("roles/bob", {"role": "owner"}),
+        ("roles/bob", {}),
+        ("roles/bob%20smith", {"role": "admin"}),
+        (f"roles/{TOO_LONG_USER}", {"role": "admin"}),
+    ):
+        assert_error(
+            await call_api(http, "PUT", f"{api}/{path}", token, json=body), 400, "bad_request"
+        )
+    page = await call_api(http, "GET", f"{api}/messages", token)
+    assert [e["type"] for e in page.body["events"]] == ["member_joined", "message"]
+    assert page.body["events"][1]["body"] == "kept" and "edited_at" not in page.body["events"][1]
+    await assert_healthy(http, server)

@@ -23,6 +23,9 @@ class EventType(enum.StrEnum):
     MESSAGE = "message"
     MEMBER_JOINED = "member_joined"
     MEMBER_LEFT = "member_left"
+    MESSAGE_EDITED = "message_edited"
+    MESSAGE_DELETED = "message_deleted"
+    ROLE_CHANGED = "role_changed"
 
 
 class _Event(msgspec.Struct, tag_field="type", omit_defaults=True, frozen=True, kw_only=True):
@@ -37,12 +40,47 @@ class _Event(msgspec.Struct, tag_field="type", omit_defaults=True, frozen=True, 
 
 
 class Message(_Event, tag=EventType.MESSAGE.value, frozen=True, kw_only=True):
-    """A message: its text, the id the server gave it and the id its author gave it."""
+    """A message: its text, the id the server gave it and the id its author gave it. As
+    appended it has neither ``edited_at`` nor ``deleted``; in history and replay it stands
+    as it is now: the latest body and ``edited_at``, or a tombstone (``deleted``, no body)."""
 
     type: ClassVar[EventType] = EventType.MESSAGE
     msg_id: str
     client_msg_id: str | None = None  # None for the seed's guests
-    body: str
+    body: str = ""  # "" only in a tombstone: a message's body is never empty
+    edited_at: int | None = None  # the ts of its latest message_edited
+    deleted: bool = False
+
+
+class MessageEdited(_Event, tag=EventType.MESSAGE_EDITED.value, frozen=True, kw_only=True):
+    """The author gave the message ``target`` a new body (``ts`` is when). The body is
+    erased from storage when the message is deleted."""
+
+    type: ClassVar[EventType] = EventType.MESSAGE_EDITED
+    target: int
+    body: str = ""
+
+
+class MessageDeleted(_Event, tag=EventType.MESSAGE_DELETED.value, frozen=True, kw_only=True):
+    """``user`` deleted the message ``target``: its body and its edits' bodies are erased."""
+
+    type: ClassVar[EventType] = EventType.MESSAGE_DELETED
+    target: int
+
+
+class Role(enum.StrEnum):
+    """A member's role in a room; its creator is its owner, above every role."""
+
+    ADMIN = "admin"
+    MEMBER = "member"
+
+
+class RoleChanged(_Event, tag=EventType.ROLE_CHANGED.value, frozen=True, kw_only=True):
+    """The owner ``user`` gave the member ``member`` the role ``role``."""
+
+    type: ClassVar[EventType] = EventType.ROLE_CHANGED
+    member: str
+    role: Role
 
 
 class MemberJoined(_Event, tag=EventType.MEMBER_JOINED.value, frozen=True, kw_only=True):
@@ -58,7 +96,7 @@ class MemberLeft(_Event, tag=EventType.MEMBER_LEFT.value, frozen=True, kw_only=T
     type: ClassVar[EventType] = EventType.MEMBER_LEFT
 
 
-Event = Message | MemberJoined | MemberLeft
+Event = Message | MemberJoined | MemberLeft | MessageEdited | MessageDeleted | RoleChanged
 
 EVENT_CLASSES: dict[EventType, type[Event]] = {cls.type: cls for cls in typing.get_args(Event)}
 COMMON_FIELDS = _Event.__struct_fields__
@@ -88,7 +126,7 @@ def membership_change(event: Event) -> Membership | None:
             return Membership.JOINED
         case MemberLeft():
             return Membership.LEFT
-        case Message():
+        case Message() | MessageEdited() | MessageDeleted() | RoleChanged():
             return None
         case _:
             typing.assert_never(event)

@@ -1,10 +1,13 @@
 """The projection of a room: its events folded into its current state. Pure functions.
 
 A room's log only grows; what a reader sees is the state the log folds into: who is a member,
-and each message as it stands now. Today a message never changes after it is appended, so
-folding only adds messages and changes the member set; an event that edits, deletes or
-reacts to a message becomes one more case of ``_apply``, and every reader that goes through
-``current`` (history pages) shows messages in their current state with no other change.
+who is an admin, and each message as it stands now — its latest body and ``edited_at`` after
+``message_edited``, a tombstone (``deleted``, no body) after ``message_deleted``. An edit of
+a deleted message changes nothing, and a change of a message the state does not hold (it is
+before the folded part) is skipped.
+
+Storage keeps each message's row in its current state, changed in the transaction that
+appends the change (``current`` says how), so a history page is read as it is, in O(page).
 
 Folding is associative over the log: folding a room's events one by one, all at once, or in
 any chunks from any split point gives the same state (``tests/core/test_projection.py``).
@@ -16,18 +19,30 @@ import typing
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from hubbub.core.events import Event, MemberJoined, MemberLeft, Message
+import msgspec
+
+from hubbub.core.events import (
+    Event,
+    MemberJoined,
+    MemberLeft,
+    Message,
+    MessageDeleted,
+    MessageEdited,
+    Role,
+    RoleChanged,
+)
 
 
 @dataclass(frozen=True, slots=True)
 class RoomState:
-    """A room as of its event ``last_seq``: its members and its messages by ``msg_id``, in
-    seq order. Folding from the room's first event gives all of them; from later on, the
-    changes made since."""
+    """A room as of its event ``last_seq``: its members, its admins, and its messages by
+    ``seq``, in seq order. Folding from the room's first event gives all of them; from later
+    on, the changes made since."""
 
     last_seq: int = 0
     members: frozenset[str] = frozenset()
-    messages: Mapping[str, Message] = field(default_factory=dict)
+    messages: Mapping[int, Message] = field(default_factory=dict)
+    admins: frozenset[str] = frozenset()
 
 
 EMPTY = RoomState()
@@ -42,28 +57,65 @@ def project(events: Iterable[Event], state: RoomState = EMPTY) -> RoomState:
     """The state after ``events``, in seq order, starting from ``state`` (which is not
     changed: the new state has its own copies)."""
     members = set(state.members)
+    admins = set(state.admins)
     messages = dict(state.messages)
     last_seq = state.last_seq
     for event in events:
-        _apply(members, messages, event)
+        _apply(members, admins, messages, event)
         last_seq = event.seq
-    return RoomState(last_seq, frozenset(members), messages)
+    return RoomState(last_seq, frozenset(members), messages, frozenset(admins))
 
 
-def _apply(members: set[str], messages: dict[str, Message], event: Event) -> None:
+def _apply(members: set[str], admins: set[str], messages: dict[int, Message], event: Event) -> None:
     match event:
         case Message():
-            messages[event.msg_id] = event
+            messages[event.seq] = event
+        case MessageEdited():
+            target = messages.get(event.target)
+            if target is not None and not target.deleted:
+                messages[event.target] = edited(target, event)
+        case MessageDeleted():
+            target = messages.get(event.target)
+            if target is not None:
+                messages[event.target] = tombstone(target)
         case MemberJoined():
             members.add(event.user)
         case MemberLeft():
             members.discard(event.user)
+            admins.discard(event.user)  # a role ends with the membership
+        case RoleChanged():
+            if event.role == Role.ADMIN:
+                admins.add(event.member)
+            else:
+                admins.discard(event.member)
         case _:
             typing.assert_never(event)
 
 
+def edited(message: Message, edit: MessageEdited) -> Message:
+    """The message with the body of ``edit``."""
+    return msgspec.structs.replace(message, body=edit.body, edited_at=edit.ts)
+
+
+def tombstone(message: Message) -> Message:
+    """What stays of a deleted message: who sent it when, and that it was deleted."""
+    return msgspec.structs.replace(message, body="", edited_at=None, deleted=True)
+
+
 def current(events: Sequence[Event]) -> list[Event]:
-    """The events as a reader is shown them: each message in its state after all of
-    ``events``. (Until events change messages, that is each event as it was appended.)"""
+    """The events as storage keeps them once all of ``events`` are appended, and as a
+    reader is shown them: each message in its state after all of ``events``, and the body
+    of each edit of a deleted message erased. Storage applies each change to the rows it
+    concerns when it appends it, so its pages and replays are already in this form."""
     messages = project(events).messages
-    return [messages[e.msg_id] if isinstance(e, Message) else e for e in events]
+    return [_as_now(messages, e) for e in events]
+
+
+def _as_now(messages: Mapping[int, Message], event: Event) -> Event:
+    if isinstance(event, Message):
+        return messages[event.seq]
+    if isinstance(event, MessageEdited):
+        target = messages.get(event.target)
+        if target is not None and target.deleted:
+            return msgspec.structs.replace(event, body="")
+    return event

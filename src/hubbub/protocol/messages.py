@@ -11,7 +11,7 @@ from typing import Any
 
 import msgspec
 
-from hubbub.core.events import Event, Message
+from hubbub.core.events import Event, Message, Role
 from hubbub.core.models import PublicRoom, RoomInfo, normalize_room
 from hubbub.errors import BadRequest
 from hubbub.protocol.limits import (
@@ -93,6 +93,24 @@ class Send(_RoomRequest, tag="send", kw_only=True):
     body: Body
 
 
+class Edit(_RoomRequest, tag="edit", kw_only=True):
+    seq: Seq
+    body: Body
+
+
+class Delete(_RoomRequest, tag="delete", kw_only=True):
+    seq: Seq
+
+
+class SetRole(_RoomRequest, tag="role", kw_only=True):
+    user: Username
+    role: Role
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.user = self.user.lower()
+
+
 class History(_RoomRequest, tag="history", kw_only=True):
     before: Seq | None = None
     after: Seq | None = None
@@ -131,6 +149,9 @@ Request = (
     | Dm
     | Invite
     | Send
+    | Edit
+    | Delete
+    | SetRole
     | History
     | Sync
     | Read
@@ -247,6 +268,12 @@ class Left(_Reply, tag="left", kw_only=True):
 
 class Ok(_Reply, tag="ok", kw_only=True):
     pass
+
+
+class MessageReply(_Reply, tag="current", kw_only=True):
+    """The answer to ``edit`` and ``delete``: the message as it stands now."""
+
+    message: Message
 
 
 class HistoryReply(_Reply, tag="history", kw_only=True):

@@ -23,7 +23,7 @@ from hubbub.auth.signins import SignInThrottle
 from hubbub.auth.tokens import new_token, token_hash
 from hubbub.broker.base import Audience, Broker, Notice
 from hubbub.config import Config
-from hubbub.core.events import Message
+from hubbub.core.events import Message, MessageDeleted, MessageEdited, Role, RoleChanged
 from hubbub.core.models import (
     LOBBY,
     USERNAME_RE,
@@ -33,7 +33,6 @@ from hubbub.core.models import (
     dm_room_name,
     guest_author,
 )
-from hubbub.core.projection import current
 from hubbub.errors import (
     BadRequest,
     Forbidden,
@@ -44,7 +43,7 @@ from hubbub.errors import (
 from hubbub.protocol.messages import ReadNotice, SyncState, TypingNotice, encode
 from hubbub.service.hub import Hub
 from hubbub.service.session import Session
-from hubbub.storage.base import Appended, Page, Storage
+from hubbub.storage.base import Appended, Changed, Page, Storage
 
 Clock = Callable[[], int]  # milliseconds since the epoch
 
@@ -255,14 +254,32 @@ class Actions:
         )
         return self.storage.append(message)
 
+    async def edit(self, user: str, room: str, seq: int, body: str) -> Changed:
+        """Give the author's message ``seq`` a new body; the same body changes nothing."""
+        self._sends.check(user, what="messages")
+        edit = MessageEdited(room=room, seq=0, ts=self.clock(), user=user, target=seq, body=body)
+        return await self.storage.edit_message(edit)
+
+    async def delete(self, user: str, room: str, seq: int) -> Changed:
+        """Delete the message ``seq`` (its author, the owner or an admin); deleting a
+        deleted message changes nothing."""
+        self._sends.check(user, what="messages")
+        delete = MessageDeleted(room=room, seq=0, ts=self.clock(), user=user, target=seq)
+        return await self.storage.delete_message(delete)
+
+    async def set_role(self, user: str, room: str, member: str, role: Role) -> None:
+        """The owner makes a member an admin or a member again."""
+        self._room_action(user)
+        change = RoleChanged(room=room, seq=0, ts=self.clock(), user=user, member=member, role=role)
+        await self.storage.set_role(change)
+
     async def history(
         self, user: str, room: str, before: int | None, after: int | None, limit: int
     ) -> Page:
         if before is not None and after is not None:
             raise BadRequest("give before or after, not both")
         await self._visible(user, room)
-        page = await self.storage.history(room, before, after, limit)
-        return Page(current(page.events), page.has_more)
+        return await self.storage.history(room, before, after, limit)
 
     async def sync(self, session: Session, since: dict[str, int]) -> dict[str, SyncState]:
         """Replay what the session missed in each of its rooms, then deliver them live (see

@@ -59,6 +59,15 @@ async def handle(
         case m.Invite(room=room, user=invitee):
             await actions.invite(user, room, invitee)
             return m.Ok(re=re)
+        case m.Edit(room=room, seq=seq, body=body):
+            changed = await actions.edit(user, room, seq, body)
+            return m.MessageReply(re=re, message=changed.message)
+        case m.Delete(room=room, seq=seq):
+            changed = await actions.delete(user, room, seq)
+            return m.MessageReply(re=re, message=changed.message)
+        case m.SetRole(room=room, user=member, role=role):
+            await actions.set_role(user, room, member, role)
+            return m.Ok(re=re)
         case m.History(room=room, before=before, after=after, limit=limit):
             page = await actions.history(user, room, before, after, limit)
             return m.HistoryReply(re=re, room=room, events=page.events, has_more=page.has_more)

@@ -27,10 +27,18 @@ Rooms and users are named by their (normalized) names. Every guarantee below is 
    awaitable resolves. ``close`` first commits every write queued before it.
 9. **Replay in one snapshot.** ``replay_since`` reads its events and ``last_seq`` in one
    snapshot, and replays all of the events asked for or none.
+10. **Changes in the write.** ``edit_message``, ``delete_message`` and ``set_role`` check
+   the target and the actor's rights in the write transaction, append their event and bring
+   the rows they change to their current state in that same transaction: a message's row
+   holds its latest body and ``edited_at``, or, once deleted, no body (nor do its edits), so
+   history and replay read rows as they are (``core.projection.current`` is their form). A
+   change that changes nothing (the same body, a second delete, the same role) appends
+   nothing.
 
 Events are appended through one method, ``append``, whatever their kind; the methods that
-change members (``create_room``, ``open_dm``, ``add_member``, ``remove_member``) append their
-event through the same path inside their own write.
+change members (``create_room``, ``open_dm``, ``add_member``, ``remove_member``) or messages
+and roles (``edit_message``, ``delete_message``, ``set_role``) append their event through the
+same path inside their own write.
 """
 
 from __future__ import annotations
@@ -39,7 +47,15 @@ import abc
 from collections.abc import Awaitable, Callable
 from typing import Generic, NamedTuple, TypeVar
 
-from hubbub.core.events import Event, MemberJoined, MemberLeft
+from hubbub.core.events import (
+    Event,
+    MemberJoined,
+    MemberLeft,
+    Message,
+    MessageDeleted,
+    MessageEdited,
+    RoleChanged,
+)
 from hubbub.core.models import PublicRoom, Room, RoomInfo, RoomKind
 from hubbub.lifecycle import Opened
 
@@ -62,6 +78,11 @@ class Appended(NamedTuple, Generic[E]):
 class Joined(NamedTuple):
     info: RoomInfo
     event: MemberJoined | None  # None when the user already was a member
+
+
+class Changed(NamedTuple):
+    message: Message  # as it stands after the change
+    event: MessageEdited | MessageDeleted | None  # None when nothing changed
 
 
 class Page(NamedTuple):
@@ -147,6 +168,29 @@ class Storage(Opened):
         With ``require_member`` the author must be a member, checked in the write
         transaction: otherwise ``Forbidden`` in a public room and ``NotFound`` in any other
         (a retry of a stored event still gets it). ``NotFound`` for a missing room."""
+
+    @abc.abstractmethod
+    def edit_message(self, edit: MessageEdited) -> Awaitable[Changed]:
+        """Give the message ``edit.target`` the body of ``edit``, by its author only.
+
+        Checked in the write: the editor is a member (as for ``append``), ``NotFound`` if
+        ``target`` is no message of the room, ``Forbidden`` if the editor is not its author,
+        ``Conflict`` if it is deleted. The body it already has appends nothing."""
+
+    @abc.abstractmethod
+    def delete_message(self, delete: MessageDeleted) -> Awaitable[Changed]:
+        """Erase the message ``delete.target`` and its edits' bodies, leaving a tombstone.
+
+        Checked in the write: the deleter is a member (as for ``append``) and its author,
+        the room's owner or an admin (``Forbidden``; a DM has neither), ``NotFound`` if
+        ``target`` is no message of the room. A deleted message appends nothing."""
+
+    @abc.abstractmethod
+    def set_role(self, change: RoleChanged) -> Awaitable[RoleChanged | None]:
+        """Give ``change.member`` the role ``change.role``; None if it had it already.
+
+        Checked in the write: ``change.user`` is the room's owner (``Forbidden``; a DM has
+        none), the member is one (``NotFound``), and is not the owner (``BadRequest``)."""
 
     @abc.abstractmethod
     def mark_read(self, room: str, user: str, seq: int) -> Awaitable[int]:

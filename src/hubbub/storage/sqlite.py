@@ -34,13 +34,36 @@ from hubbub.core.events import (
     Event,
     MemberJoined,
     MemberLeft,
+    Message,
+    MessageDeleted,
+    MessageEdited,
+    RoleChanged,
     client_msg_id,
     membership_change,
     own_fields,
 )
 from hubbub.core.models import PublicRoom, Room, RoomInfo, RoomKind
-from hubbub.errors import Conflict, Forbidden, HubbubError, NotFound, Unavailable, room_not_found
-from hubbub.storage.base import Appended, E, Joined, Page, Replay, Storage, StorageError
+from hubbub.core.projection import edited, tombstone
+from hubbub.core.roles import may_delete, owner
+from hubbub.errors import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    HubbubError,
+    NotFound,
+    Unavailable,
+    room_not_found,
+)
+from hubbub.storage.base import (
+    Appended,
+    Changed,
+    E,
+    Joined,
+    Page,
+    Replay,
+    Storage,
+    StorageError,
+)
 from hubbub.storage.migrations.sqlite import migrate
 
 T = TypeVar("T")
@@ -82,6 +105,8 @@ def connect(path: Path, create: bool = True) -> sqlite3.Connection:
         db.execute("PRAGMA synchronous=FULL")
         db.execute("PRAGMA foreign_keys=ON")
         db.execute("PRAGMA busy_timeout=10000")
+        # A deleted message's body is overwritten in the file, not only unlinked.
+        db.execute("PRAGMA secure_delete=ON")
     except BaseException:
         db.close()
         raise
@@ -595,6 +620,91 @@ class SQLiteStorage(Storage):
 
         return self._submit(job, atomic=True)
 
+    def edit_message(self, edit: MessageEdited) -> Awaitable[Changed]:
+        def job(db: sqlite3.Connection, events: list[Event]) -> Changed:
+            room = self._member_room(db, edit)
+            target = _target(db, room, edit.target)
+            if target.user != edit.user:
+                raise Forbidden("only its author can edit a message")
+            if target.deleted:
+                raise Conflict(f"message {edit.target} is deleted")
+            if target.body == edit.body:
+                return Changed(target, None)
+            stored = _insert(db, events, room, edit)
+            db.execute(
+                "UPDATE events SET body = ?, edited_at = ? WHERE room_id = ? AND seq = ?",
+                (edit.body, edit.ts, room.id, edit.target),
+            )
+            return Changed(edited(target, stored), stored)
+
+        return self._submit(job, atomic=True)
+
+    def delete_message(self, delete: MessageDeleted) -> Awaitable[Changed]:
+        def job(db: sqlite3.Connection, events: list[Event]) -> Changed:
+            room = self._member_room(db, delete)
+            target = _target(db, room, delete.target)
+            created_by, role = db.execute(
+                "SELECT r.created_by, m.role FROM rooms r JOIN members m ON m.room_id = r.id"
+                " WHERE r.id = ? AND m.username = ?",
+                (room.id, delete.user),
+            ).fetchone()
+            if not may_delete(delete.user, target.user, owner(room.kind, created_by), role):
+                raise Forbidden("only its author, the room's owner or an admin can delete it")
+            if target.deleted:
+                return Changed(target, None)
+            stored = _insert(db, events, room, delete)
+            # The body goes from the message and from every edit of it: erased, not hidden.
+            db.execute(
+                "UPDATE events SET body = '', edited_at = NULL, deleted = 1"
+                " WHERE room_id = ? AND seq = ?",
+                (room.id, delete.target),
+            )
+            db.execute(
+                "UPDATE events SET body = '' WHERE room_id = ? AND target = ?"
+                " AND type = 'message_edited'",
+                (room.id, delete.target),
+            )
+            return Changed(tombstone(target), stored)
+
+        return self._submit(job, atomic=True)
+
+    def set_role(self, change: RoleChanged) -> Awaitable[RoleChanged | None]:
+        def job(db: sqlite3.Connection, events: list[Event]) -> RoleChanged | None:
+            room = self._member_room(db, change)
+            (created_by,) = db.execute(
+                "SELECT created_by FROM rooms WHERE id = ?", (room.id,)
+            ).fetchone()
+            room_owner = owner(room.kind, created_by)
+            if change.user != room_owner:
+                raise Forbidden("only the room's owner can change roles")
+            if change.member == room_owner:
+                raise BadRequest("the owner's role cannot change")
+            row = db.execute(
+                "SELECT role FROM members WHERE room_id = ? AND username = ?",
+                (room.id, change.member),
+            ).fetchone()
+            if row is None:
+                raise NotFound(f"{change.member!r} is not a member of {change.room!r}")
+            if row[0] == change.role:
+                return None
+            db.execute(
+                "UPDATE members SET role = ? WHERE room_id = ? AND username = ?",
+                (change.role.value, room.id, change.member),
+            )
+            return _insert(db, events, room, change)
+
+        return self._submit(job, atomic=True)
+
+    def _member_room(self, db: sqlite3.Connection, event: Event) -> _RoomState:
+        """The room of ``event``, whose author must be a member: ``Forbidden`` in a public
+        room, and as if missing in any other (as for ``append``)."""
+        room = self._cache.room(db, event.room)
+        if not self._cache.is_member(db, room.id, event.user):
+            if room.kind == RoomKind.PUBLIC:
+                raise Forbidden(f"join {event.room!r} before you change messages in it")
+            raise room_not_found(event.room)
+        return room
+
     def mark_read(self, room: str, user: str, seq: int) -> Awaitable[int]:
         def job(db: sqlite3.Connection, events: list[Event]) -> int:
             row = self._cache.room(db, room)
@@ -772,6 +882,17 @@ def _insert(db: sqlite3.Connection, events: list[Event], room: _RoomState, event
     return stored
 
 
+def _target(db: sqlite3.Connection, room: _RoomState, seq: int) -> Message:
+    """The message ``seq`` of the room as it stands; ``NotFound`` if that is no message."""
+    row = db.execute(
+        f"SELECT {_EVENT_COLUMNS} FROM events WHERE room_id = ? AND seq = ?", (room.id, seq)
+    ).fetchone()
+    message = None if row is None else _event(room.name, row)
+    if not isinstance(message, Message):
+        raise NotFound(f"no message {seq} in {room.name!r}")
+    return message
+
+
 def _stored(db: sqlite3.Connection, event: E) -> Appended[E] | None:
     """The event its author already stored with the ``client_msg_id`` of ``event``, if any;
     ``Conflict`` if that is in another room or of another kind."""
@@ -861,6 +982,8 @@ def _event(room: str, row: tuple[Any, ...]) -> Event:
     seq, type_, author, ts = row[:4]
     cls, positions = _DECODE[type_]
     own = {name: row[i] for name, i in positions}
+    if cls is Message:  # SQLite has no booleans, and rows from before edits have NULL
+        own["deleted"] = bool(own["deleted"])
     return cls(room=room, seq=seq, ts=ts, user=author, **own)
 
 

@@ -15,7 +15,7 @@ from typing import Any
 import msgspec
 from aiohttp import web
 
-from hubbub.core.events import Event
+from hubbub.core.events import Event, Message, Role
 from hubbub.core.models import PublicRoom, RoomInfo, normalize_room
 from hubbub.errors import BadRequest, Forbidden, HubbubError
 from hubbub.protocol.limits import (
@@ -69,6 +69,14 @@ class UserRef(msgspec.Struct, forbid_unknown_fields=True):
 class NewMessage(msgspec.Struct, forbid_unknown_fields=True):
     client_msg_id: ClientMsgId
     body: Body
+
+
+class NewBody(msgspec.Struct, forbid_unknown_fields=True):
+    body: Body
+
+
+class NewRole(msgspec.Struct, forbid_unknown_fields=True):
+    role: Role
 
 
 class ReadMarker(msgspec.Struct, forbid_unknown_fields=True):
@@ -300,6 +308,34 @@ async def post_message(call: Call) -> web.Response:
     return json_response((200 if stored.duplicate else 201), SentOut.of(stored.event))
 
 
+def _path_seq(call: Call) -> int:
+    try:
+        return msgspec.convert(call.request.match_info["seq"], Seq, strict=False)
+    except msgspec.ValidationError as exc:
+        raise BadRequest(f"the seq in the path: {exc}") from None
+
+
+async def edit_message(call: Call) -> web.Response:
+    seq = _path_seq(call)
+    changed = await _actions(call).edit(call.user, call.room, seq, call.body.body)
+    return json_response(200, changed.message)
+
+
+async def delete_message(call: Call) -> web.Response:
+    changed = await _actions(call).delete(call.user, call.room, _path_seq(call))
+    return json_response(200, changed.message)
+
+
+async def set_role(call: Call) -> web.Response:
+    member = call.request.match_info["user"]
+    try:
+        member = msgspec.convert(member, Username).lower()
+    except msgspec.ValidationError as exc:
+        raise BadRequest(f"the user in the path: {exc}") from None
+    await _actions(call).set_role(call.user, call.room, member, call.body.role)
+    return json_response(204, None)
+
+
 async def mark_read(call: Call) -> web.Response:
     marker = await _actions(call).read(call.user, call.room, call.body.seq, None)
     return json_response(200, ReadOut(call.room, marker))
@@ -392,6 +428,29 @@ ENDPOINTS = [
         body=NewMessage,
         response=SentOut,
         status=201,
+    ),
+    Endpoint(
+        "PATCH",
+        ROOM + "/messages/{seq}",
+        "Edit your message (the same body again changes nothing)",
+        edit_message,
+        body=NewBody,
+        response=Message,
+    ),
+    Endpoint(
+        "DELETE",
+        ROOM + "/messages/{seq}",
+        "Delete a message: yours, or any as the room's owner or an admin (idempotent)",
+        delete_message,
+        response=Message,
+    ),
+    Endpoint(
+        "PUT",
+        ROOM + "/roles/{user}",
+        "Make a member an admin or a member again (the room's owner only)",
+        set_role,
+        body=NewRole,
+        status=204,
     ),
     Endpoint(
         "POST",

@@ -16,12 +16,18 @@ _ERRORS = {
     "401": "Missing or bad credentials (unauthenticated)",
     "403": "Not allowed (forbidden)",
     "404": "No such room or user, or not visible to you (not_found)",
-    "409": "Name taken (conflict)",
+    "409": "Name taken, or the message is deleted (conflict)",
     "408": "The request body did not arrive in time (timeout)",
     "413": "Body too large (too_large)",
     "415": "Not sent as application/json (bad_request)",
     "429": "Too many requests (rate_limited); see retry_after",
     "503": "Storage unavailable or the server overloaded (unavailable); try again later",
+}
+
+_PATH_SCHEMAS = {
+    "room": {"type": "string"},
+    "user": {"type": "string"},
+    "seq": {"type": "integer", "minimum": 0},
 }
 
 
@@ -37,7 +43,7 @@ def build_openapi() -> dict[str, Any]:
     for e in ENDPOINTS:
         op: dict[str, Any] = {"summary": e.summary, "operationId": e.handler.__name__}
         params = [
-            {"name": name, "in": "path", "required": True, "schema": {"type": "string"}}
+            {"name": name, "in": "path", "required": True, "schema": _PATH_SCHEMAS[name]}
             for name in re.findall(r"{(\w+)}", e.path)
         ]
         if e.query is not None:
