@@ -63,3 +63,45 @@ test('forgetting a room resets its events, and the same seqs come in again', () 
   assert.equal(store.addEvents('den', [message(2)]), 1);
   assert.deepEqual(seqs(store), [2]);
 });
+
+test('far history is forgotten beyond the kept window, and pages back in once each', () => {
+  const store = new Store('alice');
+  store.setRooms([{ name: 'den', kind: 'public', last_seq: 0, read_seq: 0, unread: 0 }]);
+  const room = store.room('den');
+  room.loaded = true;
+  room.hasOlder = false;
+  store.addEvents('den', [1, 2, 3, 4, 5, 6].map((seq) => message(seq)));
+  assert.equal(room.unread, 6);
+
+  store.trimHistory(null, 4);
+  assert.deepEqual(seqs(store), [3, 4, 5, 6]);
+  assert.equal(room.hasOlder, true); // what was dropped can be loaded again
+  assert.deepEqual(store.lastSeen(), { den: 6 }); // sync still resumes after the newest
+  assert.equal(store.newestSeq('den'), 6);
+
+  // Paged back in: the dropped seqs are new again, but not counted as unread twice.
+  assert.equal(store.addEvents('den', [message(1), message(2)]), 2);
+  assert.deepEqual(seqs(store), [1, 2, 3, 4, 5, 6]);
+  assert.equal(room.unread, 6);
+  assert.equal(store.addEvents('den', [message(7)]), 1);
+  assert.equal(room.unread, 7);
+});
+
+test('the room being read, and a room loading an older page, keep all their history', () => {
+  const store = new Store('alice');
+  store.addEvents('den', [1, 2, 3].map((seq) => message(seq)));
+  store.addEvents('lab', [1, 2, 3].map((seq) => ({ ...message(seq), room: 'lab' })));
+  store.trimHistory('den', 1);
+  assert.deepEqual(seqs(store), [1, 2, 3]);
+  assert.deepEqual(
+    store.room('lab').events.map((event) => event.seq),
+    [3],
+  );
+  // The page on its way was asked for before the oldest held: dropping now would leave a hole.
+  store.room('den').loadingOlder = true;
+  store.trimHistory(null, 1);
+  assert.deepEqual(seqs(store), [1, 2, 3]);
+  store.room('den').loadingOlder = false;
+  store.trimHistory(null, 1);
+  assert.deepEqual(seqs(store), [3]);
+});

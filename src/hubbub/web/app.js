@@ -208,6 +208,8 @@ export class App {
     const room = active ? store.room(active) : null;
     const left = this.#leftRooms();
     const shown = room ?? left.find((r) => r.name === active) ?? null;
+    // Far history is forgotten unless it is being read (scrolled up to) in the open room.
+    store.trimHistory(room && !this.#timeline.atBottom ? active : null);
     this.#sidebar.render(store, active, left);
     this.#renderHeader(active, room, shown);
     const empty = byId('room-empty');

@@ -5,8 +5,12 @@
 // pages of history, sync replays and live events arrive in. `countedSeq` is how far the
 // unread count is known to be right: the server's `unread` covers everything up to the
 // `last_seq` it came with, and later messages are counted here as they arrive, once.
+//
+// Memory stays bounded: `trimHistory` keeps each room's newest `KEEP_EVENTS` events and
+// forgets the older ones (they are paged back in with `history` when scrolled to).
 
 const TYPING_SHOWN_MS = 5000;
+export const KEEP_EVENTS = 1000;
 
 function newRoom(name, kind) {
   return {
@@ -124,6 +128,20 @@ export class Store extends EventTarget {
     room.loaded = false;
     room.hasOlder = true;
     this.changed('events', name);
+  }
+
+  /**
+   * Forget all but the newest `keep` events of every room except `reading` (the room whose
+   * older history is on screen). A room loading an older page is left alone: the page
+   * would leave a hole above what is kept.
+   */
+  trimHistory(reading = null, keep = KEEP_EVENTS) {
+    for (const room of this.rooms.values()) {
+      if (room.name === reading || room.loadingOlder || room.events.length <= keep) continue;
+      const dropped = room.events.splice(0, room.events.length - keep);
+      for (const event of dropped) room.seqs.delete(event.seq);
+      room.hasOlder = true;
+    }
   }
 
   /** The newest seq held per room: what `sync` resumes from. */

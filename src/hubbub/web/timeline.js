@@ -1,8 +1,13 @@
 // The message list of the room on screen: grouping, day dividers, pending messages, and
 // the scroll behaviour (stay at the bottom when there, keep the view still when older
 // history is added above, show a "new messages" button otherwise).
+//
+// Drawing is incremental: each event's row is made once, keyed by seq. A new event adds
+// its row at the bottom, an older page adds rows at the top, forgotten history removes
+// rows from the top; only the row next to such a change is looked at again (its grouping
+// or day divider may change). The cost of a change does not grow with the rows shown.
 
-import { el, reconcile } from './dom.js';
+import { el } from './dom.js';
 import {
   authorLabel,
   colourClass,
@@ -14,45 +19,43 @@ import {
   isGuest,
 } from './format.js';
 import { linkify } from './linkify.js';
+import { placement, planUpdate, rowOf } from './rows.js';
 
-const GROUP_WITHIN_MS = 5 * 60_000;
 const BOTTOM_SLACK_PX = 48;
 const LOAD_OLDER_WITHIN_PX = 400;
 
 /**
  * What to show, in order: day dividers, events, then the outbox's pending messages that
- * the server has not echoed back yet.
+ * the server has not echoed back yet. (The whole list at once; `Timeline` draws the same
+ * list a change at a time.)
  */
 export function timelineItems(events, pending, me) {
   const echoed = new Set();
   for (const event of events) {
     if (event.user === me && event.client_msg_id) echoed.add(event.client_msg_id);
   }
-  const rows = [
-    ...events.map((event) => ({ event })),
-    ...pending.filter((entry) => !echoed.has(entry.cid)).map((entry) => ({ entry })),
-  ];
   const items = [];
   let prev = null;
-  let day = null;
-  for (const row of rows) {
-    const ts = row.event ? row.event.ts : row.entry.ts;
-    const user = row.event ? row.event.user : me;
-    const isMessage = row.entry || row.event.type === 'message';
-    if (dayKey(ts) !== day) {
-      day = dayKey(ts);
-      items.push({ key: `d:${day}`, kind: 'day', ts });
-      prev = null;
-    }
-    const grouped =
-      isMessage && prev !== null && prev.user === user && ts - prev.ts < GROUP_WITHIN_MS;
-    if (row.event) {
-      const kind = isMessage ? 'message' : 'member';
-      items.push({ key: `s:${row.event.seq}`, kind, event: row.event, grouped });
-    } else {
-      items.push({ key: `p:${row.entry.cid}`, kind: 'pending', entry: row.entry, grouped });
-    }
-    prev = isMessage ? { user, ts } : null;
+  for (const event of events) {
+    const row = rowOf(event);
+    const { newDay, grouped } = placement(prev, row);
+    if (newDay) items.push({ key: `d:${dayKey(event.ts)}`, kind: 'day', ts: event.ts });
+    const kind = row.message ? 'message' : 'member';
+    items.push({ key: `s:${event.seq}`, kind, event, grouped });
+    prev = row;
+  }
+  return [...items, ...pendingItems(pending.filter((entry) => !echoed.has(entry.cid)), prev, me)];
+}
+
+/** The pending messages' items, placed after the row `prev` (null: none). */
+function pendingItems(pending, prev, me) {
+  const items = [];
+  for (const entry of pending) {
+    const row = { user: me, ts: entry.ts, message: true };
+    const { newDay, grouped } = placement(prev, row);
+    if (newDay) items.push({ key: `d:${dayKey(entry.ts)}`, kind: 'day', ts: entry.ts });
+    items.push({ key: `p:${entry.cid}`, kind: 'pending', entry, grouped });
+    prev = row;
   }
   return items;
 }
@@ -63,7 +66,11 @@ export class Timeline {
   #marker;
   #status;
   #handlers;
-  #cache = new Map();
+  #me = null;
+  #rows = []; // one per event shown, in seq order: {seq, event, grouped, node, day}
+  #echoed = new Set(); // client_msg_ids of the user's events shown
+  #tail = []; // the pending messages' nodes (and their day dividers), after the rows
+  #pendingCache = new Map(); // item key -> {node, sig}
   #roomKey = null;
   #stick = true; // the view follows new messages (it is at the bottom)
   #lastKey = null;
@@ -93,7 +100,10 @@ export class Timeline {
 
   clear() {
     this.#roomKey = null;
-    this.#cache.clear();
+    this.#rows = [];
+    this.#echoed.clear();
+    this.#tail = [];
+    this.#pendingCache.clear();
     this.#list.replaceChildren();
     this.#marker.hidden = true;
     this.#status.textContent = '';
@@ -106,44 +116,140 @@ export class Timeline {
    * messages say while sending waits (null: "Pending").
    */
   render(room, pending, me, note = null) {
-    const switching = room.name !== this.#roomKey;
+    const switching = room.name !== this.#roomKey || me !== this.#me;
     if (switching) {
       this.clear();
       this.#roomKey = room.name;
+      this.#me = me;
       this.#stick = true;
     }
     this.#canRetry = !room.left;
-    const items = timelineItems(room.events, pending, me);
+    const plan = planUpdate(this.#rows, room.events);
+    // Rows (or the status line) changing above the view would move it: hold it on a row.
     const anchor = this.#stick ? null : this.#anchor();
-    reconcile(
-      this.#list,
-      items,
-      {
-        key: (item) => item.key,
-        signature: (item) =>
-          item.kind === 'pending'
-            ? `${item.grouped}|${item.entry.state}|${item.entry.error ?? ''}|${this.#canRetry}`
-            : `${item.grouped}`,
-        build: (item) => this.#build(item, me),
-      },
-      this.#cache,
+    if (plan) this.#update(room.events, plan);
+    else this.#redraw(room.events);
+    const items = pendingItems(
+      pending.filter((entry) => !this.#echoed.has(entry.cid)),
+      this.#rows.length ? rowOf(this.#rows.at(-1).event) : null,
+      me,
     );
+    this.#drawTail(items);
     this.#renderStatus(room);
     this.#showWaiting(items, note);
 
-    const lastKey = items.at(-1)?.key ?? null;
+    const lastKey = (this.#tail.at(-1) ?? this.#rows.at(-1)?.node)?.dataset.key ?? null;
     const grew = !switching && lastKey !== this.#lastKey && lastKey !== null;
     this.#lastKey = lastKey;
     if (this.#stick) {
       this.#scroller.scrollTop = this.#scroller.scrollHeight;
-    } else if (anchor) {
-      this.#restore(anchor);
+    } else {
+      if (anchor) this.#restore(anchor);
       if (grew) this.#marker.hidden = false;
     }
     // Too little to scroll: fetch older history until the view is full (or there is none).
     if (this.#hasOlder && this.#scroller.scrollHeight <= this.#scroller.clientHeight + 1) {
       this.#handlers.onNearTop();
     }
+  }
+
+  // --- rows of events ----------------------------------------------------------------
+
+  /** Draw every event's row anew (a room opened or reset, a hole filled). */
+  #redraw(events) {
+    for (const row of this.#rows) this.#removeRow(row);
+    this.#rows = this.#insertRows(events, null, this.#tail[0] ?? null);
+  }
+
+  /** Apply a plan of `planUpdate`: rows dropped at the top, added at the top and bottom. */
+  #update(events, { drop, head, tail }) {
+    for (const row of this.#rows.splice(0, drop)) this.#removeRow(row);
+    if (head) {
+      const first = this.#rows[0];
+      const added = this.#insertRows(events.slice(0, head), null, first.day ?? first.node);
+      this.#rows = added.concat(this.#rows);
+    }
+    // The row that was first now has a row above it, or is first now: place it again.
+    if (drop || head) this.#replace(head);
+    if (tail) {
+      const prev = rowOf(this.#rows.at(-1).event);
+      const added = this.#insertRows(events.slice(events.length - tail), prev, this.#tail[0] ?? null);
+      for (const row of added) this.#rows.push(row);
+    }
+  }
+
+  /** Make rows for `events` placed after `prev`, inserted before `before`. */
+  #insertRows(events, prev, before) {
+    const rows = [];
+    const fragment = document.createDocumentFragment();
+    for (const event of events) {
+      const { newDay, grouped } = placement(prev, rowOf(event));
+      const day = newDay ? this.#dayNode(event.ts) : null;
+      const node = this.#eventNode(event, grouped);
+      if (day) fragment.append(day);
+      fragment.append(node);
+      rows.push({ seq: event.seq, event, grouped, node, day });
+      if (event.user === this.#me && event.client_msg_id) this.#echoed.add(event.client_msg_id);
+      prev = rowOf(event);
+    }
+    this.#list.insertBefore(fragment, before);
+    return rows;
+  }
+
+  /** Place the row at `index` again under its (new) neighbour above. */
+  #replace(index) {
+    const row = this.#rows[index];
+    const prev = index > 0 ? rowOf(this.#rows[index - 1].event) : null;
+    const { newDay, grouped } = placement(prev, rowOf(row.event));
+    if (grouped !== row.grouped) {
+      const node = this.#eventNode(row.event, grouped);
+      row.node.replaceWith(node);
+      Object.assign(row, { node, grouped });
+    }
+    if (newDay && !row.day) {
+      row.day = this.#dayNode(row.event.ts);
+      this.#list.insertBefore(row.day, row.node);
+    } else if (!newDay && row.day) {
+      row.day.remove();
+      row.day = null;
+    }
+  }
+
+  #removeRow(row) {
+    row.day?.remove();
+    row.node.remove();
+    if (row.event.user === this.#me) this.#echoed.delete(row.event.client_msg_id);
+  }
+
+  // --- pending messages, after the rows ----------------------------------------------
+
+  /** Make the nodes after the last row be `items`, reusing (and not moving) what stays. */
+  #drawTail(items) {
+    const wanted = items.map((item) => {
+      const sig =
+        item.kind === 'pending'
+          ? `${item.grouped}|${item.entry.state}|${item.entry.error ?? ''}|${this.#canRetry}`
+          : '';
+      let entry = this.#pendingCache.get(item.key);
+      if (!entry || entry.sig !== sig) {
+        const node = item.kind === 'day' ? this.#dayNode(item.ts) : this.#pendingNode(item);
+        node.dataset.key = item.key;
+        if (entry?.node.isConnected) entry.node.replaceWith(node);
+        entry = { node, sig };
+        this.#pendingCache.set(item.key, entry);
+      }
+      return entry.node;
+    });
+    const keep = new Set(wanted);
+    for (const node of this.#tail) if (!keep.has(node)) node.remove();
+    const keys = new Set(items.map((item) => item.key));
+    for (const key of this.#pendingCache.keys()) if (!keys.has(key)) this.#pendingCache.delete(key);
+    let cursor = this.#rows.length ? this.#rows.at(-1).node.nextElementSibling : this.#list.firstElementChild;
+    for (const node of wanted) {
+      if (node === cursor) cursor = cursor.nextElementSibling;
+      else this.#list.insertBefore(node, cursor);
+    }
+    this.#tail = wanted;
   }
 
   #renderStatus(room) {
@@ -169,7 +275,7 @@ export class Timeline {
     let first = true;
     for (const item of items) {
       if (item.kind !== 'pending' || item.entry.state === 'failed') continue;
-      const state = this.#cache.get(item.key).node.querySelector('.msg-state');
+      const state = this.#pendingCache.get(item.key).node.querySelector('.msg-state');
       const text = note ?? 'Pending';
       if (first) state.setAttribute('role', 'status');
       else state.removeAttribute('role');
@@ -189,21 +295,27 @@ export class Timeline {
     if (s.scrollTop <= LOAD_OLDER_WITHIN_PX && this.#hasOlder) this.#handlers.onNearTop();
   }
 
-  /** The first item visible at the top, and how far below the top edge it is. */
+  /** The first row visible at the top, and how far below the top edge it is. */
   #anchor() {
     const top = this.#scroller.getBoundingClientRect().top;
-    for (const node of this.#list.children) {
-      // A day divider moves up when older messages of its day arrive: not an anchor.
-      if (node.classList.contains('day')) continue;
-      const rect = node.getBoundingClientRect();
-      if (rect.bottom > top) return { key: node.dataset.key, offset: rect.top - top };
+    const list = this.#list.getBoundingClientRect();
+    // Found where it is drawn, not by walking the rows above it (a little lower if the
+    // point falls between two rows).
+    let node = null;
+    for (let y = Math.max(top, list.top) + 1, step = 0; !node && step < 25; y += 8, step += 1) {
+      node = document.elementFromPoint(list.left + list.width / 2, y)?.closest('#message-list > li');
     }
-    return null;
+    node ??= this.#list.firstElementChild;
+    // A day divider moves up when older messages of its day arrive: not an anchor.
+    while (node?.classList.contains('day')) node = node.nextElementSibling;
+    if (!node) return null;
+    return { key: node.dataset.key, offset: node.getBoundingClientRect().top - top };
   }
 
   #restore({ key, offset }) {
-    const node = this.#cache.get(key)?.node;
-    if (!node?.isConnected) return;
+    // Looked up again: the row may have been remade (grouped under an older neighbour).
+    const node = this.#list.querySelector(`:scope > [data-key="${CSS.escape(key)}"]`);
+    if (!node) return;
     const top = this.#scroller.getBoundingClientRect().top;
     const now = node.getBoundingClientRect().top - top;
     this.#scroller.scrollTop += now - offset;
@@ -211,21 +323,25 @@ export class Timeline {
 
   // --- items -------------------------------------------------------------------------
 
-  #build(item, me) {
-    switch (item.kind) {
-      case 'day':
-        return el('li', { class: 'day', attrs: { role: 'separator' } }, el('span', { text: dayLabel(item.ts) }));
-      case 'member':
-        return this.#memberLine(item.event, me);
-      case 'message':
-        return this.#message(item, item.event.user, item.event.ts, item.event.body, 'sent', {
-          seq: String(item.event.seq),
-        });
-      default:
-        return this.#message(item, me, item.entry.ts, item.entry.body, item.entry.state, {
-          cid: item.entry.cid,
-        });
-    }
+  #dayNode(ts) {
+    const node = el('li', { class: 'day', attrs: { role: 'separator' } }, el('span', { text: dayLabel(ts) }));
+    node.dataset.key = `d:${dayKey(ts)}`;
+    return node;
+  }
+
+  #eventNode(event, grouped) {
+    const node =
+      event.type === 'message'
+        ? this.#message({ grouped }, event.user, event.ts, event.body, 'sent', { seq: String(event.seq) })
+        : this.#memberLine(event, this.#me);
+    node.dataset.key = `s:${event.seq}`;
+    return node;
+  }
+
+  #pendingNode(item) {
+    return this.#message(item, this.#me, item.entry.ts, item.entry.body, item.entry.state, {
+      cid: item.entry.cid,
+    });
   }
 
   #memberLine(event, me) {

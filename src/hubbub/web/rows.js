@@ -1,0 +1,47 @@
+// Where rows of the message list go, decided from neighbours only, so that a new, older or
+// dropped event changes its own row and at most the next one, never the whole room.
+// Pure: no DOM.
+
+import { dayKey } from './format.js';
+
+export const GROUP_WITHIN_MS = 5 * 60_000;
+
+/** What placing a row needs to know about it: its author, time, and if it is a message. */
+export function rowOf(event) {
+  return { user: event.user, ts: event.ts, message: event.type === 'message' };
+}
+
+/**
+ * How a row sits under the row before it (`prev`, null at the top): after a day divider
+ * (`newDay`), and/or grouped under the previous message's header (same author, same day,
+ * within five minutes; member lines are never grouped and end a group).
+ */
+export function placement(prev, row) {
+  const newDay = prev === null || dayKey(prev.ts) !== dayKey(row.ts);
+  const grouped =
+    !newDay && row.message && prev.message && prev.user === row.user && row.ts - prev.ts < GROUP_WITHIN_MS;
+  return { newDay, grouped };
+}
+
+/**
+ * How the rows shown (`shown`, objects with `seq`, sorted) become a room's `events` (sorted
+ * by seq, each once): `drop` rows go from the top, `head` events are added above the rest,
+ * `tail` events below. Null when the change is anything else (a room reset, a hole filled
+ * in the middle): then everything is drawn again. Costs the number of rows that change.
+ */
+export function planUpdate(shown, events) {
+  if (!shown.length || !events.length) return null;
+  const firstShown = shown[0].seq;
+  const lastShown = shown.at(-1).seq;
+  let head = 0;
+  while (head < events.length && events[head].seq < firstShown) head += 1;
+  let tail = 0;
+  while (tail < events.length - head && events[events.length - 1 - tail].seq > lastShown) tail += 1;
+  const kept = events.length - head - tail;
+  if (kept === 0 || (head > 0 && events[head].seq !== firstShown)) return null;
+  let drop = 0;
+  while (drop < shown.length && shown[drop].seq < events[head].seq) drop += 1;
+  // Same first and last seq and as many rows: the very same seqs (both are sorted, unique).
+  const same = shown.length - drop === kept && events[events.length - 1 - tail].seq === lastShown;
+  return same ? { drop, head, tail } : null;
+}
