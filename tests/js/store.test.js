@@ -105,3 +105,32 @@ test('the room being read, and a room loading an older page, keep all their hist
   store.trimHistory(null, 1);
   assert.deepEqual(seqs(store), [3]);
 });
+
+test('an edit or a delete changes the message it targets and is no row of its own', () => {
+  const store = new Store('alice');
+  store.addEvents('den', [message(1), message(2)]);
+  const edited = { type: 'message_edited', room: 'den', seq: 3, ts: 9000, user: 'bob', target: 1, body: 'fixed' };
+  const deleted = { type: 'message_deleted', room: 'den', seq: 4, ts: 9500, user: 'bob', target: 2 };
+  assert.equal(store.addEvents('den', [edited, deleted]), 2);
+  assert.deepEqual(seqs(store), [1, 2]); // the changes are not rows
+  const [first, second] = store.room('den').events;
+  assert.equal(first.body, 'fixed');
+  assert.equal(first.edited_at, 9000);
+  assert.equal(second.deleted, true);
+  assert.equal(second.body, undefined);
+  assert.deepEqual(store.takeRevised('den').map((event) => event.seq), [1, 2]);
+  assert.deepEqual(store.takeRevised('den'), []); // taken once
+  // The changes count as seen: a resume starts after them, and a replay adds nothing.
+  assert.equal(store.newestSeq('den'), 4);
+  assert.deepEqual(store.lastSeen(), { den: 4 });
+  assert.equal(store.addEvents('den', [edited]), 0);
+});
+
+test('a change to a message not held is remembered as seen, and nothing else', () => {
+  const store = new Store('alice');
+  store.addEvents('den', [message(5)]);
+  store.addEvents('den', [{ type: 'message_deleted', room: 'den', seq: 6, ts: 1, user: 'bob', target: 2 }]);
+  assert.deepEqual(seqs(store), [5]);
+  assert.deepEqual(store.takeRevised('den'), []);
+  assert.equal(store.newestSeq('den'), 6);
+});

@@ -216,7 +216,8 @@ export class App {
     if (shown) {
       empty.hidden = true;
       const pending = this.#outbox.forRoom(active);
-      this.#timeline.render(shown, pending, this.#me, this.#waitNote());
+      const revised = room ? store.takeRevised(active) : [];
+      this.#timeline.render(shown, pending, this.#me, this.#waitNote(), revised);
     } else {
       this.#timeline.clear();
       empty.hidden = false;

@@ -45,3 +45,15 @@ export function planUpdate(shown, events) {
   const same = shown.length - drop === kept && events[events.length - 1 - tail].seq === lastShown;
   return same ? { drop, head, tail } : null;
 }
+
+/** Where `seq` is, or would go, in a list of things with a `seq`, sorted by it. */
+export function seqIndex(sorted, seq) {
+  let low = 0;
+  let high = sorted.length;
+  while (low < high) {
+    const mid = (low + high) >> 1;
+    if (sorted[mid].seq < seq) low = mid + 1;
+    else high = mid;
+  }
+  return low;
+}

@@ -8,9 +8,17 @@
 //
 // Memory stays bounded: `trimHistory` keeps each room's newest `KEEP_EVENTS` events and
 // forgets the older ones (they are paged back in with `history` when scrolled to).
+//
+// An edit or a delete is an event of its own seq that changes an earlier message: it is
+// applied to that message (if held) and not kept as a row; `takeRevised` says which rows
+// changed. History pages bring messages as they stand, so a change to a message not held
+// needs nothing.
+
+import { seqIndex } from './rows.js';
 
 const TYPING_SHOWN_MS = 5000;
 export const KEEP_EVENTS = 1000;
+const CHANGES = new Set(['message_edited', 'message_deleted']);
 
 function newRoom(name, kind) {
   return {
@@ -22,6 +30,8 @@ function newRoom(name, kind) {
     countedSeq: null, // null until the server told us an unread count
     events: [],
     seqs: new Set(),
+    newest: 0, // the newest seq held, changes included: what `sync` resumes from
+    revised: new Map(), // seq -> the message as it stands now, until the timeline takes it
     loaded: false, // the newest page of history has been fetched
     hasOlder: true,
     loadingOlder: false,
@@ -100,15 +110,40 @@ export class Store extends EventTarget {
     for (const event of fresh) {
       room.seqs.add(event.seq);
       room.lastSeq = Math.max(room.lastSeq, event.seq);
+      room.newest = Math.max(room.newest, event.seq);
       this.#count(room, event);
       if (event.type === 'message') room.typing.delete(event.user);
     }
+    const rows = fresh.filter((event) => !CHANGES.has(event.type));
     const tail = room.events.at(-1)?.seq ?? -1;
-    const sorted = fresh.every((e, i) => e.seq > (i ? fresh[i - 1].seq : tail));
-    room.events.push(...fresh);
+    const sorted = rows.every((e, i) => e.seq > (i ? rows[i - 1].seq : tail));
+    room.events.push(...rows);
     if (!sorted) room.events.sort((a, b) => a.seq - b.seq);
+    for (const change of fresh) if (CHANGES.has(change.type)) this.#apply(room, change);
     this.changed('events', name);
     return fresh.length;
+  }
+
+  /** An edit or delete changes the message it targets, if this page holds it. */
+  #apply(room, change) {
+    const index = seqIndex(room.events, change.target);
+    const target = room.events[index];
+    if (target?.seq !== change.target || target.type !== 'message') return;
+    const now =
+      change.type === 'message_deleted'
+        ? { ...target, body: undefined, edited_at: undefined, deleted: true }
+        : { ...target, body: change.body, edited_at: change.ts };
+    room.events[index] = now;
+    room.revised.set(now.seq, now);
+  }
+
+  /** The messages changed since the last call (seq -> message), forgotten as they go. */
+  takeRevised(name) {
+    const room = this.room(name);
+    if (!room || !room.revised.size) return [];
+    const revised = [...room.revised.values()];
+    room.revised.clear();
+    return revised;
   }
 
   #count(room, event) {
@@ -125,6 +160,8 @@ export class Store extends EventTarget {
     if (!room) return;
     room.events = [];
     room.seqs = new Set();
+    room.newest = 0;
+    room.revised.clear();
     room.loaded = false;
     room.hasOlder = true;
     this.changed('events', name);
@@ -148,14 +185,13 @@ export class Store extends EventTarget {
   lastSeen() {
     const since = {};
     for (const room of this.rooms.values()) {
-      const last = room.events.at(-1);
-      if (last) since[room.name] = last.seq;
+      if (room.newest) since[room.name] = room.newest;
     }
     return since;
   }
 
   newestSeq(name) {
-    return this.room(name)?.events.at(-1)?.seq ?? 0;
+    return this.room(name)?.newest ?? 0;
   }
 
   /** Our read marker moved (here or on another device). Returns true if unread is now 0. */

@@ -19,7 +19,7 @@ import {
   isGuest,
 } from './format.js';
 import { linkify } from './linkify.js';
-import { placement, planUpdate, rowOf } from './rows.js';
+import { placement, planUpdate, rowOf, seqIndex } from './rows.js';
 
 const BOTTOM_SLACK_PX = 48;
 const LOAD_OLDER_WITHIN_PX = 400;
@@ -113,9 +113,10 @@ export class Timeline {
   /**
    * Show a room. `room` is the store's room (or a stand-in with `left: true` for a room the
    * user is no longer in); `pending` its outbox entries; `me` the user; `note` what pending
-   * messages say while sending waits (null: "Pending").
+   * messages say while sending waits (null: "Pending"); `revised` the messages edited or
+   * deleted since the last render (their rows are made again).
    */
-  render(room, pending, me, note = null) {
+  render(room, pending, me, note = null, revised = []) {
     const switching = room.name !== this.#roomKey || me !== this.#me;
     if (switching) {
       this.clear();
@@ -129,6 +130,7 @@ export class Timeline {
     const anchor = this.#stick ? null : this.#anchor();
     if (plan) this.#update(room.events, plan);
     else this.#redraw(room.events);
+    this.#revise(revised);
     const items = pendingItems(
       pending.filter((entry) => !this.#echoed.has(entry.cid)),
       this.#rows.length ? rowOf(this.#rows.at(-1).event) : null,
@@ -175,6 +177,18 @@ export class Timeline {
       const prev = rowOf(this.#rows.at(-1).event);
       const added = this.#insertRows(events.slice(events.length - tail), prev, this.#tail[0] ?? null);
       for (const row of added) this.#rows.push(row);
+    }
+  }
+
+  /** Messages edited or deleted: their rows are made again, in place; no other row changes. */
+  #revise(messages) {
+    for (const message of messages) {
+      const row = this.#rows[seqIndex(this.#rows, message.seq)];
+      if (row?.seq !== message.seq) continue; // not on screen
+      const node = this.#eventNode(message, row.grouped);
+      row.node.replaceWith(node);
+      row.node = node;
+      row.event = message;
     }
   }
 
@@ -332,7 +346,7 @@ export class Timeline {
   #eventNode(event, grouped) {
     const node =
       event.type === 'message'
-        ? this.#message({ grouped }, event.user, event.ts, event.body, 'sent', { seq: String(event.seq) })
+        ? this.#message({ grouped }, event.user, event.ts, event.body, 'sent', { seq: String(event.seq) }, event)
         : this.#memberLine(event, this.#me);
     node.dataset.key = `s:${event.seq}`;
     return node;
@@ -348,6 +362,10 @@ export class Timeline {
     const who = event.user === me ? 'You' : event.user;
     let text;
     if (event.type === 'member_left') text = `${who} left`;
+    else if (event.type === 'role_changed') {
+      const whom = event.member === me ? 'you' : event.member;
+      text = event.role === 'admin' ? `${who} made ${whom} an admin` : `${who} made ${whom} a member`;
+    }
     else if (event.by && event.by !== event.user) {
       text = `${event.by === me ? 'You' : event.by} added ${event.user === me ? 'you' : event.user}`;
     } else text = `${who} joined`;
@@ -359,7 +377,7 @@ export class Timeline {
     );
   }
 
-  #message(item, user, ts, body, status, data) {
+  #message(item, user, ts, body, status, data, stored = null) {
     const time = el('time', {
       class: 'msg-time',
       dateTime: new Date(ts).toISOString(),
@@ -388,7 +406,16 @@ export class Timeline {
         'div',
         { class: 'msg-main' },
         head,
-        el('div', { class: 'msg-body' }, ...linkify(body)),
+        stored?.deleted
+          ? el('div', { class: 'msg-body deleted', text: 'Message deleted' })
+          : el(
+              'div',
+              { class: 'msg-body' },
+              ...linkify(body ?? ''),
+              stored?.edited_at
+                ? el('span', { class: 'msg-edited', title: formatFull(stored.edited_at), text: ' (edited)' })
+                : null,
+            ),
         status === 'sent' ? null : this.#deliveryState(item.entry),
       ),
     );
