@@ -83,6 +83,9 @@ export class App {
         onAtBottom: () => this.#queueRender(),
         onRetry: (cid) => this.#chat.retry(cid),
         onDiscard: (cid) => this.#chat.discard(cid),
+        onEdit: (room, seq, body) => this.#chat.edit(room, seq, body),
+        onDelete: (room, seq) => this.#chat.delete(room, seq),
+        onActionDone: () => this.#composer.focus(),
       },
     );
     this.#composer = new Composer({
@@ -92,6 +95,7 @@ export class App {
         this.#chat.send(room, body);
       },
       onTyping: (room) => this.#chat.typing(room),
+      onEditLast: () => this.#timeline.editLast(),
     });
     this.#banner = new Banner(this.#conn, this.#chat);
     new Dialogs({

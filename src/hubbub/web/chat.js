@@ -227,6 +227,16 @@ export class Chat extends EventTarget {
     this.#outbox.remove(cid);
   }
 
+  /** Give the user's message `seq` a new body. The change shows when its event arrives. */
+  async edit(room, seq, body) {
+    return (await this.#conn.request('edit', { room, seq, body })).message;
+  }
+
+  /** Delete the message `seq`. The row changes when the `message_deleted` event arrives. */
+  async delete(room, seq) {
+    return (await this.#conn.request('delete', { room, seq })).message;
+  }
+
   /** Messages for rooms we are no longer in cannot be sent: say so instead of trying. */
   #failUnsendable() {
     for (const entry of this.#outbox.all()) {

@@ -1,4 +1,5 @@
-// The message box: Enter sends, Shift+Enter starts a new line, typing is announced.
+// The message box: Enter sends, Shift+Enter starts a new line, typing is announced, and Up
+// in an empty box edits the user's last message.
 //
 // Text is never cut: a body over the server's limit stays as written, the box says by how
 // much, and Send (and Enter) do nothing until it is short enough. A counter appears from
@@ -18,6 +19,8 @@ function limitNote(count) {
   return ['', ''];
 }
 
+const hasModifier = (event) => event.shiftKey || event.altKey || event.ctrlKey || event.metaKey;
+
 export class Composer {
   #form = byId('composer');
   #input = byId('composer-input');
@@ -28,12 +31,15 @@ export class Composer {
   #sendable = false; // the text is a body the server takes
   #drafts = new Map(); // room -> unsent text, kept when switching rooms
 
-  constructor({ onSend, onTyping }) {
+  constructor({ onSend, onTyping, onEditLast }) {
     this.#input.addEventListener('keydown', (event) => {
       // isComposing: Enter that confirms an IME composition (e.g. Japanese) must not send.
       if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
         event.preventDefault();
         this.#submit(onSend);
+      } else if (event.key === 'ArrowUp' && this.#input.value === '' && !hasModifier(event)) {
+        // Up in an empty box edits the user's last message (when there is one to edit).
+        if (onEditLast()) event.preventDefault();
       }
     });
     this.#input.addEventListener('input', () => {

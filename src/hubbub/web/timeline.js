@@ -7,6 +7,7 @@
 // rows from the top; only the row next to such a change is looked at again (its grouping
 // or day divider may change). The cost of a change does not grow with the rows shown.
 
+import { actionButtons, confirmDelete, openEditor } from './actions.js';
 import { el } from './dom.js';
 import {
   authorLabel,
@@ -82,7 +83,8 @@ export class Timeline {
     this.#list = list;
     this.#marker = marker;
     this.#status = status;
-    this.#handlers = handlers; // {onNearTop, onAtBottom, onRetry, onDiscard}
+    // {onNearTop, onAtBottom, onRetry, onDiscard, onEdit, onDelete, onActionDone}
+    this.#handlers = handlers;
     scroller.addEventListener('scroll', () => this.#onScroll(), { passive: true });
     marker.addEventListener('click', () => this.scrollToBottom());
   }
@@ -153,6 +155,59 @@ export class Timeline {
     if (this.#hasOlder && this.#scroller.scrollHeight <= this.#scroller.clientHeight + 1) {
       this.#handlers.onNearTop();
     }
+  }
+
+  /** Edit the user's newest message shown (Up arrow in an empty composer); false: none. */
+  editLast() {
+    for (let i = this.#rows.length - 1; i >= 0; i -= 1) {
+      const { event } = this.#rows[i];
+      if (event.type === 'message' && event.user === this.#me && !event.deleted) {
+        this.#edit(event.seq);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  // --- a message's own actions ---------------------------------------------------------
+
+  /** The row of `seq` as it is now (rows are remade when their message changes). */
+  #rowAt(seq) {
+    const row = this.#rows[seqIndex(this.#rows, seq)];
+    return row?.seq === seq ? row : null;
+  }
+
+  #edit(seq) {
+    const row = this.#rowAt(seq);
+    if (!row) return;
+    const room = this.#roomKey;
+    row.node.scrollIntoView({ block: 'nearest' });
+    openEditor(row.node, row.event.body ?? '', {
+      save: (body) => this.#handlers.onEdit(room, seq, body),
+      done: () => this.#handlers.onActionDone(),
+    });
+  }
+
+  #delete(seq) {
+    const row = this.#rowAt(seq);
+    if (!row) return;
+    const room = this.#roomKey;
+    confirmDelete(row.node, {
+      remove: () => this.#handlers.onDelete(room, seq),
+      done: (deleted) => {
+        if (deleted) this.#handlers.onActionDone();
+        else this.#rowAt(seq)?.node.querySelector('.msg-action.delete')?.focus();
+      },
+    });
+  }
+
+  /** The actions on a stored message: the user's own (the page does not know roles). */
+  #actions(message) {
+    if (message.deleted || message.user !== this.#me) return null;
+    return actionButtons({
+      onEdit: () => this.#edit(message.seq),
+      onDelete: () => this.#delete(message.seq),
+    });
   }
 
   // --- rows of events ----------------------------------------------------------------
@@ -418,6 +473,7 @@ export class Timeline {
             ),
         status === 'sent' ? null : this.#deliveryState(item.entry),
       ),
+      stored ? this.#actions(stored) : null,
     );
   }
 
