@@ -19,6 +19,9 @@ from hubbub.core.events import (
     Message,
     MessageDeleted,
     MessageEdited,
+    Reaction,
+    ReactionAdded,
+    ReactionRemoved,
     Role,
     RoleChanged,
 )
@@ -26,6 +29,7 @@ from hubbub.core.projection import EMPTY, RoomState, current, fold, project
 
 USERS = st.sampled_from(["alice", "bob", "carol", "guest:zed"])
 BODIES = ["hi", "hello", "hey"]
+EMOJI = st.sampled_from(["\N{THUMBS UP SIGN}", ":tada:"])
 _COMMON = {"room": st.just("r"), "seq": st.just(0), "ts": st.integers(0, 10), "user": USERS}
 
 # Any event of room ``r``, one strategy per kind (``KINDS``); ``room_logs`` numbers them.
@@ -42,15 +46,27 @@ EVENTS: st.SearchStrategy[Event] = st.one_of(
     st.builds(MessageEdited, target=st.integers(0, 40), body=st.sampled_from(BODIES), **_COMMON),
     st.builds(MessageDeleted, target=st.integers(0, 40), **_COMMON),
     st.builds(RoleChanged, member=USERS, role=st.sampled_from(Role), **_COMMON),
+    st.builds(ReactionAdded, target=st.integers(0, 40), emoji=EMOJI, **_COMMON),
+    st.builds(ReactionRemoved, target=st.integers(0, 40), emoji=EMOJI, **_COMMON),
 )
-KINDS = {Message, MemberJoined, MemberLeft, MessageEdited, MessageDeleted, RoleChanged}
+KINDS = {
+    Message,
+    MemberJoined,
+    MemberLeft,
+    MessageEdited,
+    MessageDeleted,
+    RoleChanged,
+    ReactionAdded,
+    ReactionRemoved,
+}
+CHANGES = MessageEdited | MessageDeleted | ReactionAdded | ReactionRemoved
 
 
 def numbered(seq: int, event: Event) -> Event:
     """The event as the ``seq``-th of its room: a change targets an earlier event."""
     if isinstance(event, Message):
         return msgspec.structs.replace(event, seq=seq, msg_id=f"m{seq}")
-    if isinstance(event, MessageEdited | MessageDeleted):
+    if isinstance(event, CHANGES):
         return msgspec.structs.replace(event, seq=seq, target=min(event.target, seq - 1))
     return msgspec.structs.replace(event, seq=seq)
 
@@ -93,7 +109,13 @@ def test_folding_in_chunks_from_any_split_points_equals_folding_all_at_once(
 @given(room_logs(), st.integers(0, 40))
 def test_folding_leaves_the_state_it_started_from_as_it_was(log: list[Event], cut: int) -> None:
     before = project(log[:cut])
-    copy = RoomState(before.last_seq, before.members, dict(before.messages), before.admins)
+    copy = RoomState(
+        before.last_seq,
+        before.members,
+        dict(before.messages),
+        before.admins,
+        {seq: dict(emoji) for seq, emoji in before.reactors.items()},
+    )
     project(log[cut:], before)
     assert before == copy
 
@@ -105,6 +127,7 @@ def test_the_state_is_what_the_events_say(log: list[Event]) -> None:
     last_change: dict[str, type] = {}
     admins: set[str] = set()
     expected: dict[int, Message] = {}
+    reactors: dict[int, dict[str, set[str]]] = {}
     for event in log:
         if isinstance(event, MemberJoined | MemberLeft):
             last_change[event.user] = type(event)
@@ -119,7 +142,11 @@ def test_the_state_is_what_the_events_say(log: list[Event]) -> None:
             expected[event.target] = msgspec.structs.replace(
                 was, body=event.body, edited_at=event.ts
             )
+        if isinstance(event, ReactionAdded | ReactionRemoved) and was and not was.deleted:
+            users = reactors.setdefault(event.target, {}).setdefault(event.emoji, set())
+            (users.add if isinstance(event, ReactionAdded) else users.discard)(event.user)
         if isinstance(event, MessageDeleted) and was is not None:
+            reactors.pop(event.target, None)
             expected[event.target] = Message(
                 room=was.room,
                 seq=was.seq,
@@ -133,13 +160,16 @@ def test_the_state_is_what_the_events_say(log: list[Event]) -> None:
     assert state.admins == admins
     assert state.messages == expected
     assert list(state.messages) == sorted(expected)  # in seq order
+    assert {seq: {e: set(u) for e, u in r.items()} for seq, r in state.reactors.items()} == {
+        seq: {e: u for e, u in r.items() if u} for seq, r in reactors.items()
+    }
 
 
 @given(room_logs())
 def test_a_page_shows_every_event_as_it_was_appended_while_no_message_changed(
     log: list[Event],
 ) -> None:
-    unchanged = [e for e in log if not isinstance(e, MessageEdited | MessageDeleted)]
+    unchanged = [e for e in log if not isinstance(e, CHANGES)]
     assert current(unchanged) == unchanged
 
 
@@ -166,3 +196,24 @@ def test_a_client_that_folds_what_it_received_then_what_it_missed_sees_the_snaps
     snapshot = project(current(log))
     assert project(current(log)[cut:], project(log[:cut])) == snapshot
     assert project(log[cut:], project(current(log[:cut]))) == snapshot
+
+
+def test_a_reader_is_shown_each_messages_reaction_counts_and_their_own() -> None:
+    up, tada = "\N{THUMBS UP SIGN}", ":tada:"
+    log: list[Event] = [
+        Message(room="r", seq=1, ts=0, user="alice", msg_id="m1", body="hi"),
+        ReactionAdded(room="r", seq=2, ts=0, user="bob", target=1, emoji=up),
+        ReactionAdded(room="r", seq=3, ts=0, user="carol", target=1, emoji=up),
+        ReactionAdded(room="r", seq=4, ts=0, user="bob", target=1, emoji=up),  # again: one
+        ReactionAdded(room="r", seq=5, ts=0, user="carol", target=1, emoji=tada),
+        ReactionRemoved(room="r", seq=6, ts=0, user="carol", target=1, emoji=tada),
+        ReactionRemoved(room="r", seq=7, ts=0, user="alice", target=1, emoji=up),  # not there
+    ]
+    (message, *_) = current(log, reader="bob")
+    assert isinstance(message, Message)
+    assert message.reactions == (Reaction(emoji=up, count=2, me=True),)
+    (as_alice, *_) = current(log, reader="alice")
+    assert isinstance(as_alice, Message) and as_alice.reactions[0].me is False
+    gone = MessageDeleted(room="r", seq=8, ts=0, user="alice", target=1)
+    (deleted, *_) = current([*log, gone], reader="bob")
+    assert isinstance(deleted, Message) and deleted.deleted and deleted.reactions == ()

@@ -29,16 +29,21 @@ from hubbub.core.events import (
     Message,
     MessageDeleted,
     MessageEdited,
+    Reaction,
+    ReactionAdded,
+    ReactionRemoved,
     Role,
     RoleChanged,
 )
 from hubbub.core.models import RoomInfo, RoomKind
 from hubbub.core.projection import current, project, tombstone
+from hubbub.core.reactions import MAX_REACTIONS
 from hubbub.errors import BadRequest, Conflict, Forbidden, NotFound, Unavailable
 from hubbub.storage.base import Appended, Changed, Storage
 from hubbub.storage.factory import build_storage, sqlite_url
 
 NOW = 1_764_000_000_000
+UP, TADA = "\N{THUMBS UP SIGN}", "\N{PARTY POPPER}"
 
 # The URL of a fresh, empty storage of each backend, for one test.
 BACKENDS: dict[str, Callable[[Path], str]] = {
@@ -106,6 +111,13 @@ def edit(room: str, user: str, target: int, body: str, ts: int = NOW) -> Message
 
 def delete(room: str, user: str, target: int) -> MessageDeleted:
     return MessageDeleted(room=room, seq=0, ts=NOW, user=user, target=target)
+
+
+def reaction(
+    room: str, user: str, target: int, emoji: str, on: bool = True
+) -> ReactionAdded | ReactionRemoved:
+    kind = ReactionAdded if on else ReactionRemoved
+    return kind(room=room, seq=0, ts=NOW, user=user, target=target, emoji=emoji)
 
 
 def role(room: str, owner: str, member: str, to: Role) -> RoleChanged:
@@ -448,9 +460,12 @@ async def test_every_kind_of_event_is_read_back_as_it_was_stored(store: Storage)
     made.append((await append(store, "r", "guest:zed", "without", require_member=False)).event)
     given = await store.set_role(role("r", "alice", "bob", Role.ADMIN))
     edited = (await store.edit_message(edit("r", "bob", 3, "edited"))).event
+    added = (await store.react(reaction("r", "alice", 3, UP))).event
+    removed = (await store.react(reaction("r", "alice", 3, UP, on=False))).event
     deleted = (await store.delete_message(delete("r", "bob", 4))).event
     assert given is not None and edited is not None and deleted is not None
-    made += [given, edited, deleted]
+    assert added is not None and removed is not None
+    made += [given, edited, added, removed, deleted]
     left = await store.remove_member("r", "bob", NOW + 2)
     assert left is not None
     made.append(left)
@@ -758,6 +773,10 @@ async def test_folding_what_was_published_then_a_replay_equals_a_fresh_history(
         what = rng.random()
         if what < 0.5 or not messages:
             messages.append((await append(store, "r", user, f"m{n}", f"c{n}")).event.seq)
+        elif what < 0.65:
+            on = rng.random() < 0.7
+            with contextlib.suppress(Conflict):
+                await store.react(reaction("r", user, rng.choice(messages), UP, on))
         elif what < 0.8:
             author_edit = edit("r", user, rng.choice(messages), rng.choice(["x", "y"]), NOW + n)
             with contextlib.suppress(Forbidden, Conflict):
@@ -772,3 +791,69 @@ async def test_folding_what_was_published_then_a_replay_equals_a_fresh_history(
         replay = await store.replay_since("r", cut, 1000)
         assert replay.events is not None
         assert project(replay.events, project(published[:cut])) == project(fresh)
+
+
+async def test_reactions_are_counted_per_reader_and_a_retry_appends_nothing(
+    store: Storage, sink: Recorder
+) -> None:
+    await store.create_room("r", RoomKind.PUBLIC, "alice", NOW)
+    await store.add_member("r", "bob", NOW, None)
+    sent = (await append(store, "r", "bob", "hi", "b1")).event  # seq 3
+    first = await store.react(reaction("r", "alice", 3, UP))
+    assert first.event == ReactionAdded(room="r", seq=4, ts=NOW, user="alice", target=3, emoji=UP)
+    assert first.message.reactions == (Reaction(emoji=UP, count=1, me=True),)
+    published = len(sink.events)
+    again = await store.react(reaction("r", "alice", 3, UP))
+    assert again == Changed(first.message, None)  # adding twice is one reaction
+    absent = await store.react(reaction("r", "alice", 3, TADA, on=False))
+    assert absent == Changed(first.message, None)  # removing what is not there: nothing
+    assert len(sink.events) == published
+    await store.react(reaction("r", "bob", 3, UP))
+    await store.react(reaction("r", "bob", 3, TADA))
+
+    as_bob = (await store.history("r", None, None, 10, reader="bob")).events[2]
+    as_alice = (await store.history("r", None, None, 10, reader="alice")).events[2]
+    assert isinstance(as_bob, Message) and isinstance(as_alice, Message)
+    counts = [(TADA, 1), (UP, 2)]  # in code point order
+    assert [(r.emoji, r.count, r.me) for r in as_bob.reactions] == [(e, n, True) for e, n in counts]
+    assert [(r.emoji, r.me) for r in as_alice.reactions] == [(TADA, False), (UP, True)]
+    replay = await store.replay_since("r", 0, 100, reader="bob")
+    assert replay.events is not None and replay.events[2] == as_bob
+    assert (await store.history("r", None, None, 10, reader="bob")).events == current(
+        await log_of(store, "r"), reader="bob"
+    )
+    assert msgspec.structs.replace(as_bob, reactions=()) == sent
+
+
+async def test_a_reaction_is_refused_to_outsiders_non_messages_and_deleted_messages(
+    store: Storage, sink: Recorder
+) -> None:
+    await store.create_room("r", RoomKind.PRIVATE, "alice", NOW)
+    await store.add_member("r", "bob", NOW, "alice")
+    await append(store, "r", "bob", "mine", "b1")  # seq 3
+    published = len(sink.events)
+    with pytest.raises(NotFound, match="no room named 'r'"):
+        await store.react(reaction("r", "carol", 3, UP))
+    with pytest.raises(NotFound, match="no message 1 in 'r'"):
+        await store.react(reaction("r", "bob", 1, UP))
+    with pytest.raises(NotFound, match="no message 99 in 'r'"):
+        await store.react(reaction("r", "bob", 99, UP))
+    assert len(sink.events) == published
+    await store.react(reaction("r", "alice", 3, UP))
+    await store.delete_message(delete("r", "bob", 3))
+    with pytest.raises(Conflict, match="message 3 is deleted"):
+        await store.react(reaction("r", "bob", 3, TADA))
+    (message,) = [e for e in await log_of(store, "r") if isinstance(e, Message)]
+    assert message.deleted and message.reactions == ()  # its reactions went with it
+
+
+async def test_a_message_holds_a_bounded_number_of_distinct_reactions(store: Storage) -> None:
+    await store.create_room("r", RoomKind.PUBLIC, "alice", NOW)
+    await append(store, "r", "alice", "popular", "a1")  # seq 2
+    names = [f":e{n}:" for n in range(MAX_REACTIONS)]
+    for name in names:
+        await store.react(reaction("r", "alice", 2, name))
+    with pytest.raises(Conflict, match=f"at most {MAX_REACTIONS} different reactions"):
+        await store.react(reaction("r", "alice", 2, ":one-more:"))
+    await store.add_member("r", "bob", NOW, None)
+    assert (await store.react(reaction("r", "bob", 2, names[0]))).event is not None

@@ -210,7 +210,7 @@ async def test_a_sync_that_fails_midway_leaves_no_room_holding_its_events(
     storage = server.node.storage
     replay_since = storage.replay_since
 
-    async def failing_once(room: str, since: int, bound: int) -> Any:
+    async def failing_once(room: str, since: int, bound: int, reader: str | None = None) -> Any:
         monkeypatch.setattr(storage, "replay_since", replay_since)
         raise Unavailable("storage is unavailable; try again later")
 

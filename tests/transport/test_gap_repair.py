@@ -95,11 +95,11 @@ class HeldReplay:
         self.asked = asyncio.Event()
         self.release = asyncio.Event()
 
-    async def __call__(self, room: str, since: int, bound: int) -> Any:
+    async def __call__(self, room: str, since: int, bound: int, reader: str | None = None) -> Any:
         if room == self.room and not self.release.is_set():
             self.asked.set()
             await self.release.wait()
-        return await self.real(room, since, bound)
+        return await self.real(room, since, bound, reader)
 
 
 async def test_a_repair_holds_back_its_room_only_and_then_sends_in_order(

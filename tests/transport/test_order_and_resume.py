@@ -108,13 +108,13 @@ class HeldReplay:
         self.replay: Any = None
         self._used = False
 
-    async def __call__(self, room: str, since: int, bound: int) -> Any:
+    async def __call__(self, room: str, since: int, bound: int, reader: str | None = None) -> Any:
         if room != self.room or self._used:
-            return await self.real(room, since, bound)
+            return await self.real(room, since, bound, reader)
         self._used = True
         self.asked.set()
         await self.read.wait()
-        self.replay = await self.real(room, since, bound)
+        self.replay = await self.real(room, since, bound, reader)
         self.snapshot_taken.set()
         await self.deliver.wait()
         return self.replay

@@ -26,6 +26,8 @@ class EventType(enum.StrEnum):
     MESSAGE_EDITED = "message_edited"
     MESSAGE_DELETED = "message_deleted"
     ROLE_CHANGED = "role_changed"
+    REACTION_ADDED = "reaction_added"
+    REACTION_REMOVED = "reaction_removed"
 
 
 class _Event(msgspec.Struct, tag_field="type", omit_defaults=True, frozen=True, kw_only=True):
@@ -50,6 +52,18 @@ class Message(_Event, tag=EventType.MESSAGE.value, frozen=True, kw_only=True):
     body: str = ""  # "" only in a tombstone: a message's body is never empty
     edited_at: int | None = None  # the ts of its latest message_edited
     deleted: bool = False
+    # Read, never stored: counted from the reactions when a reader is shown the message.
+    reactions: tuple[Reaction, ...] = ()
+
+    computed: ClassVar[tuple[str, ...]] = ("reactions",)
+
+
+class Reaction(msgspec.Struct, frozen=True, kw_only=True):
+    """One emoji on a message: how many members reacted with it, and whether the reader did."""
+
+    emoji: str
+    count: int
+    me: bool = False
 
 
 class MessageEdited(_Event, tag=EventType.MESSAGE_EDITED.value, frozen=True, kw_only=True):
@@ -66,6 +80,22 @@ class MessageDeleted(_Event, tag=EventType.MESSAGE_DELETED.value, frozen=True, k
 
     type: ClassVar[EventType] = EventType.MESSAGE_DELETED
     target: int
+
+
+class ReactionAdded(_Event, tag=EventType.REACTION_ADDED.value, frozen=True, kw_only=True):
+    """``user`` reacted to the message ``target`` with ``emoji``."""
+
+    type: ClassVar[EventType] = EventType.REACTION_ADDED
+    target: int
+    emoji: str
+
+
+class ReactionRemoved(_Event, tag=EventType.REACTION_REMOVED.value, frozen=True, kw_only=True):
+    """``user`` took back their reaction ``emoji`` to the message ``target``."""
+
+    type: ClassVar[EventType] = EventType.REACTION_REMOVED
+    target: int
+    emoji: str
 
 
 class Role(enum.StrEnum):
@@ -96,15 +126,26 @@ class MemberLeft(_Event, tag=EventType.MEMBER_LEFT.value, frozen=True, kw_only=T
     type: ClassVar[EventType] = EventType.MEMBER_LEFT
 
 
-Event = Message | MemberJoined | MemberLeft | MessageEdited | MessageDeleted | RoleChanged
+Event = (
+    Message
+    | MemberJoined
+    | MemberLeft
+    | MessageEdited
+    | MessageDeleted
+    | RoleChanged
+    | ReactionAdded
+    | ReactionRemoved
+)
 
 EVENT_CLASSES: dict[EventType, type[Event]] = {cls.type: cls for cls in typing.get_args(Event)}
 COMMON_FIELDS = _Event.__struct_fields__
 
 
 def own_fields(cls: type[Event]) -> tuple[str, ...]:
-    """The fields of one kind beyond the common ones, in wire order."""
-    return cls.__struct_fields__[len(COMMON_FIELDS) :]
+    """The stored fields of one kind beyond the common ones, in wire order (not those
+    computed when the event is read)."""
+    computed: tuple[str, ...] = getattr(cls, "computed", ())
+    return tuple(f for f in cls.__struct_fields__[len(COMMON_FIELDS) :] if f not in computed)
 
 
 def client_msg_id(event: Event) -> str | None:
@@ -126,7 +167,14 @@ def membership_change(event: Event) -> Membership | None:
             return Membership.JOINED
         case MemberLeft():
             return Membership.LEFT
-        case Message() | MessageEdited() | MessageDeleted() | RoleChanged():
+        case (
+            Message()
+            | MessageEdited()
+            | MessageDeleted()
+            | RoleChanged()
+            | ReactionAdded()
+            | ReactionRemoved()
+        ):
             return None
         case _:
             typing.assert_never(event)

@@ -2,7 +2,8 @@
 
 A room's log only grows; what a reader sees is the state the log folds into: who is a member,
 who is an admin, and each message as it stands now — its latest body and ``edited_at`` after
-``message_edited``, a tombstone (``deleted``, no body) after ``message_deleted``. An edit of
+``message_edited``, a tombstone (``deleted``, no body) after ``message_deleted``, and who
+reacted to it with what (``reactors``; a delete drops them). An edit of
 a deleted message changes nothing, and a change of a message the state does not hold (it is
 before the folded part) is skipped.
 
@@ -28,9 +29,15 @@ from hubbub.core.events import (
     Message,
     MessageDeleted,
     MessageEdited,
+    Reaction,
+    ReactionAdded,
+    ReactionRemoved,
     Role,
     RoleChanged,
 )
+
+# Who reacted to each message, by emoji: seq -> emoji -> users.
+Reactors = Mapping[int, Mapping[str, frozenset[str]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +50,7 @@ class RoomState:
     members: frozenset[str] = frozenset()
     messages: Mapping[int, Message] = field(default_factory=dict)
     admins: frozenset[str] = frozenset()
+    reactors: Reactors = field(default_factory=dict)
 
 
 EMPTY = RoomState()
@@ -59,17 +67,50 @@ def project(events: Iterable[Event], state: RoomState = EMPTY) -> RoomState:
     members = set(state.members)
     admins = set(state.admins)
     messages = dict(state.messages)
+    reactors = dict(state.reactors)
     last_seq = state.last_seq
     for event in events:
         _apply(members, admins, messages, event)
+        _react(messages, reactors, event)
         last_seq = event.seq
-    return RoomState(last_seq, frozenset(members), messages, frozenset(admins))
+    return RoomState(last_seq, frozenset(members), messages, frozenset(admins), reactors)
+
+
+def _react(
+    messages: Mapping[int, Message], reactors: dict[int, Mapping[str, frozenset[str]]], event: Event
+) -> None:
+    """Reactions of a message the state holds, not deleted; a delete drops them all."""
+    if isinstance(event, MessageDeleted):
+        reactors.pop(event.target, None)
+        return
+    if not isinstance(event, ReactionAdded | ReactionRemoved):
+        return
+    target = messages.get(event.target)
+    if target is None or target.deleted:
+        return
+    emoji = dict(reactors.get(event.target, {}))
+    users = emoji.get(event.emoji, frozenset())
+    users = users | {event.user} if isinstance(event, ReactionAdded) else users - {event.user}
+    if users:
+        emoji[event.emoji] = users
+    else:
+        emoji.pop(event.emoji, None)
+    reactors[event.target] = emoji
+
+
+def reactions(reactors: Mapping[str, frozenset[str]], reader: str | None) -> tuple[Reaction, ...]:
+    """A message's reactions as ``reader`` is shown them, by emoji in code point order."""
+    return tuple(
+        Reaction(emoji=e, count=len(users), me=reader in users)
+        for e, users in sorted(reactors.items())
+    )
 
 
 def _apply(members: set[str], admins: set[str], messages: dict[int, Message], event: Event) -> None:
     match event:
         case Message():
-            messages[event.seq] = event
+            # Who reacted is folded from the reaction events; a read's counts are not.
+            messages[event.seq] = msgspec.structs.replace(event, reactions=())
         case MessageEdited():
             target = messages.get(event.target)
             if target is not None and not target.deleted:
@@ -88,6 +129,8 @@ def _apply(members: set[str], admins: set[str], messages: dict[int, Message], ev
                 admins.add(event.member)
             else:
                 admins.discard(event.member)
+        case ReactionAdded() | ReactionRemoved():
+            pass  # folded by _react: they change who reacted, not the message
         case _:
             typing.assert_never(event)
 
@@ -102,13 +145,26 @@ def tombstone(message: Message) -> Message:
     return msgspec.structs.replace(message, body="", edited_at=None, deleted=True)
 
 
-def current(events: Sequence[Event]) -> list[Event]:
-    """The events as storage keeps them once all of ``events`` are appended, and as a
-    reader is shown them: each message in its state after all of ``events``, and the body
-    of each edit of a deleted message erased. Storage applies each change to the rows it
-    concerns when it appends it, so its pages and replays are already in this form."""
-    messages = project(events).messages
+def current(events: Sequence[Event], reader: str | None = None) -> list[Event]:
+    """The events as storage keeps them once all of ``events`` are appended, and as
+    ``reader`` is shown them: each message in its state after all of ``events`` with its
+    reactions, and the body of each edit of a deleted message erased. Storage applies each
+    change to the rows it concerns when it appends it, so its pages and replays are already
+    in this form (the reactions are counted when a page is read)."""
+    state = project(events)
+    messages = {
+        seq: _with_reactions(m, state.reactors.get(seq, {}), reader)
+        for seq, m in state.messages.items()
+    }
     return [_as_now(messages, e) for e in events]
+
+
+def _with_reactions(
+    message: Message, reactors: Mapping[str, frozenset[str]], reader: str | None
+) -> Message:
+    if not reactors:
+        return message
+    return msgspec.structs.replace(message, reactions=reactions(reactors, reader))
 
 
 def _as_now(messages: Mapping[int, Message], event: Event) -> Event:

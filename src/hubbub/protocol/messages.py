@@ -13,6 +13,7 @@ import msgspec
 
 from hubbub.core.events import Event, Message, Role
 from hubbub.core.models import PublicRoom, RoomInfo, normalize_room
+from hubbub.core.reactions import EMOJI_RULE, is_emoji
 from hubbub.errors import BadRequest
 from hubbub.protocol.limits import (
     DEFAULT_HISTORY_LIMIT,
@@ -102,6 +103,17 @@ class Delete(_RoomRequest, tag="delete", kw_only=True):
     seq: Seq
 
 
+class React(_RoomRequest, tag="react", kw_only=True):
+    seq: Seq
+    emoji: str
+    on: bool
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not is_emoji(self.emoji):
+            raise ValueError(EMOJI_RULE)
+
+
 class SetRole(_RoomRequest, tag="role", kw_only=True):
     user: Username
     role: Role
@@ -151,6 +163,7 @@ Request = (
     | Send
     | Edit
     | Delete
+    | React
     | SetRole
     | History
     | Sync
@@ -271,7 +284,7 @@ class Ok(_Reply, tag="ok", kw_only=True):
 
 
 class MessageReply(_Reply, tag="current", kw_only=True):
-    """The answer to ``edit`` and ``delete``: the message as it stands now."""
+    """The answer to ``edit``, ``delete`` and ``react``: the message as it stands now."""
 
     message: Message
 

@@ -23,7 +23,15 @@ from hubbub.auth.signins import SignInThrottle
 from hubbub.auth.tokens import new_token, token_hash
 from hubbub.broker.base import Audience, Broker, Notice
 from hubbub.config import Config
-from hubbub.core.events import Message, MessageDeleted, MessageEdited, Role, RoleChanged
+from hubbub.core.events import (
+    Message,
+    MessageDeleted,
+    MessageEdited,
+    ReactionAdded,
+    ReactionRemoved,
+    Role,
+    RoleChanged,
+)
 from hubbub.core.models import (
     LOBBY,
     USERNAME_RE,
@@ -267,6 +275,14 @@ class Actions:
         delete = MessageDeleted(room=room, seq=0, ts=self.clock(), user=user, target=seq)
         return await self.storage.delete_message(delete)
 
+    async def react(self, user: str, room: str, seq: int, emoji: str, on: bool) -> Changed:
+        """Add (``on``) or take back the user's reaction ``emoji`` to the message ``seq``;
+        a reaction the user has, or has not, changes nothing."""
+        self._sends.check(user, what="messages")
+        kind = ReactionAdded if on else ReactionRemoved
+        reaction = kind(room=room, seq=0, ts=self.clock(), user=user, target=seq, emoji=emoji)
+        return await self.storage.react(reaction)
+
     async def set_role(self, user: str, room: str, member: str, role: Role) -> None:
         """The owner makes a member an admin or a member again."""
         self._room_action(user)
@@ -279,7 +295,7 @@ class Actions:
         if before is not None and after is not None:
             raise BadRequest("give before or after, not both")
         await self._visible(user, room)
-        return await self.storage.history(room, before, after, limit)
+        return await self.storage.history(room, before, after, limit, reader=user)
 
     async def sync(self, session: Session, since: dict[str, int]) -> dict[str, SyncState]:
         """Replay what the session missed in each of its rooms, then deliver them live (see

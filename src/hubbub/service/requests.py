@@ -65,6 +65,9 @@ async def handle(
         case m.Delete(room=room, seq=seq):
             changed = await actions.delete(user, room, seq)
             return m.MessageReply(re=re, message=changed.message)
+        case m.React(room=room, seq=seq, emoji=emoji, on=on):
+            changed = await actions.react(user, room, seq, emoji, on)
+            return m.MessageReply(re=re, message=changed.message)
         case m.SetRole(room=room, user=member, role=role):
             await actions.set_role(user, room, member, role)
             return m.Ok(re=re)

@@ -148,7 +148,7 @@ class Resume:
         return states
 
     async def _resume(self, session: Session, room: str, since: int, held: Held) -> SyncState:
-        replay = await self._storage.replay_since(room, since, self._bound)
+        replay = await self._storage.replay_since(room, since, self._bound, session.user)
         feed = session.feeds.get(room)
         if feed is None or feed.buffer is not held:
             return SyncState(last_seq=replay.last_seq, complete=False)  # left meanwhile
@@ -189,7 +189,7 @@ class Resume:
         while True:
             since = feed.last_seq
             try:
-                replay = await self._storage.replay_since(room, since, self._bound)
+                replay = await self._storage.replay_since(room, since, self._bound, session.user)
             except Exception as exc:  # the client's resume fills it once storage is back
                 log.warning("gap repair failed", exc_info=not isinstance(exc, Unavailable))
                 session.outlet.close(CloseCode.INTERNAL, "storage unavailable")

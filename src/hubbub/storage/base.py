@@ -34,6 +34,10 @@ Rooms and users are named by their (normalized) names. Every guarantee below is 
    history and replay read rows as they are (``core.projection.current`` is their form). A
    change that changes nothing (the same body, a second delete, the same role) appends
    nothing.
+11. **Reactions per reader.** ``react`` keeps who reacts to which message with what in the
+   write that appends the reaction event; a delete drops the message's reactions. History
+   and replay give each message its ``reactions`` (count per emoji, and ``me`` for the
+   ``reader``), counted for the page read, so they equal ``core.projection.current``.
 
 Events are appended through one method, ``append``, whatever their kind; the methods that
 change members (``create_room``, ``open_dm``, ``add_member``, ``remove_member``) or messages
@@ -54,6 +58,8 @@ from hubbub.core.events import (
     Message,
     MessageDeleted,
     MessageEdited,
+    ReactionAdded,
+    ReactionRemoved,
     RoleChanged,
 )
 from hubbub.core.models import PublicRoom, Room, RoomInfo, RoomKind
@@ -82,7 +88,8 @@ class Joined(NamedTuple):
 
 class Changed(NamedTuple):
     message: Message  # as it stands after the change
-    event: MessageEdited | MessageDeleted | None  # None when nothing changed
+    # None when nothing changed
+    event: MessageEdited | MessageDeleted | ReactionAdded | ReactionRemoved | None
 
 
 class Page(NamedTuple):
@@ -186,6 +193,16 @@ class Storage(Opened):
         ``target`` is no message of the room. A deleted message appends nothing."""
 
     @abc.abstractmethod
+    def react(self, reaction: ReactionAdded | ReactionRemoved) -> Awaitable[Changed]:
+        """Add or take back ``reaction.user``'s reaction ``reaction.emoji`` to the message
+        ``reaction.target``; the message is as its reactor is shown it.
+
+        Checked in the write: the reactor is a member (as for ``append``), ``NotFound`` if
+        ``target`` is no message of the room, ``Conflict`` if it is deleted or if a new emoji
+        would pass ``MAX_REACTIONS`` distinct ones. A reaction the user has, or the removal
+        of one they have not, appends nothing."""
+
+    @abc.abstractmethod
     def set_role(self, change: RoleChanged) -> Awaitable[RoleChanged | None]:
         """Give ``change.member`` the role ``change.role``; None if it had it already.
 
@@ -216,14 +233,25 @@ class Storage(Opened):
     async def members(self, room: str) -> list[str]: ...
 
     @abc.abstractmethod
-    async def history(self, room: str, before: int | None, after: int | None, limit: int) -> Page:
+    async def history(
+        self,
+        room: str,
+        before: int | None,
+        after: int | None,
+        limit: int,
+        reader: str | None = None,
+    ) -> Page:
         """Up to ``limit`` events, oldest first: the newest ones below ``before`` (or the
-        newest of all), or with ``after`` the oldest ones above it."""
+        newest of all), or with ``after`` the oldest ones above it. Messages carry their
+        reactions as ``reader`` is shown them."""
 
     @abc.abstractmethod
-    async def replay_since(self, room: str, since: int, bound: int) -> Replay:
+    async def replay_since(
+        self, room: str, since: int, bound: int, reader: str | None = None
+    ) -> Replay:
         """Every event with ``seq > since`` in order, or None if there are more than
-        ``bound`` of them (resume is all or nothing), with the room's ``last_seq``."""
+        ``bound`` of them (resume is all or nothing), with the room's ``last_seq``.
+        Messages carry their reactions as ``reader`` is shown them."""
 
 
 def _discard(events: list[Event]) -> None:

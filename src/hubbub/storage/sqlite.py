@@ -29,7 +29,6 @@ from typing import Any, Generic, TypeVar
 import msgspec
 
 from hubbub.core.events import (
-    COMMON_FIELDS,
     EVENT_CLASSES,
     Event,
     MemberJoined,
@@ -37,6 +36,9 @@ from hubbub.core.events import (
     Message,
     MessageDeleted,
     MessageEdited,
+    Reaction,
+    ReactionAdded,
+    ReactionRemoved,
     RoleChanged,
     client_msg_id,
     membership_change,
@@ -44,6 +46,7 @@ from hubbub.core.events import (
 )
 from hubbub.core.models import PublicRoom, Room, RoomInfo, RoomKind
 from hubbub.core.projection import edited, tombstone
+from hubbub.core.reactions import MAX_REACTIONS
 from hubbub.core.roles import may_delete, owner
 from hubbub.errors import (
     BadRequest,
@@ -664,7 +667,37 @@ class SQLiteStorage(Storage):
                 " AND type = 'message_edited'",
                 (room.id, delete.target),
             )
+            db.execute(
+                "DELETE FROM reactions WHERE room_id = ? AND seq = ?", (room.id, delete.target)
+            )
             return Changed(tombstone(target), stored)
+
+        return self._submit(job, atomic=True)
+
+    def react(self, reaction: ReactionAdded | ReactionRemoved) -> Awaitable[Changed]:
+        def job(db: sqlite3.Connection, events: list[Event]) -> Changed:
+            room = self._member_room(db, reaction)
+            target = _target(db, room, reaction.target)
+            if target.deleted:
+                raise Conflict(f"message {reaction.target} is deleted")
+            key = (room.id, reaction.target, reaction.emoji, reaction.user)
+            if isinstance(reaction, ReactionAdded):
+                _check_reaction_cap(db, room.id, reaction)
+                changed = db.execute(
+                    "INSERT INTO reactions (room_id, seq, emoji, username) VALUES (?, ?, ?, ?)"
+                    " ON CONFLICT DO NOTHING",
+                    key,
+                ).rowcount
+            else:
+                changed = db.execute(
+                    "DELETE FROM reactions WHERE room_id = ? AND seq = ? AND emoji = ?"
+                    " AND username = ?",
+                    key,
+                ).rowcount
+            stored = _insert(db, events, room, reaction) if changed else None
+            (message,) = _with_reactions(db, room.id, [target], reaction.user)
+            assert isinstance(message, Message)
+            return Changed(message, stored)
 
         return self._submit(job, atomic=True)
 
@@ -766,7 +799,14 @@ class SQLiteStorage(Storage):
 
         return await self._read(read)
 
-    async def history(self, room: str, before: int | None, after: int | None, limit: int) -> Page:
+    async def history(
+        self,
+        room: str,
+        before: int | None,
+        after: int | None,
+        limit: int,
+        reader: str | None = None,
+    ) -> Page:
         def read(db: sqlite3.Connection) -> Page:
             row = _find_room(db, room)
             if row is None:
@@ -788,13 +828,16 @@ class SQLiteStorage(Storage):
                 ).fetchall()
                 has_more = len(rows) > limit
                 rows = rows[:limit][::-1]
-            return Page([_event(room, r) for r in rows], has_more)
+            events = [_event(room, r) for r in rows]
+            return Page(_with_reactions(db, row.id, events, reader), has_more)
 
         return await self._read(read)
 
-    async def replay_since(self, room: str, since: int, bound: int) -> Replay:
+    async def replay_since(
+        self, room: str, since: int, bound: int, reader: str | None = None
+    ) -> Replay:
         def read(db: sqlite3.Connection) -> Replay:
-            db.execute("BEGIN")  # one snapshot for the events and last_seq
+            db.execute("BEGIN")  # one snapshot for the events, their reactions and last_seq
             try:
                 row = _find_room(db, room)
                 if row is None:
@@ -804,11 +847,12 @@ class SQLiteStorage(Storage):
                     " ORDER BY seq LIMIT ?",
                     (row.id, since, bound + 1),
                 ).fetchall()
+                if len(rows) > bound:
+                    return Replay(None, row.last_seq)
+                events = [_event(room, r) for r in rows]
+                return Replay(_with_reactions(db, row.id, events, reader), row.last_seq)
             finally:
                 db.execute("COMMIT")
-            if len(rows) > bound:
-                return Replay(None, row.last_seq)
-            return Replay([_event(room, r) for r in rows], row.last_seq)
 
         return await self._read(read)
 
@@ -874,7 +918,7 @@ def _insert(db: sqlite3.Connection, events: list[Event], room: _RoomState, event
     transaction: the one path of every event into the log. If the insert fails (a
     duplicate), no seq was taken."""
     seq = room.last_seq + 1
-    own_values = msgspec.structs.astuple(event)[len(COMMON_FIELDS) :]
+    own_values = [getattr(event, f) for f in own_fields(EVENT_CLASSES[event.type])]
     db.execute(_INSERT[event.type], (room.id, seq, event.type, event.user, event.ts, *own_values))
     room.last_seq = seq  # rooms.last_seq follows once per commit (_commit_batch)
     stored = msgspec.structs.replace(event, seq=seq)
@@ -891,6 +935,39 @@ def _target(db: sqlite3.Connection, room: _RoomState, seq: int) -> Message:
     if not isinstance(message, Message):
         raise NotFound(f"no message {seq} in {room.name!r}")
     return message
+
+
+def _check_reaction_cap(db: sqlite3.Connection, room_id: int, reaction: ReactionAdded) -> None:
+    """``Conflict`` if ``reaction`` would be one distinct emoji too many on its message."""
+    emoji = db.execute(
+        "SELECT emoji FROM reactions WHERE room_id = ? AND seq = ? GROUP BY emoji",
+        (room_id, reaction.target),
+    ).fetchall()
+    if len(emoji) >= MAX_REACTIONS and (reaction.emoji,) not in emoji:
+        raise Conflict(f"a message holds at most {MAX_REACTIONS} different reactions")
+
+
+def _with_reactions(
+    db: sqlite3.Connection, room_id: int, events: list[Event], reader: str | None
+) -> list[Event]:
+    """The events with each message's reactions as ``reader`` is shown them: one read of
+    the reactions of the page's seq range."""
+    if not events:
+        return events
+    counted: dict[int, list[Reaction]] = {}
+    # BINARY collation orders UTF-8 as code points do: emoji in the projection's order.
+    for seq, emoji, count, me in db.execute(
+        "SELECT seq, emoji, count(*), max(username = ?) FROM reactions"
+        " WHERE room_id = ? AND seq BETWEEN ? AND ? GROUP BY seq, emoji ORDER BY seq, emoji",
+        (reader, room_id, events[0].seq, events[-1].seq),
+    ):
+        counted.setdefault(seq, []).append(Reaction(emoji=emoji, count=count, me=bool(me)))
+    return [
+        msgspec.structs.replace(e, reactions=tuple(counted[e.seq]))
+        if isinstance(e, Message) and e.seq in counted
+        else e
+        for e in events
+    ]
 
 
 def _stored(db: sqlite3.Connection, event: E) -> Appended[E] | None:

@@ -17,6 +17,7 @@ from aiohttp import web
 
 from hubbub.core.events import Event, Message, Role
 from hubbub.core.models import PublicRoom, RoomInfo, normalize_room
+from hubbub.core.reactions import EMOJI_RULE, is_emoji
 from hubbub.errors import BadRequest, Forbidden, HubbubError
 from hubbub.protocol.limits import (
     DEFAULT_HISTORY_LIMIT,
@@ -326,6 +327,25 @@ async def delete_message(call: Call) -> web.Response:
     return json_response(200, changed.message)
 
 
+def _path_emoji(call: Call) -> str:
+    emoji = call.request.match_info["emoji"]  # already percent-decoded
+    if not is_emoji(emoji):
+        raise BadRequest(f"the emoji in the path: {EMOJI_RULE}")
+    return emoji
+
+
+async def add_reaction(call: Call) -> web.Response:
+    seq, emoji = _path_seq(call), _path_emoji(call)
+    changed = await _actions(call).react(call.user, call.room, seq, emoji, True)
+    return json_response(200, changed.message)
+
+
+async def remove_reaction(call: Call) -> web.Response:
+    seq, emoji = _path_seq(call), _path_emoji(call)
+    changed = await _actions(call).react(call.user, call.room, seq, emoji, False)
+    return json_response(200, changed.message)
+
+
 async def set_role(call: Call) -> web.Response:
     member = call.request.match_info["user"]
     try:
@@ -442,6 +462,20 @@ ENDPOINTS = [
         ROOM + "/messages/{seq}",
         "Delete a message: yours, or any as the room's owner or an admin (idempotent)",
         delete_message,
+        response=Message,
+    ),
+    Endpoint(
+        "PUT",
+        ROOM + "/messages/{seq}/reactions/{emoji}",
+        "React to a message with an emoji, URL-encoded in the path (idempotent)",
+        add_reaction,
+        response=Message,
+    ),
+    Endpoint(
+        "DELETE",
+        ROOM + "/messages/{seq}/reactions/{emoji}",
+        "Take back your reaction (idempotent)",
+        remove_reaction,
         response=Message,
     ),
     Endpoint(

@@ -16,7 +16,7 @@ _ERRORS = {
     "401": "Missing or bad credentials (unauthenticated)",
     "403": "Not allowed (forbidden)",
     "404": "No such room or user, or not visible to you (not_found)",
-    "409": "Name taken, or the message is deleted (conflict)",
+    "409": "Name taken, the message is deleted, or it has all the reactions it may (conflict)",
     "408": "The request body did not arrive in time (timeout)",
     "413": "Body too large (too_large)",
     "415": "Not sent as application/json (bad_request)",
@@ -28,6 +28,7 @@ _PATH_SCHEMAS = {
     "room": {"type": "string"},
     "user": {"type": "string"},
     "seq": {"type": "integer", "minimum": 0},
+    "emoji": {"type": "string", "description": "one emoji or a :name:, URL-encoded"},
 }
 
 

@@ -18,7 +18,10 @@ import { seqIndex } from './rows.js';
 
 const TYPING_SHOWN_MS = 5000;
 export const KEEP_EVENTS = 1000;
-const CHANGES = new Set(['message_edited', 'message_deleted']);
+// Events that change a message rather than add a row. Reactions are not shown yet: they are
+// kept off the timeline and change nothing visible.
+const CHANGES = new Set(['message_edited', 'message_deleted', 'reaction_added', 'reaction_removed']);
+const SHOWN_CHANGES = new Set(['message_edited', 'message_deleted']);
 
 function newRoom(name, kind) {
   return {
@@ -126,6 +129,7 @@ export class Store extends EventTarget {
 
   /** An edit or delete changes the message it targets, if this page holds it. */
   #apply(room, change) {
+    if (!SHOWN_CHANGES.has(change.type)) return;
     const index = seqIndex(room.events, change.target);
     const target = room.events[index];
     if (target?.seq !== change.target || target.type !== 'message') return;
