@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -369,6 +369,24 @@ async def read_history(
             return events
         assert page["events"], page
         after = page["events"][-1]["seq"]
+
+
+async def public_room(
+    http: aiohttp.ClientSession,
+    url: str,
+    room: str,
+    members: Sequence[str],
+    others: Sequence[str] = (),
+) -> list[str]:
+    """A public ``room`` created by the first of ``members``, which the rest join; ``others``
+    are registered but not in it. The tokens of ``members`` then ``others``, in order."""
+    tokens = [await register(http, url, name) for name in [*members, *others]]
+    created = await call_api(http, "POST", f"{url}/api/v1/rooms", tokens[0], json={"name": room})
+    assert created.status == 201, created.body
+    for token in tokens[1 : len(members)]:
+        joined = await call_api(http, "POST", f"{url}/api/v1/rooms/{room}/join", token)
+        assert joined.status == 200, joined.body
+    return tokens
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -14,7 +14,7 @@ from typing import Any
 
 import aiohttp
 import msgspec
-from support import Client, RunningServer, call_api, register
+from support import Client, RunningServer, call_api, public_room
 
 from hubbub.core.events import Event
 from hubbub.core.projection import project
@@ -22,16 +22,9 @@ from hubbub.core.projection import project
 ROOM = "team"
 
 
-async def team(server: RunningServer, http: aiohttp.ClientSession) -> tuple[str, str, str]:
+async def team(server: RunningServer, http: aiohttp.ClientSession) -> list[str]:
     """``team``, public, owned by alice, with bob and carol in it; their tokens."""
-    tokens = [await register(http, server.url, name) for name in ("alice", "bob", "carol")]
-    api = f"{server.url}/api/v1"
-    created = await call_api(http, "POST", f"{api}/rooms", tokens[0], json={"name": ROOM})
-    assert created.status == 201, created.body
-    for token in tokens[1:]:
-        joined = await call_api(http, "POST", f"{api}/rooms/{ROOM}/join", token)
-        assert joined.status == 200, joined.body
-    return tokens[0], tokens[1], tokens[2]
+    return await public_room(http, server.url, ROOM, ["alice", "bob", "carol"])
 
 
 async def history(client: Client) -> list[dict[str, Any]]:

@@ -14,7 +14,7 @@ from typing import Any
 from urllib.parse import quote
 
 import aiohttp
-from support import Client, RunningServer, call_api, register
+from support import Client, RunningServer, call_api, public_room
 
 from hubbub.core.reactions import MAX_REACTIONS
 
@@ -22,15 +22,9 @@ ROOM = "team"
 UP, TADA = "\N{THUMBS UP SIGN}", "\N{PARTY POPPER}"
 
 
-async def team(server: RunningServer, http: aiohttp.ClientSession) -> tuple[str, str, str]:
+async def team(server: RunningServer, http: aiohttp.ClientSession) -> list[str]:
     """``team``, public, owned by alice, with bob in it; carol is registered, not a member."""
-    tokens = [await register(http, server.url, name) for name in ("alice", "bob", "carol")]
-    api = f"{server.url}/api/v1"
-    created = await call_api(http, "POST", f"{api}/rooms", tokens[0], json={"name": ROOM})
-    assert created.status == 201, created.body
-    joined = await call_api(http, "POST", f"{api}/rooms/{ROOM}/join", tokens[1])
-    assert joined.status == 200, joined.body
-    return tokens[0], tokens[1], tokens[2]
+    return await public_room(http, server.url, ROOM, ["alice", "bob"], others=["carol"])
 
 
 async def message_in_history(client: Client, seq: int, room: str = ROOM) -> dict[str, Any]:
