@@ -84,6 +84,9 @@ def test_sent_is_one_shape_over_http_and_websocket() -> None:
 
 def test_a_room_is_one_shape_over_http_and_websocket() -> None:
     info = RoomInfo(name="team", kind=RoomKind.PRIVATE, last_seq=1, read_seq=1, unread=0)
-    body = b'"name":"team","kind":"private","last_seq":1,"read_seq":1,"unread":0}'
+    body = (
+        b'"name":"team","kind":"private","last_seq":1,"read_seq":1,"unread":0,'
+        b'"unread_mentions":0,"role":"member"}'
+    )
     assert msgspec.json.encode(info) == b"{" + body
     assert m.encode(m.room_reply(info, 3)) == b'{"type":"room","re":3,' + body

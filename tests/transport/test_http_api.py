@@ -194,7 +194,15 @@ async def test_create_list_join_leave_and_directory(
 ) -> None:
     alice, bob = await signed_in(http, server, "alice", "bob")
     room = await alice.ok("POST", "/rooms", {"name": "General"}, status=201)
-    assert room == {"name": "general", "kind": "public", "last_seq": 1, "read_seq": 1, "unread": 0}
+    assert room == {
+        "name": "general",
+        "kind": "public",
+        "last_seq": 1,
+        "read_seq": 1,
+        "unread": 0,
+        "unread_mentions": 0,
+        "role": "owner",
+    }
     status, error = await alice.post("/rooms", {"name": "general"})
     assert status == 409 and error["code"] == "conflict"
     for bad in ({"name": "no spaces"}, {"name": ""}, {"name": "x", "extra": 1}, {}):
@@ -213,6 +221,7 @@ async def test_create_list_join_leave_and_directory(
 
     joined = await bob.ok("POST", "/rooms/general/join")
     assert joined["name"] == "general" and joined["last_seq"] == 2 and joined["read_seq"] == 2
+    assert joined["role"] == "member"
     assert (await bob.ok("POST", "/rooms/GENERAL/join"))["last_seq"] == 2  # already in
     assert await bob.ok("GET", "/rooms/general/members") == {
         "room": "general",
@@ -526,7 +535,7 @@ async def test_every_documented_route_is_served(
     without credentials with 401, the others validate their body (400)."""
     for e in ENDPOINTS:
         path = e.path.replace("{room}", "general").replace("{seq}", "1").replace("{user}", "bob")
-        path = path.replace("{emoji}", "%F0%9F%91%8D")
+        path = path.replace("{emoji}", "%F0%9F%91%8D").replace("{root}", "1")
         status, answer = await call(http, e.method, server.url + path, data=b"{}", headers=JSON)
         if e.auth:
             assert (status, answer["code"]) == (401, "unauthenticated"), e.path

@@ -44,7 +44,12 @@ class _Event(msgspec.Struct, tag_field="type", omit_defaults=True, frozen=True, 
 class Message(_Event, tag=EventType.MESSAGE.value, frozen=True, kw_only=True):
     """A message: its text, the id the server gave it and the id its author gave it. As
     appended it has neither ``edited_at`` nor ``deleted``; in history and replay it stands
-    as it is now: the latest body and ``edited_at``, or a tombstone (``deleted``, no body)."""
+    as it is now: the latest body and ``edited_at``, or a tombstone (``deleted``, no body).
+
+    A reply names the message it answers (``reply_to``) and its thread's root (``thread``:
+    threads are one level deep, so a reply to a reply joins the same thread); a root counts
+    its live ``replies`` and the time of its newest reply. ``mentions`` are the members the
+    body names with ``@name``, ``room_mention`` an allowed ``@room``."""
 
     type: ClassVar[EventType] = EventType.MESSAGE
     msg_id: str
@@ -52,10 +57,27 @@ class Message(_Event, tag=EventType.MESSAGE.value, frozen=True, kw_only=True):
     body: str = ""  # "" only in a tombstone: a message's body is never empty
     edited_at: int | None = None  # the ts of its latest message_edited
     deleted: bool = False
+    reply_to: int | None = None
+    thread: int | None = None
+    replies: int = 0
+    last_reply_at: int | None = None  # a delete does not lower it
+    mentions: tuple[str, ...] = ()
+    room_mention: bool = False
     # Read, never stored: counted from the reactions when a reader is shown the message.
     reactions: tuple[Reaction, ...] = ()
+    # Read, never stored: the parent of a reply as it stands when the reply is read.
+    quote: Quote | None = None
 
-    computed: ClassVar[tuple[str, ...]] = ("reactions",)
+    computed: ClassVar[tuple[str, ...]] = ("reactions", "quote")
+
+
+class Quote(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """The start of the message a reply answers, as it stands now: ``body`` is its first
+    ``QUOTE_CODE_POINTS`` code points, "" once it is deleted."""
+
+    user: str
+    body: str
+    deleted: bool = False
 
 
 class Reaction(msgspec.Struct, frozen=True, kw_only=True):
@@ -73,13 +95,17 @@ class MessageEdited(_Event, tag=EventType.MESSAGE_EDITED.value, frozen=True, kw_
     type: ClassVar[EventType] = EventType.MESSAGE_EDITED
     target: int
     body: str = ""
+    mentions: tuple[str, ...] = ()  # those of the new body
+    room_mention: bool = False
 
 
 class MessageDeleted(_Event, tag=EventType.MESSAGE_DELETED.value, frozen=True, kw_only=True):
-    """``user`` deleted the message ``target``: its body and its edits' bodies are erased."""
+    """``user`` deleted the message ``target``: its body and its edits' bodies are erased.
+    ``thread`` is the target's, so a client holding the root can count one reply less."""
 
     type: ClassVar[EventType] = EventType.MESSAGE_DELETED
     target: int
+    thread: int | None = None
 
 
 class ReactionAdded(_Event, tag=EventType.REACTION_ADDED.value, frozen=True, kw_only=True):

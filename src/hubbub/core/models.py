@@ -29,14 +29,26 @@ class Room(msgspec.Struct, frozen=True, kw_only=True):
     last_seq: int
 
 
+class RoomRole(enum.StrEnum):
+    """A member's standing in a room: its creator owns it (a DM has no owner); the owner
+    makes members admins."""
+
+    OWNER = "owner"
+    ADMIN = "admin"
+    MEMBER = "member"
+
+
 class RoomInfo(msgspec.Struct, kw_only=True):
-    """A room as one of its members sees it."""
+    """A room as one of its members sees it: ``unread`` messages of others after their
+    read marker, and ``unread_mentions`` of those that name them (or @room; in a DM, all)."""
 
     name: str
     kind: RoomKind
     last_seq: int
     read_seq: int
     unread: int
+    unread_mentions: int = 0
+    role: RoomRole = RoomRole.MEMBER
 
 
 class PublicRoom(msgspec.Struct, kw_only=True):

@@ -1,11 +1,12 @@
 """The projection of a room: its events folded into its current state. Pure functions.
 
 A room's log only grows; what a reader sees is the state the log folds into: who is a member,
-who is an admin, and each message as it stands now — its latest body and ``edited_at`` after
-``message_edited``, a tombstone (``deleted``, no body) after ``message_deleted``, and who
-reacted to it with what (``reactors``; a delete drops them). An edit of
-a deleted message changes nothing, and a change of a message the state does not hold (it is
-before the folded part) is skipped.
+who is an admin, and each message as it stands now — its latest body, mentions and
+``edited_at`` after ``message_edited``, a tombstone (``deleted``, no body) after
+``message_deleted``, and who reacted to it with what (``reactors``; a delete drops them). A
+reply's ``quote`` follows its parent's edits and delete; a thread's root counts its live
+replies and the time of the newest. An edit of a deleted message changes nothing, and a change
+of a message the state does not hold (it is before the folded part) is skipped.
 
 Storage keeps each message's row in its current state, changed in the transaction that
 appends the change (``current`` says how), so a history page is read as it is, in O(page).
@@ -29,12 +30,15 @@ from hubbub.core.events import (
     Message,
     MessageDeleted,
     MessageEdited,
+    Quote,
     Reaction,
     ReactionAdded,
     ReactionRemoved,
     Role,
     RoleChanged,
 )
+
+QUOTE_CODE_POINTS = 200  # how much of its parent a reply quotes
 
 # Who reacted to each message, by emoji: seq -> emoji -> users.
 Reactors = Mapping[int, Mapping[str, frozenset[str]]]
@@ -110,15 +114,29 @@ def _apply(members: set[str], admins: set[str], messages: dict[int, Message], ev
     match event:
         case Message():
             # Who reacted is folded from the reaction events; a read's counts are not.
-            messages[event.seq] = msgspec.structs.replace(event, reactions=())
+            message = msgspec.structs.replace(event, reactions=())
+            parent = messages.get(event.reply_to or 0)
+            if parent is not None:
+                message = msgspec.structs.replace(message, quote=quote(parent))
+            messages[event.seq] = message
+            root = messages.get(event.thread or 0)
+            if root is not None:
+                messages[root.seq] = msgspec.structs.replace(
+                    root, replies=root.replies + 1, last_reply_at=event.ts
+                )
         case MessageEdited():
             target = messages.get(event.target)
             if target is not None and not target.deleted:
-                messages[event.target] = edited(target, event)
+                messages[event.target] = changed = edited(target, event)
+                _requote(messages, changed)
         case MessageDeleted():
             target = messages.get(event.target)
-            if target is not None:
-                messages[event.target] = tombstone(target)
+            if target is not None and not target.deleted:
+                messages[event.target] = gone = tombstone(target)
+                _requote(messages, gone)
+                root = messages.get(target.thread or 0)
+                if root is not None:
+                    messages[root.seq] = msgspec.structs.replace(root, replies=root.replies - 1)
         case MemberJoined():
             members.add(event.user)
         case MemberLeft():
@@ -135,14 +153,55 @@ def _apply(members: set[str], admins: set[str], messages: dict[int, Message], ev
             typing.assert_never(event)
 
 
+def _requote(messages: dict[int, Message], parent: Message) -> None:
+    """The replies to ``parent`` quote it as it is now."""
+    for seq, message in messages.items():
+        if message.reply_to == parent.seq and not message.deleted:
+            messages[seq] = msgspec.structs.replace(message, quote=quote(parent))
+
+
 def edited(message: Message, edit: MessageEdited) -> Message:
-    """The message with the body of ``edit``."""
-    return msgspec.structs.replace(message, body=edit.body, edited_at=edit.ts)
+    """The message with the body (and so the mentions) of ``edit``."""
+    return msgspec.structs.replace(
+        message,
+        body=edit.body,
+        edited_at=edit.ts,
+        mentions=edit.mentions,
+        room_mention=edit.room_mention,
+    )
 
 
 def tombstone(message: Message) -> Message:
-    """What stays of a deleted message: who sent it when, and that it was deleted."""
-    return msgspec.structs.replace(message, body="", edited_at=None, deleted=True)
+    """What stays of a deleted message: who sent it when, where it stood in its thread, and
+    that it was deleted. Its text, and all that came from it, goes."""
+    return msgspec.structs.replace(
+        message,
+        body="",
+        edited_at=None,
+        deleted=True,
+        mentions=(),
+        room_mention=False,
+        reactions=(),
+        quote=None,
+    )
+
+
+def quote(parent: Message) -> Quote:
+    """How a reply shows the message it answers."""
+    return quote_of(parent.user, parent.body, parent.deleted)
+
+
+def quote_of(author: str, body: str, deleted: bool) -> Quote:
+    """The quote of a message by ``author`` whose body is ``body`` now."""
+    if deleted:
+        return Quote(user=author, body="", deleted=True)
+    return Quote(user=author, body=body[:QUOTE_CODE_POINTS])
+
+
+def replying(reply: Message, parent: Message) -> Message:
+    """``reply`` as appended in answer to ``parent``: in its thread, quoting it."""
+    thread = parent.thread if parent.thread is not None else parent.seq
+    return msgspec.structs.replace(reply, thread=thread, quote=quote(parent))
 
 
 def current(events: Sequence[Event], reader: str | None = None) -> list[Event]:
@@ -173,5 +232,5 @@ def _as_now(messages: Mapping[int, Message], event: Event) -> Event:
     if isinstance(event, MessageEdited):
         target = messages.get(event.target)
         if target is not None and target.deleted:
-            return msgspec.structs.replace(event, body="")
+            return msgspec.structs.replace(event, body="", mentions=(), room_mention=False)
     return event

@@ -92,6 +92,7 @@ class Invite(_RoomRequest, tag="invite", kw_only=True):
 class Send(_RoomRequest, tag="send", kw_only=True):
     client_msg_id: ClientMsgId
     body: Body
+    reply_to: Seq | None = None
 
 
 class Edit(_RoomRequest, tag="edit", kw_only=True):
@@ -126,6 +127,12 @@ class SetRole(_RoomRequest, tag="role", kw_only=True):
 class History(_RoomRequest, tag="history", kw_only=True):
     before: Seq | None = None
     after: Seq | None = None
+    limit: HistoryLimit = DEFAULT_HISTORY_LIMIT
+
+
+class Thread(_RoomRequest, tag="thread", kw_only=True):
+    root: Seq
+    before: Seq | None = None
     limit: HistoryLimit = DEFAULT_HISTORY_LIMIT
 
 
@@ -166,6 +173,7 @@ Request = (
     | React
     | SetRole
     | History
+    | Thread
     | Sync
     | Read
     | Typing
@@ -295,6 +303,13 @@ class HistoryReply(_Reply, tag="history", kw_only=True):
     has_more: bool
 
 
+class ThreadReply(_Reply, tag="thread", kw_only=True):
+    room: str
+    root: Message
+    events: list[Event]  # replies, oldest first
+    has_more: bool
+
+
 class SyncState(msgspec.Struct, kw_only=True):
     last_seq: int
     complete: bool
@@ -311,6 +326,15 @@ class ReadNotice(_Reply, tag="read", kw_only=True):
 
 class TypingNotice(_Reply, tag="typing", kw_only=True):
     room: str
+    user: str
+
+
+class MentionNotice(_Reply, tag="mention", kw_only=True):
+    """To each member a stored message mentions: ``user`` mentioned them in ``room`` at
+    ``seq``."""
+
+    room: str
+    seq: int
     user: str
 
 

@@ -32,6 +32,7 @@ from hubbub.core.events import (
     Role,
     RoleChanged,
 )
+from hubbub.core.mentions import ROOM, find_mentions
 from hubbub.core.models import (
     LOBBY,
     USERNAME_RE,
@@ -51,7 +52,7 @@ from hubbub.errors import (
 from hubbub.protocol.messages import ReadNotice, SyncState, TypingNotice, encode
 from hubbub.service.hub import Hub
 from hubbub.service.session import Session
-from hubbub.storage.base import Appended, Changed, Page, Storage
+from hubbub.storage.base import Appended, Changed, Page, Storage, Thread
 
 Clock = Callable[[], int]  # milliseconds since the epoch
 
@@ -112,6 +113,8 @@ class Actions:
         username = username.lower()
         if not USERNAME_RE.match(username):
             raise BadRequest("a username is 1-32 of a-z 0-9 _ . - starting with a letter or digit")
+        if username == ROOM:
+            raise BadRequest(f"{ROOM!r} is reserved: @{ROOM} mentions everyone in a room")
         self._registrations.check(address, what="sign-ups from this address")
         password_hash = await self.passwords.hash(password)
         await self.storage.create_user(username, password_hash, self.clock())
@@ -246,11 +249,13 @@ class Actions:
     # --- messages ----------------------------------------------------------------------------
 
     def send(
-        self, user: str, room: str, client_msg_id: str, body: str
+        self, user: str, room: str, client_msg_id: str, body: str, reply_to: int | None = None
     ) -> Awaitable[Appended[Message]]:
         """Enqueue the message now (so a connection's messages keep their order); the
-        awaitable resolves once it is durably stored."""
+        awaitable resolves once it is durably stored. ``reply_to`` puts it in a thread;
+        storage keeps the mentions of members (the hub tells them once it is stored)."""
         self._sends.check(user, what="messages")
+        mentions, room_mention = find_mentions(body)
         message = Message(
             room=room,
             seq=0,
@@ -259,13 +264,27 @@ class Actions:
             msg_id=self.new_id(),
             client_msg_id=client_msg_id,
             body=body,
+            reply_to=reply_to,
+            mentions=mentions,
+            room_mention=room_mention,
         )
         return self.storage.append(message)
 
     async def edit(self, user: str, room: str, seq: int, body: str) -> Changed:
-        """Give the author's message ``seq`` a new body; the same body changes nothing."""
+        """Give the author's message ``seq`` a new body (and its mentions; nobody is told
+        of them again); the same body changes nothing."""
         self._sends.check(user, what="messages")
-        edit = MessageEdited(room=room, seq=0, ts=self.clock(), user=user, target=seq, body=body)
+        mentions, room_mention = find_mentions(body)
+        edit = MessageEdited(
+            room=room,
+            seq=0,
+            ts=self.clock(),
+            user=user,
+            target=seq,
+            body=body,
+            mentions=mentions,
+            room_mention=room_mention,
+        )
         return await self.storage.edit_message(edit)
 
     async def delete(self, user: str, room: str, seq: int) -> Changed:
@@ -296,6 +315,13 @@ class Actions:
             raise BadRequest("give before or after, not both")
         await self._visible(user, room)
         return await self.storage.history(room, before, after, limit, reader=user)
+
+    async def thread(
+        self, user: str, room: str, root: int, before: int | None, limit: int
+    ) -> Thread:
+        """A page of the thread of ``root``; whoever may read the room's history may."""
+        await self._visible(user, room)
+        return await self.storage.thread(room, root, before, limit, reader=user)
 
     async def sync(self, session: Session, since: dict[str, int]) -> dict[str, SyncState]:
         """Replay what the session missed in each of its rooms, then deliver them live (see

@@ -16,9 +16,9 @@ from collections.abc import Iterable
 from typing import TypeVar
 
 from hubbub.broker.base import Audience, Notice, Payload
-from hubbub.core.events import Event, Membership, membership_change
+from hubbub.core.events import Event, Membership, Message, membership_change
 from hubbub.protocol.codes import CloseCode
-from hubbub.protocol.messages import encode
+from hubbub.protocol.messages import MentionNotice, encode
 from hubbub.service.resume import Feed, Resume
 from hubbub.service.session import Encoded, Outlet, Session, connection_ids
 from hubbub.storage.base import Storage
@@ -127,9 +127,25 @@ class Hub:
                     if not feed.offer(seq, message, session.outlet):
                         self.resume.repair(session, room, feed)  # a hole before it
                 self.deliveries += len(followers)
+            if isinstance(event, Message) and (event.mentions or event.room_mention):
+                self._mentioned(event, followers or {})
             if change is Membership.LEFT:
                 for session in list(self._users.get(event.user, ())):
                     self.unfollow(session, room)
+
+    def _mentioned(self, message: Message, followers: Iterable[Session]) -> None:
+        """Tell the sessions on this node of each member ``message`` mentions (with
+        ``@room``: every member following the room but its author). Each node tells its
+        own, from the committed event every node receives: no notice crosses the broker."""
+        notice = Encoded(
+            encode(MentionNotice(room=message.room, seq=message.seq, user=message.user))
+        )
+        if message.room_mention:
+            sessions: Iterable[Session] = [s for s in followers if s.user != message.user]
+        else:
+            sessions = [s for name in message.mentions for s in self._users.get(name, ())]
+        for session in sessions:
+            session.outlet.send(notice)
 
     def _notice(self, notice: Notice) -> None:
         message = Encoded(notice.data, notice.binary)

@@ -37,8 +37,8 @@ async def handle(
     user = session.user
     re = request.id
     match request:
-        case m.Send(room=room, client_msg_id=client_msg_id, body=body):
-            return Pending(actions.send(user, room, client_msg_id, body), re)
+        case m.Send(room=room, client_msg_id=client_msg_id, body=body, reply_to=reply_to):
+            return Pending(actions.send(user, room, client_msg_id, body, reply_to), re)
         case m.Ping():
             return m.Pong(re=re)
         case m.Rooms():
@@ -74,6 +74,11 @@ async def handle(
         case m.History(room=room, before=before, after=after, limit=limit):
             page = await actions.history(user, room, before, after, limit)
             return m.HistoryReply(re=re, room=room, events=page.events, has_more=page.has_more)
+        case m.Thread(room=room, root=root, before=before, limit=limit):
+            thread = await actions.thread(user, room, root, before, limit)
+            return m.ThreadReply(
+                re=re, room=room, root=thread.root, events=thread.events, has_more=thread.has_more
+            )
         case m.Sync(since=since):
             return m.Synced(re=re, rooms=await actions.sync(session, since))
         case m.Read(room=room, seq=seq):

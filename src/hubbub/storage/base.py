@@ -38,6 +38,12 @@ Rooms and users are named by their (normalized) names. Every guarantee below is 
    write that appends the reaction event; a delete drops the message's reactions. History
    and replay give each message its ``reactions`` (count per emoji, and ``me`` for the
    ``reader``), counted for the page read, so they equal ``core.projection.current``.
+12. **Threads and mentions in the write.** ``append`` of a reply checks its parent in the
+   write (``NotFound`` if it is no message of the room, ``Conflict`` if deleted), puts it in
+   its parent's thread, quotes the parent, and counts it on the thread's root (``replies``,
+   ``last_reply_at``); a delete counts it off again. A message or edit keeps only the mentions
+   of members other than its author, and ``@room`` only where ``core.mentions`` allows it.
+   ``RoomInfo.unread_mentions`` counts what mentions the reader after their read marker.
 
 Events are appended through one method, ``append``, whatever their kind; the methods that
 change members (``create_room``, ``open_dm``, ``add_member``, ``remove_member``) or messages
@@ -94,6 +100,12 @@ class Changed(NamedTuple):
 
 class Page(NamedTuple):
     events: list[Event]
+    has_more: bool
+
+
+class Thread(NamedTuple):
+    root: Message
+    events: list[Event]  # its replies, oldest first
     has_more: bool
 
 
@@ -252,6 +264,14 @@ class Storage(Opened):
         """Every event with ``seq > since`` in order, or None if there are more than
         ``bound`` of them (resume is all or nothing), with the room's ``last_seq``.
         Messages carry their reactions as ``reader`` is shown them."""
+
+    @abc.abstractmethod
+    async def thread(
+        self, room: str, root: int, before: int | None, limit: int, reader: str | None = None
+    ) -> Thread:
+        """The message ``root`` and up to ``limit`` of its thread's replies, oldest first:
+        the newest ones below ``before`` (or of all), as ``reader`` is shown them, in one
+        snapshot. ``NotFound`` if ``root`` is no message of the room."""
 
 
 def _discard(events: list[Event]) -> None:

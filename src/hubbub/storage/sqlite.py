@@ -24,7 +24,7 @@ from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 import msgspec
 
@@ -36,6 +36,7 @@ from hubbub.core.events import (
     Message,
     MessageDeleted,
     MessageEdited,
+    Quote,
     Reaction,
     ReactionAdded,
     ReactionRemoved,
@@ -44,8 +45,9 @@ from hubbub.core.events import (
     membership_change,
     own_fields,
 )
-from hubbub.core.models import PublicRoom, Room, RoomInfo, RoomKind
-from hubbub.core.projection import edited, tombstone
+from hubbub.core.mentions import may_mention_room
+from hubbub.core.models import PublicRoom, Room, RoomInfo, RoomKind, RoomRole
+from hubbub.core.projection import edited, quote_of, replying, tombstone
 from hubbub.core.reactions import MAX_REACTIONS
 from hubbub.core.roles import may_delete, owner
 from hubbub.errors import (
@@ -66,6 +68,7 @@ from hubbub.storage.base import (
     Replay,
     Storage,
     StorageError,
+    Thread,
 )
 from hubbub.storage.migrations.sqlite import migrate
 
@@ -612,10 +615,16 @@ class SQLiteStorage(Storage):
                     raise Forbidden(f"join {event.room!r} before you post in it")
                 raise room_not_found(event.room)
             try:
+                if isinstance(event, Message) and (
+                    event.reply_to is not None or event.mentions or event.room_mention
+                ):
+                    reply = _insert_message(db, events, row, event)
+                    return Appended(cast("E", reply), duplicate=False)
                 return Appended(_insert(db, events, row, event), duplicate=False)
-            except sqlite3.IntegrityError:
+            except (sqlite3.IntegrityError, NotFound, Conflict):
                 # Duplicates are rare, so the unique index finds them rather than a lookup
-                # before every insert.
+                # before every insert; a retry also gets its answer when the message it
+                # answered is gone since.
                 stored = _stored(db, event)
                 if stored is None:
                     raise
@@ -633,11 +642,16 @@ class SQLiteStorage(Storage):
                 raise Conflict(f"message {edit.target} is deleted")
             if target.body == edit.body:
                 return Changed(target, None)
-            stored = _insert(db, events, room, edit)
+            names, everyone = _mentioned(db, room, edit.user, edit.mentions, edit.room_mention)
+            change = msgspec.structs.replace(edit, mentions=names, room_mention=everyone)
+            stored = _insert(db, events, room, change)
             db.execute(
-                "UPDATE events SET body = ?, edited_at = ? WHERE room_id = ? AND seq = ?",
-                (edit.body, edit.ts, room.id, edit.target),
+                "UPDATE events SET body = ?, edited_at = ?, mentions = ?, room_mention = ?"
+                " WHERE room_id = ? AND seq = ?",
+                (edit.body, edit.ts, _names(names), int(everyone), room.id, edit.target),
             )
+            _unmention(db, room.id, target)
+            _mention(db, room.id, edit.target, names)
             return Changed(edited(target, stored), stored)
 
         return self._submit(job, atomic=True)
@@ -655,18 +669,25 @@ class SQLiteStorage(Storage):
                 raise Forbidden("only its author, the room's owner or an admin can delete it")
             if target.deleted:
                 return Changed(target, None)
-            stored = _insert(db, events, room, delete)
+            gone = msgspec.structs.replace(delete, thread=target.thread)
+            stored = _insert(db, events, room, gone)
             # The body goes from the message and from every edit of it: erased, not hidden.
             db.execute(
-                "UPDATE events SET body = '', edited_at = NULL, deleted = 1"
-                " WHERE room_id = ? AND seq = ?",
+                "UPDATE events SET body = '', edited_at = NULL, deleted = 1, mentions = NULL,"
+                " room_mention = 0 WHERE room_id = ? AND seq = ?",
                 (room.id, delete.target),
             )
             db.execute(
-                "UPDATE events SET body = '' WHERE room_id = ? AND target = ?"
-                " AND type = 'message_edited'",
+                "UPDATE events SET body = '', mentions = NULL, room_mention = 0"
+                " WHERE room_id = ? AND target = ? AND type = 'message_edited'",
                 (room.id, delete.target),
             )
+            _unmention(db, room.id, target)
+            if target.thread is not None:
+                db.execute(
+                    "UPDATE events SET replies = replies - 1 WHERE room_id = ? AND seq = ?",
+                    (room.id, target.thread),
+                )
             db.execute(
                 "DELETE FROM reactions WHERE room_id = ? AND seq = ?", (room.id, delete.target)
             )
@@ -695,7 +716,7 @@ class SQLiteStorage(Storage):
                     key,
                 ).rowcount
             stored = _insert(db, events, room, reaction) if changed else None
-            (message,) = _with_reactions(db, room.id, [target], reaction.user)
+            (message,) = _as_read(db, room.id, [target], reaction.user)
             assert isinstance(message, Message)
             return Changed(message, stored)
 
@@ -829,7 +850,7 @@ class SQLiteStorage(Storage):
                 has_more = len(rows) > limit
                 rows = rows[:limit][::-1]
             events = [_event(room, r) for r in rows]
-            return Page(_with_reactions(db, row.id, events, reader), has_more)
+            return Page(_as_read(db, row.id, events, reader), has_more)
 
         return await self._read(read)
 
@@ -850,7 +871,33 @@ class SQLiteStorage(Storage):
                 if len(rows) > bound:
                     return Replay(None, row.last_seq)
                 events = [_event(room, r) for r in rows]
-                return Replay(_with_reactions(db, row.id, events, reader), row.last_seq)
+                return Replay(_as_read(db, row.id, events, reader), row.last_seq)
+            finally:
+                db.execute("COMMIT")
+
+        return await self._read(read)
+
+    async def thread(
+        self, room: str, root: int, before: int | None, limit: int, reader: str | None = None
+    ) -> Thread:
+        def read(db: sqlite3.Connection) -> Thread:
+            db.execute("BEGIN")  # the root and its replies in one snapshot
+            try:
+                row = _find_room(db, room)
+                if row is None:
+                    raise room_not_found(room)
+                state = _RoomState(row.id, row.name, row.kind, row.last_seq)
+                top = row.last_seq + 1 if before is None else before
+                rows = db.execute(
+                    f"SELECT {_EVENT_COLUMNS} FROM events WHERE room_id = ? AND thread = ?"
+                    " AND type = 'message' AND seq < ? ORDER BY seq DESC LIMIT ?",
+                    (row.id, root, top, limit + 1),
+                ).fetchall()
+                first = _target(db, state, root)
+                replies = [_event(room, r) for r in rows[:limit][::-1]]
+                (shown, *events) = _as_read(db, row.id, [first, *replies], reader)
+                assert isinstance(shown, Message)
+                return Thread(shown, events, has_more=len(rows) > limit)
             finally:
                 db.execute("COMMIT")
 
@@ -892,6 +939,20 @@ def _positions(kind: type[Event]) -> list[tuple[str, int]]:
 
 
 _INSERT = {t: _insert_sql(kind) for t, kind in EVENT_CLASSES.items()}
+
+# Fields whose column holds them in another form: SQLite has no booleans nor lists, and rows
+# from before a column was added hold NULL there.
+_TO_COLUMN: dict[str, Callable[[Any], Any]] = {
+    "mentions": lambda names: _names(names),
+    "room_mention": int,
+}
+_FROM_COLUMN: dict[str, Callable[[Any], Any]] = {
+    "deleted": bool,
+    "room_mention": bool,
+    "replies": lambda v: v or 0,
+    "mentions": lambda v: tuple(v.split()) if v else (),
+}
+_CONVERTED = frozenset(_FROM_COLUMN)
 _DECODE = {t: (kind, _positions(kind)) for t, kind in EVENT_CLASSES.items()}
 
 
@@ -918,7 +979,10 @@ def _insert(db: sqlite3.Connection, events: list[Event], room: _RoomState, event
     transaction: the one path of every event into the log. If the insert fails (a
     duplicate), no seq was taken."""
     seq = room.last_seq + 1
-    own_values = [getattr(event, f) for f in own_fields(EVENT_CLASSES[event.type])]
+    own_values = [
+        _TO_COLUMN[f](getattr(event, f)) if f in _TO_COLUMN else getattr(event, f)
+        for f in own_fields(EVENT_CLASSES[event.type])
+    ]
     db.execute(_INSERT[event.type], (room.id, seq, event.type, event.user, event.ts, *own_values))
     room.last_seq = seq  # rooms.last_seq follows once per commit (_commit_batch)
     stored = msgspec.structs.replace(event, seq=seq)
@@ -947,27 +1011,131 @@ def _check_reaction_cap(db: sqlite3.Connection, room_id: int, reaction: Reaction
         raise Conflict(f"a message holds at most {MAX_REACTIONS} different reactions")
 
 
-def _with_reactions(
+def _as_read(
     db: sqlite3.Connection, room_id: int, events: list[Event], reader: str | None
 ) -> list[Event]:
-    """The events with each message's reactions as ``reader`` is shown them: one read of
-    the reactions of the page's seq range."""
+    """The events as ``reader`` is shown them: each message with its reactions (one read of
+    the reactions of the page's messages) and each reply with the quote of its parent as it
+    is now (one read of the parents)."""
     if not events:
         return events
     counted: dict[int, list[Reaction]] = {}
+    seqs = [e.seq for e in events if isinstance(e, Message) and not e.deleted]
+    marks = ", ".join("?" * len(seqs))
     # BINARY collation orders UTF-8 as code points do: emoji in the projection's order.
     for seq, emoji, count, me in db.execute(
         "SELECT seq, emoji, count(*), max(username = ?) FROM reactions"
-        " WHERE room_id = ? AND seq BETWEEN ? AND ? GROUP BY seq, emoji ORDER BY seq, emoji",
-        (reader, room_id, events[0].seq, events[-1].seq),
+        f" WHERE room_id = ? AND seq IN ({marks}) GROUP BY seq, emoji ORDER BY seq, emoji",
+        (reader, room_id, *seqs),
     ):
         counted.setdefault(seq, []).append(Reaction(emoji=emoji, count=count, me=bool(me)))
-    return [
-        msgspec.structs.replace(e, reactions=tuple(counted[e.seq]))
-        if isinstance(e, Message) and e.seq in counted
-        else e
+    parents = {
+        e.reply_to
         for e in events
-    ]
+        if isinstance(e, Message) and e.reply_to is not None and not e.deleted
+    }
+    quotes = {}
+    if parents:
+        marks = ", ".join("?" * len(parents))
+        for seq, author, body, deleted in db.execute(
+            f"SELECT seq, author, body, deleted FROM events WHERE room_id = ? AND seq IN ({marks})",
+            (room_id, *parents),
+        ):
+            quotes[seq] = quote_of(author, body, bool(deleted))
+    if not counted and not quotes:
+        return events
+    return [_read_message(e, counted, quotes) if isinstance(e, Message) else e for e in events]
+
+
+def _read_message(
+    message: Message, counted: dict[int, list[Reaction]], quotes: dict[int, Quote]
+) -> Message:
+    reactions = counted.get(message.seq)
+    quote = None if message.deleted else quotes.get(message.reply_to or 0)
+    if reactions is None and quote is None:
+        return message
+    return msgspec.structs.replace(message, reactions=tuple(reactions or ()), quote=quote)
+
+
+def _insert_message(
+    db: sqlite3.Connection, events: list[Event], room: _RoomState, message: Message
+) -> Message:
+    """Insert a reply or a message that mentions someone: in its thread, quoting its parent
+    (``NotFound`` if that is no message of the room, ``Conflict`` if it is deleted), naming
+    only members, with ``@room`` only where it is allowed."""
+    if message.reply_to is not None:
+        parent = _target(db, room, message.reply_to)
+        if parent.deleted:
+            raise Conflict(f"message {message.reply_to} is deleted")
+        message = replying(message, parent)
+    names, everyone = _mentioned(db, room, message.user, message.mentions, message.room_mention)
+    message = msgspec.structs.replace(message, mentions=names, room_mention=everyone)
+    stored = _insert(db, events, room, message)
+    if stored.thread is not None:
+        db.execute(
+            "UPDATE events SET replies = coalesce(replies, 0) + 1, last_reply_at = ?"
+            " WHERE room_id = ? AND seq = ?",
+            (stored.ts, room.id, stored.thread),
+        )
+    _mention(db, room.id, stored.seq, names)
+    return stored
+
+
+def _mentioned(
+    db: sqlite3.Connection,
+    room: _RoomState,
+    author: str,
+    names: tuple[str, ...],
+    room_mention: bool,
+) -> tuple[tuple[str, ...], bool]:
+    """Of the names a body mentions, the room's members but its author; and whether its
+    ``@room`` counts (``core.mentions.may_mention_room``)."""
+    if names:
+        marks = ", ".join("?" * len(names))
+        found = db.execute(
+            f"SELECT username FROM members WHERE room_id = ? AND username IN ({marks})",
+            (room.id, *names),
+        ).fetchall()
+        names = tuple(sorted(name for (name,) in found if name != author))
+    if room_mention:
+        (members,) = db.execute(
+            "SELECT count(*) FROM members WHERE room_id = ?", (room.id,)
+        ).fetchone()
+        room_mention = may_mention_room(_role(db, room, author) != RoomRole.MEMBER, members)
+    return names, room_mention
+
+
+def _names(names: tuple[str, ...]) -> str | None:
+    return " ".join(names) or None
+
+
+def _mention(db: sqlite3.Connection, room_id: int, seq: int, names: tuple[str, ...]) -> None:
+    db.executemany(
+        "INSERT INTO mentions (username, room_id, seq) VALUES (?, ?, ?)",
+        [(name, room_id, seq) for name in names],
+    )
+
+
+def _unmention(db: sqlite3.Connection, room_id: int, message: Message) -> None:
+    db.executemany(
+        "DELETE FROM mentions WHERE username = ? AND room_id = ? AND seq = ?",
+        [(name, room_id, message.seq) for name in message.mentions],
+    )
+
+
+def _role(db: sqlite3.Connection, room: Room | _RoomState, user: str) -> RoomRole:
+    """``user``'s role in the room (a member's, if they are none)."""
+    row = db.execute(
+        "SELECT r.created_by, m.role FROM rooms r JOIN members m ON m.room_id = r.id"
+        " WHERE r.id = ? AND m.username = ?",
+        (room.id, user),
+    ).fetchone()
+    if row is None:
+        return RoomRole.MEMBER
+    created_by, role = row
+    if user == owner(room.kind, created_by):
+        return RoomRole.OWNER
+    return RoomRole(role)
 
 
 def _stored(db: sqlite3.Connection, event: E) -> Appended[E] | None:
@@ -1046,11 +1214,29 @@ def _info(
         last_seq = stored_last_seq
     (unread,) = db.execute(
         "SELECT count(*) FROM (SELECT 1 FROM events WHERE room_id = ? AND seq > ?"
-        " AND type = 'message' AND author != ? LIMIT ?)",
+        " AND type = 'message' AND author != ? AND deleted IS NOT 1 LIMIT ?)",
         (room_id, read_seq, user, UNREAD_CAP),
     ).fetchone()
+    if kind == RoomKind.DM:
+        unread_mentions = unread  # a direct message is meant for its reader
+    else:
+        # A delete takes its message's rows from `mentions` and clears its room_mention.
+        (unread_mentions,) = db.execute(
+            "SELECT count(*) FROM (SELECT seq FROM mentions"
+            " WHERE username = ? AND room_id = ? AND seq > ?"
+            " UNION SELECT seq FROM events WHERE room_id = ? AND seq > ? AND room_mention = 1"
+            " AND author != ? LIMIT ?)",
+            (user, room_id, read_seq, room_id, read_seq, user, UNREAD_CAP),
+        ).fetchone()
+    room = Room(id=room_id, name=name, kind=RoomKind(kind), last_seq=last_seq)
     return RoomInfo(
-        name=name, kind=RoomKind(kind), last_seq=last_seq, read_seq=read_seq, unread=unread
+        name=name,
+        kind=room.kind,
+        last_seq=last_seq,
+        read_seq=read_seq,
+        unread=unread,
+        unread_mentions=unread_mentions,
+        role=_role(db, room, user),
     )
 
 
@@ -1059,8 +1245,8 @@ def _event(room: str, row: tuple[Any, ...]) -> Event:
     seq, type_, author, ts = row[:4]
     cls, positions = _DECODE[type_]
     own = {name: row[i] for name, i in positions}
-    if cls is Message:  # SQLite has no booleans, and rows from before edits have NULL
-        own["deleted"] = bool(own["deleted"])
+    for name in _CONVERTED.intersection(own):
+        own[name] = _FROM_COLUMN[name](own[name])
     return cls(room=room, seq=seq, ts=ts, user=author, **own)
 
 

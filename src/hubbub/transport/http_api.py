@@ -70,6 +70,7 @@ class UserRef(msgspec.Struct, forbid_unknown_fields=True):
 class NewMessage(msgspec.Struct, forbid_unknown_fields=True):
     client_msg_id: ClientMsgId
     body: Body
+    reply_to: Seq | None = None  # the message this one answers, in the same room
 
 
 class NewBody(msgspec.Struct, forbid_unknown_fields=True):
@@ -90,6 +91,11 @@ class HistoryQuery(msgspec.Struct, forbid_unknown_fields=True):
     limit: HistoryLimit = DEFAULT_HISTORY_LIMIT
 
 
+class ThreadQuery(msgspec.Struct, forbid_unknown_fields=True):
+    before: Seq | None = None
+    limit: HistoryLimit = DEFAULT_HISTORY_LIMIT
+
+
 class RoomList(msgspec.Struct):
     rooms: list[RoomInfo]
 
@@ -106,6 +112,13 @@ class MemberList(msgspec.Struct):
 class HistoryPage(msgspec.Struct):
     room: str
     events: list[Event]
+    has_more: bool
+
+
+class ThreadPage(msgspec.Struct):
+    room: str
+    root: Message
+    events: list[Event]  # replies, oldest first
     has_more: bool
 
 
@@ -303,17 +316,25 @@ async def history(call: Call) -> web.Response:
 
 
 async def post_message(call: Call) -> web.Response:
+    new = call.body
     stored = await _actions(call).send(
-        call.user, call.room, call.body.client_msg_id, call.body.body
+        call.user, call.room, new.client_msg_id, new.body, new.reply_to
     )
     return json_response((200 if stored.duplicate else 201), SentOut.of(stored.event))
 
 
-def _path_seq(call: Call) -> int:
+async def thread(call: Call) -> web.Response:
+    q = call.body
+    root = _path_seq(call, "root")
+    found = await _actions(call).thread(call.user, call.room, root, q.before, q.limit)
+    return json_response(200, ThreadPage(call.room, found.root, found.events, found.has_more))
+
+
+def _path_seq(call: Call, name: str = "seq") -> int:
     try:
-        return msgspec.convert(call.request.match_info["seq"], Seq, strict=False)
+        return msgspec.convert(call.request.match_info[name], Seq, strict=False)
     except msgspec.ValidationError as exc:
-        raise BadRequest(f"the seq in the path: {exc}") from None
+        raise BadRequest(f"the {name} in the path: {exc}") from None
 
 
 async def edit_message(call: Call) -> web.Response:
@@ -441,9 +462,17 @@ ENDPOINTS = [
         response=HistoryPage,
     ),
     Endpoint(
+        "GET",
+        ROOM + "/threads/{root}",
+        "A page of the replies in the thread of the message root, oldest first",
+        thread,
+        query=ThreadQuery,
+        response=ThreadPage,
+    ),
+    Endpoint(
         "POST",
         ROOM + "/messages",
-        "Post a message (idempotent by client_msg_id)",
+        "Post a message or, with reply_to, a reply (idempotent by client_msg_id)",
         post_message,
         body=NewMessage,
         response=SentOut,

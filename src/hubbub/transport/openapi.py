@@ -28,6 +28,7 @@ _PATH_SCHEMAS = {
     "room": {"type": "string"},
     "user": {"type": "string"},
     "seq": {"type": "integer", "minimum": 0},
+    "root": {"type": "integer", "minimum": 0, "description": "the seq of the thread's root"},
     "emoji": {"type": "string", "description": "one emoji or a :name:, URL-encoded"},
 }
 
