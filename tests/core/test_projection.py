@@ -19,13 +19,14 @@ from hubbub.core.events import (
     Message,
     MessageDeleted,
     MessageEdited,
+    Quote,
     Reaction,
     ReactionAdded,
     ReactionRemoved,
     Role,
     RoleChanged,
 )
-from hubbub.core.projection import EMPTY, RoomState, current, fold, project
+from hubbub.core.projection import EMPTY, RoomState, current, fold, project, replying
 
 USERS = st.sampled_from(["alice", "bob", "carol", "guest:zed"])
 BODIES = ["hi", "hello", "hey"]
@@ -39,11 +40,20 @@ EVENTS: st.SearchStrategy[Event] = st.one_of(
         msg_id=st.just(""),
         client_msg_id=st.none() | st.sampled_from(["c1", "c2"]),
         body=st.sampled_from(BODIES),
+        reply_to=st.none() | st.integers(0, 40),
+        mentions=st.sampled_from([(), ("bob",)]),
+        room_mention=st.booleans(),
         **_COMMON,
     ),
     st.builds(MemberJoined, by=st.none() | USERS, **_COMMON),
     st.builds(MemberLeft, **_COMMON),
-    st.builds(MessageEdited, target=st.integers(0, 40), body=st.sampled_from(BODIES), **_COMMON),
+    st.builds(
+        MessageEdited,
+        target=st.integers(0, 40),
+        body=st.sampled_from(BODIES),
+        mentions=st.sampled_from([(), ("alice",)]),
+        **_COMMON,
+    ),
     st.builds(MessageDeleted, target=st.integers(0, 40), **_COMMON),
     st.builds(RoleChanged, member=USERS, role=st.sampled_from(Role), **_COMMON),
     st.builds(ReactionAdded, target=st.integers(0, 40), emoji=EMOJI, **_COMMON),
@@ -73,9 +83,23 @@ def numbered(seq: int, event: Event) -> Event:
 
 @st.composite
 def room_logs(draw: st.DrawFn) -> list[Event]:
-    """A room's log: seq 1, 2, 3 … with events of any kind."""
-    events = draw(st.lists(EVENTS, max_size=40))
-    return [numbered(seq, event) for seq, event in enumerate(events, 1)]
+    """A room's log: seq 1, 2, 3 … with events of any kind. A reply answers an earlier
+    message not deleted (or is none), as storage appends it: in its thread, quoting it; a
+    delete names the thread of its target."""
+    log: list[Event] = []
+    for seq, event in enumerate(draw(st.lists(EVENTS, max_size=40)), 1):
+        event = numbered(seq, event)
+        held = project(log).messages
+        if isinstance(event, Message) and event.reply_to is not None:
+            parent = held.get(min(event.reply_to, seq - 1))
+            if parent is None or parent.deleted:
+                event = msgspec.structs.replace(event, reply_to=None)
+            else:
+                event = replying(event, parent)
+        if isinstance(event, MessageDeleted) and event.target in held:
+            event = msgspec.structs.replace(event, thread=held[event.target].thread)
+        log.append(event)
+    return log
 
 
 @st.composite
@@ -115,6 +139,7 @@ def test_folding_leaves_the_state_it_started_from_as_it_was(log: list[Event], cu
         dict(before.messages),
         before.admins,
         {seq: dict(emoji) for seq, emoji in before.reactors.items()},
+        dict(before.threads),
     )
     project(log[cut:], before)
     assert before == copy
@@ -128,6 +153,15 @@ def test_the_state_is_what_the_events_say(log: list[Event]) -> None:
     admins: set[str] = set()
     expected: dict[int, Message] = {}
     reactors: dict[int, dict[str, set[str]]] = {}
+    replies: dict[int, set[int]] = {}
+    newest_reply: dict[int, int] = {}
+
+    def requote(parent: int, body: str, deleted: bool) -> None:
+        for seq, m in expected.items():
+            if m.reply_to == parent and m.quote is not None and not m.quote.deleted:
+                new = Quote(user=m.quote.user, body=body[:200], deleted=deleted)
+                expected[seq] = msgspec.structs.replace(m, quote=new)
+
     for event in log:
         if isinstance(event, MemberJoined | MemberLeft):
             last_change[event.user] = type(event)
@@ -137,16 +171,27 @@ def test_the_state_is_what_the_events_say(log: list[Event]) -> None:
             (admins.add if event.role == Role.ADMIN else admins.discard)(event.member)
         if isinstance(event, Message):
             expected[event.seq] = event
+            if event.thread is not None:
+                replies.setdefault(event.thread, set()).add(event.seq)
+                newest_reply[event.thread] = event.ts
         was = expected.get(getattr(event, "target", 0))
         if isinstance(event, MessageEdited) and was is not None and not was.deleted:
+            requote(event.target, event.body, False)
             expected[event.target] = msgspec.structs.replace(
-                was, body=event.body, edited_at=event.ts
+                was,
+                body=event.body,
+                edited_at=event.ts,
+                mentions=event.mentions,
+                room_mention=event.room_mention,
             )
         if isinstance(event, ReactionAdded | ReactionRemoved) and was and not was.deleted:
             users = reactors.setdefault(event.target, {}).setdefault(event.emoji, set())
             (users.add if isinstance(event, ReactionAdded) else users.discard)(event.user)
         if isinstance(event, MessageDeleted) and was is not None:
             reactors.pop(event.target, None)
+            if not was.deleted:
+                requote(event.target, "", True)
+            replies.get(was.thread or 0, set()).discard(event.target)
             expected[event.target] = Message(
                 room=was.room,
                 seq=was.seq,
@@ -155,6 +200,8 @@ def test_the_state_is_what_the_events_say(log: list[Event]) -> None:
                 msg_id=was.msg_id,
                 client_msg_id=was.client_msg_id,
                 deleted=True,
+                reply_to=was.reply_to,
+                thread=was.thread,
             )
     assert state.members == {user for user, kind in last_change.items() if kind is MemberJoined}
     assert state.admins == admins
@@ -163,13 +210,19 @@ def test_the_state_is_what_the_events_say(log: list[Event]) -> None:
     assert {seq: {e: set(u) for e, u in r.items()} for seq, r in state.reactors.items()} == {
         seq: {e: u for e, u in r.items() if u} for seq, r in reactors.items()
     }
+    assert {root: (set(t.live), t.last_reply_at) for root, t in state.threads.items()} == {
+        root: (live, newest_reply[root]) for root, live in replies.items()
+    }
 
 
 @given(room_logs())
 def test_a_page_shows_every_event_as_it_was_appended_while_no_message_changed(
     log: list[Event],
 ) -> None:
-    unchanged = [e for e in log if not isinstance(e, CHANGES)]
+    """(A reply changes its thread's root: it counts there.)"""
+    unchanged = [
+        e for e in log if not isinstance(e, CHANGES) and getattr(e, "reply_to", None) is None
+    ]
     assert current(unchanged) == unchanged
 
 

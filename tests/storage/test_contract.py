@@ -762,8 +762,9 @@ async def test_roles_are_given_by_the_owner_once_per_change(store: Storage, sink
 async def test_folding_what_was_published_then_a_replay_equals_a_fresh_history(
     store: Storage, sink: Recorder, seed: int
 ) -> None:
-    """Random sends, edits and deletes: a client that received the events up to any cut
-    and then replays the rest ends where a fresh reader of history starts."""
+    """Random sends, replies, mentions, reactions, edits and deletes: a client that received
+    the events up to any cut and then replays the rest ends where a fresh reader of history
+    starts."""
     rng = random.Random(seed)
     await store.create_room("r", RoomKind.PUBLIC, "alice", NOW)
     await store.add_member("r", "bob", NOW, None)
@@ -771,14 +772,25 @@ async def test_folding_what_was_published_then_a_replay_equals_a_fresh_history(
     for n in range(30):
         user = rng.choice(["alice", "bob"])
         what = rng.random()
-        if what < 0.5 or not messages:
+        if what < 0.35 or not messages:
             messages.append((await append(store, "r", user, f"m{n}", f"c{n}")).event.seq)
+        elif what < 0.5:
+            parent = rng.choice(messages)
+            answer = msgspec.structs.replace(
+                message("r", user, f"re{n} @alice @bob", f"c{n}"),
+                reply_to=parent,
+                mentions=("alice", "bob"),
+            )
+            with contextlib.suppress(Conflict):
+                messages.append((await store.append(answer)).event.seq)
         elif what < 0.65:
             on = rng.random() < 0.7
             with contextlib.suppress(Conflict):
                 await store.react(reaction("r", user, rng.choice(messages), UP, on))
         elif what < 0.8:
             author_edit = edit("r", user, rng.choice(messages), rng.choice(["x", "y"]), NOW + n)
+            if rng.random() < 0.5:
+                author_edit = msgspec.structs.replace(author_edit, mentions=("alice", "bob"))
             with contextlib.suppress(Forbidden, Conflict):
                 await store.edit_message(author_edit)
         else:
@@ -857,3 +869,107 @@ async def test_a_message_holds_a_bounded_number_of_distinct_reactions(store: Sto
         await store.react(reaction("r", "alice", 2, ":one-more:"))
     await store.add_member("r", "bob", NOW, None)
     assert (await store.react(reaction("r", "bob", 2, names[0]))).event is not None
+
+
+# --- 12. threads and mentions in the write ---------------------------------------------------
+
+
+def replying_to(parent: int, room: str, author: str, body: str, key: str) -> Message:
+    return msgspec.structs.replace(message(room, author, body, key), reply_to=parent)
+
+
+async def test_a_reply_joins_its_parents_thread_quotes_it_and_counts_on_the_root(
+    store: Storage, sink: Recorder
+) -> None:
+    await store.create_room("r", RoomKind.PUBLIC, "alice", NOW)
+    await store.add_member("r", "bob", NOW, None)
+    root = (await append(store, "r", "alice", "root")).event.seq
+    first = (await store.append(replying_to(root, "r", "bob", "first", "b1"))).event
+    assert (first.reply_to, first.thread) == (root, root)
+    assert first.quote is not None and first.quote.body == "root"
+    assert sink.events[-1] == first  # published with its quote
+    later = msgspec.structs.replace(
+        replying_to(first.seq, "r", "alice", "second", "a2"), ts=NOW + 9
+    )
+    second = (await store.append(later)).event
+    assert (second.reply_to, second.thread) == (first.seq, root)
+
+    shown = (await store.thread("r", root, None, 10)).root
+    assert (shown.replies, shown.last_reply_at) == (2, NOW + 9)
+    await store.delete_message(delete("r", "bob", first.seq))
+    thread = await store.thread("r", root, None, 10, reader="bob")
+    assert thread.root.replies == 1 and thread.root.last_reply_at == NOW + 9
+    assert [e.seq for e in thread.events] == [first.seq, second.seq]
+    gone, kept = thread.events
+    assert isinstance(gone, Message) and gone.deleted and gone.quote is None
+    assert isinstance(kept, Message) and kept.quote is not None and kept.quote.deleted
+    (deleted,) = [e for e in sink.events if isinstance(e, MessageDeleted)]
+    assert deleted.thread == root
+
+    with pytest.raises(Conflict):  # a deleted parent
+        await store.append(replying_to(first.seq, "r", "alice", "late", "a3"))
+    with pytest.raises(NotFound):  # member_joined is no message
+        await store.append(replying_to(1, "r", "alice", "no", "a4"))
+    with pytest.raises(NotFound):
+        await store.thread("r", 2, None, 10)
+    assert (await store.get_room("r")).last_seq == second.seq + 1  # type: ignore[union-attr]
+    # A retry of a stored reply gets it, though its parent is deleted now.
+    again = await store.append(replying_to(first.seq, "r", "bob", "first", "b1"))
+    assert again.duplicate and again.event.seq == first.seq
+    assert await log_of(store, "r") == current(sink.events)
+
+
+async def test_a_thread_pages_its_replies_newest_page_first(store: Storage) -> None:
+    await store.create_room("r", RoomKind.PUBLIC, "alice", NOW)
+    root = (await append(store, "r", "alice", "root")).event.seq
+    seqs = []
+    for i in range(7):
+        await append(store, "r", "alice", f"between {i}")
+        seqs.append(
+            (await store.append(replying_to(root, "r", "alice", f"{i}", f"k{i}"))).event.seq
+        )
+    page = await store.thread("r", root, None, 3)
+    assert [e.seq for e in page.events] == seqs[-3:] and page.has_more
+    page = await store.thread("r", root, seqs[-3], 10)
+    assert [e.seq for e in page.events] == seqs[:4] and not page.has_more
+
+
+async def test_mentions_name_members_only_and_room_only_where_allowed(store: Storage) -> None:
+    await store.create_room("r", RoomKind.PUBLIC, "alice", NOW)
+    await store.add_member("r", "bob", NOW, None)
+    named = msgspec.structs.replace(
+        message("r", "bob", "@alice @bob @carol @room", "b1"),
+        mentions=("alice", "bob", "carol"),
+        room_mention=True,
+    )
+    stored = (await store.append(named)).event
+    assert stored.mentions == ("alice",) and stored.room_mention  # 2 members: anyone may
+    info = await store.room_info("r", "alice")
+    assert info is not None and (info.unread, info.unread_mentions) == (1, 1)
+
+    for n in range(49):  # 51 members: only the owner and admins may @room
+        await store.create_user(f"u{n}", "h", NOW)
+        await store.add_member("r", f"u{n}", NOW, None)
+    everyone = msgspec.structs.replace(message("r", "bob", "@room", "b2"), room_mention=True)
+    assert not (await store.append(everyone)).event.room_mention
+    by_owner = msgspec.structs.replace(message("r", "alice", "@room", "a1"), room_mention=True)
+    assert (await store.append(by_owner)).event.room_mention
+    await store.set_role(role("r", "alice", "bob", Role.ADMIN))
+    by_admin = msgspec.structs.replace(message("r", "bob", "@room", "b3"), room_mention=True)
+    admins_room = (await store.append(by_admin)).event
+    assert admins_room.room_mention
+    info = await store.room_info("r", "u0")
+    assert info is not None and info.unread_mentions == 2
+    info = await store.room_info("r", "alice")
+    assert info is not None and (info.unread, info.unread_mentions) == (3, 2)
+
+    # Edits change the mentions; a delete takes them away with the body.
+    changed = msgspec.structs.replace(edit("r", "bob", stored.seq, "plain"), mentions=())
+    await store.edit_message(changed)
+    info = await store.room_info("r", "alice")
+    assert info is not None and info.unread_mentions == 1
+    await store.delete_message(delete("r", "bob", admins_room.seq))
+    info = await store.room_info("r", "alice")
+    assert info is not None and (info.unread, info.unread_mentions) == (2, 0)
+    (tombstone_,) = (await store.history("r", None, admins_room.seq - 1, 1)).events
+    assert isinstance(tombstone_, Message) and tombstone_.deleted and not tombstone_.room_mention

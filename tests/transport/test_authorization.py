@@ -1,5 +1,6 @@
-"""Guarantee 5: nobody reads, syncs, sends to, edits or deletes in, gives roles in, or learns
-the members of a room they are not in.
+"""Guarantee 5: nobody reads, syncs, sends or replies to, edits, deletes or reacts in, reads
+the threads of, gives roles in, or learns the members of a room they are not in; a mention
+of a non-member tells them nothing.
 
 alice and bob share a private room and a DM; carol is the outsider. For every request she can
 make about those rooms, over the WebSocket and over the HTTP API, she gets ``not_found`` in
@@ -44,6 +45,9 @@ WS_KINDS = [
     "edit",
     "delete",
     "role",
+    "react",
+    "reply",
+    "thread",
 ]
 MESSAGE_SEQ = 3  # each room's message: after alice's and bob's member_joined
 
@@ -139,7 +143,18 @@ def ws_fields(kind: str, room: str) -> dict[str, Any]:
         return {"room": room, "seq": MESSAGE_SEQ}
     if kind == "role":
         return {"room": room, "user": "carol", "role": "admin"}
+    if kind == "react":
+        return {"room": room, "seq": MESSAGE_SEQ, "emoji": "\N{THUMBS UP SIGN}", "on": True}
+    if kind == "reply":
+        return {**ws_fields("send", room), "reply_to": MESSAGE_SEQ}
+    if kind == "thread":
+        return {"room": room, "root": MESSAGE_SEQ}
     return {"room": room}
+
+
+def ws_type(kind: str) -> str:
+    """The request type of a ``WS_KINDS`` entry (a reply is a ``send``)."""
+    return "send" if kind == "reply" else kind
 
 
 def blanked(reply: dict[str, Any], names: tuple[str, ...], drop: tuple[str, ...]) -> Any:
@@ -180,12 +195,12 @@ async def test_outsider_gets_the_not_found_of_a_missing_room(
 ) -> None:
     async with Client.connect(http, world.url, world.carol, sync={}) as carol:
         for refs, missing in CASES:
-            missing_reply = await carol.request(kind, **ws_fields(kind, missing))
+            missing_reply = await carol.request(ws_type(kind), **ws_fields(kind, missing))
             assert missing_reply["type"] == "error", missing_reply
             assert missing_reply["code"] == "not_found", missing_reply
             assert set(missing_reply) == {"type", "re", "code", "message"}, missing_reply
             for ref, canonical in refs:
-                reply = await carol.request(kind, **ws_fields(kind, ref))
+                reply = await carol.request(ws_type(kind), **ws_fields(kind, ref))
                 assert reply["type"] == "error", (ref, reply)
                 assert_like_missing(reply, (ref, canonical), missing_reply, missing, ("re",))
         assert (await carol.ok("ping"))["type"] == "pong"
@@ -239,17 +254,23 @@ async def test_outsider_receives_none_of_the_rooms_events(
         await alice.ok("edit", room=PRIVATE, seq=MESSAGE_SEQ, body="the new plan")
         await alice.ok("role", room=PRIVATE, user="bob", role="admin")
         await alice.ok("delete", room=DM, seq=MESSAGE_SEQ + 1)  # her "dm 0"
+        # Mentions of carol, who is in neither room, and of everyone: she hears nothing.
+        await alice.send(PRIVATE, "@carol @bob @room have a look")
+        await bob.ok("send", room=DM, body="@carol ?", client_msg_id="m1", reply_to=MESSAGE_SEQ)
+        await alice.ok("react", room=PRIVATE, seq=MESSAGE_SEQ, emoji=":eyes:", on=True)
         await alice.ws.send_str(json.dumps({"type": "typing", "room": DM}))
         await alice.ok("read", room=PRIVATE, seq=4)
 
         def everything_arrived(c: Client) -> bool:
             return (
-                len(c.room_events(PRIVATE, "message")) == 10
+                len(c.room_events(PRIVATE, "message")) == 11
+                and len(c.room_events(PRIVATE, "mention")) == 1
+                and len(c.room_events(PRIVATE, "reaction_added")) == 1
                 and len(c.room_events(PRIVATE, "member_joined")) == 1
                 and len(c.room_events(PRIVATE, "message_edited")) == 1
                 and len(c.room_events(PRIVATE, "role_changed")) == 1
                 and len(c.room_events(DM, "message_deleted")) == 1
-                and len(c.room_events(DM, "message")) == 10
+                and len(c.room_events(DM, "message")) == 11
                 and any(e["type"] == "typing" for e in c.events)
             )
 
@@ -289,6 +310,9 @@ HTTP_CALLS: dict[str, tuple[str, str, Any]] = {
     "edit": ("PATCH", f"messages/{MESSAGE_SEQ}", {"body": "mine now"}),
     "delete": ("DELETE", f"messages/{MESSAGE_SEQ}", None),
     "role": ("PUT", "roles/carol", {"role": "admin"}),
+    "react": ("PUT", f"messages/{MESSAGE_SEQ}/reactions/%F0%9F%91%8D", None),
+    "reply": ("POST", "messages", "reply"),
+    "thread": ("GET", f"threads/{MESSAGE_SEQ}", None),
 }
 
 
@@ -302,6 +326,8 @@ async def test_outsider_gets_the_not_found_of_a_missing_room_over_http(
         payload = body
         if body == "message":
             payload = {"client_msg_id": uuid.uuid4().hex, "body": "let me in"}
+        if body == "reply":
+            payload = {"client_msg_id": uuid.uuid4().hex, "body": "me too", "reply_to": 3}
         reply = await call_api(
             http,
             method,

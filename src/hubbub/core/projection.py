@@ -45,6 +45,15 @@ Reactors = Mapping[int, Mapping[str, frozenset[str]]]
 
 
 @dataclass(frozen=True, slots=True)
+class ThreadState:
+    """A thread as its root shows it: the seqs of its replies not deleted, and the ts of the
+    last reply added (in seq order; a delete does not change it)."""
+
+    live: frozenset[int] = frozenset()
+    last_reply_at: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class RoomState:
     """A room as of its event ``last_seq``: its members, its admins, and its messages by
     ``seq``, in seq order. Folding from the room's first event gives all of them; from later
@@ -55,6 +64,7 @@ class RoomState:
     messages: Mapping[int, Message] = field(default_factory=dict)
     admins: frozenset[str] = frozenset()
     reactors: Reactors = field(default_factory=dict)
+    threads: Mapping[int, ThreadState] = field(default_factory=dict)  # by root seq
 
 
 EMPTY = RoomState()
@@ -72,12 +82,30 @@ def project(events: Iterable[Event], state: RoomState = EMPTY) -> RoomState:
     admins = set(state.admins)
     messages = dict(state.messages)
     reactors = dict(state.reactors)
+    threads = dict(state.threads)
     last_seq = state.last_seq
     for event in events:
+        _thread(messages, threads, event)
         _apply(members, admins, messages, event)
         _react(messages, reactors, event)
         last_seq = event.seq
-    return RoomState(last_seq, frozenset(members), messages, frozenset(admins), reactors)
+    return RoomState(last_seq, frozenset(members), messages, frozenset(admins), reactors, threads)
+
+
+def _thread(messages: Mapping[int, Message], threads: dict[int, ThreadState], event: Event) -> None:
+    """A reply counts on its thread's root from when it is added until it is deleted. (Like
+    reactions, counted from the events, not from the counts a read showed: a read's root
+    already counts the replies that follow it.)"""
+    if isinstance(event, Message) and event.thread is not None:
+        was = threads.get(event.thread, ThreadState())
+        live = was.live if event.deleted else was.live | {event.seq}
+        threads[event.thread] = ThreadState(live, event.ts)  # the newest in seq order
+    elif isinstance(event, MessageDeleted):
+        target = messages.get(event.target)
+        root = target.thread if target is not None else event.thread
+        thread = threads.get(root or 0)
+        if root is not None and thread is not None:
+            threads[root] = ThreadState(thread.live - {event.target}, thread.last_reply_at)
 
 
 def _react(
@@ -113,30 +141,24 @@ def reactions(reactors: Mapping[str, frozenset[str]], reader: str | None) -> tup
 def _apply(members: set[str], admins: set[str], messages: dict[int, Message], event: Event) -> None:
     match event:
         case Message():
-            # Who reacted is folded from the reaction events; a read's counts are not.
-            message = msgspec.structs.replace(event, reactions=())
+            # Who reacted and who replied are folded from the events; a read's counts are not.
+            message = msgspec.structs.replace(event, reactions=(), replies=0, last_reply_at=None)
             parent = messages.get(event.reply_to or 0)
-            if parent is not None:
+            if parent is not None and not event.deleted:
                 message = msgspec.structs.replace(message, quote=quote(parent))
             messages[event.seq] = message
-            root = messages.get(event.thread or 0)
-            if root is not None:
-                messages[root.seq] = msgspec.structs.replace(
-                    root, replies=root.replies + 1, last_reply_at=event.ts
-                )
         case MessageEdited():
             target = messages.get(event.target)
+            if target is None or not target.deleted:
+                _requote(messages, event.target, event.body)
             if target is not None and not target.deleted:
-                messages[event.target] = changed = edited(target, event)
-                _requote(messages, changed)
+                messages[event.target] = edited(target, event)
         case MessageDeleted():
             target = messages.get(event.target)
-            if target is not None and not target.deleted:
-                messages[event.target] = gone = tombstone(target)
-                _requote(messages, gone)
-                root = messages.get(target.thread or 0)
-                if root is not None:
-                    messages[root.seq] = msgspec.structs.replace(root, replies=root.replies - 1)
+            if target is None or not target.deleted:
+                _requote(messages, event.target, None)
+            if target is not None:
+                messages[event.target] = tombstone(target)
         case MemberJoined():
             members.add(event.user)
         case MemberLeft():
@@ -153,11 +175,14 @@ def _apply(members: set[str], admins: set[str], messages: dict[int, Message], ev
             typing.assert_never(event)
 
 
-def _requote(messages: dict[int, Message], parent: Message) -> None:
-    """The replies to ``parent`` quote it as it is now."""
+def _requote(messages: dict[int, Message], parent: int, body: str | None) -> None:
+    """The replies to ``parent`` quote its new ``body`` (None: it is deleted). A client may
+    hold replies without their parent, so the quote changes by itself."""
     for seq, message in messages.items():
-        if message.reply_to == parent.seq and not message.deleted:
-            messages[seq] = msgspec.structs.replace(message, quote=quote(parent))
+        was = message.quote
+        if message.reply_to == parent and was is not None and not was.deleted:
+            now = quote_of(was.user, body or "", body is None)
+            messages[seq] = msgspec.structs.replace(message, quote=now)
 
 
 def edited(message: Message, edit: MessageEdited) -> Message:
@@ -212,10 +237,20 @@ def current(events: Sequence[Event], reader: str | None = None) -> list[Event]:
     in this form (the reactions are counted when a page is read)."""
     state = project(events)
     messages = {
-        seq: _with_reactions(m, state.reactors.get(seq, {}), reader)
+        seq: _with_replies(
+            _with_reactions(m, state.reactors.get(seq, {}), reader), state.threads.get(seq)
+        )
         for seq, m in state.messages.items()
     }
     return [_as_now(messages, e) for e in events]
+
+
+def _with_replies(message: Message, thread: ThreadState | None) -> Message:
+    if thread is None:
+        return message
+    return msgspec.structs.replace(
+        message, replies=len(thread.live), last_reply_at=thread.last_reply_at
+    )
 
 
 def _with_reactions(
