@@ -30,6 +30,8 @@ SHAPES: dict[str, Any] = dict.fromkeys(EVENT_CLASSES, Event) | {
     "room": m.RoomReply,
     "history": m.HistoryReply,
     "current": m.MessageReply,
+    "thread": m.ThreadReply,
+    "mention": m.MentionNotice,
 }
 
 MESSAGE = Message(
