@@ -188,11 +188,13 @@ async def test_a_deleted_body_is_in_no_reply_and_no_table(
     server: RunningServer, http: aiohttp.ClientSession
 ) -> None:
     alice_token, bob_token, _ = await team(server, http)
-    secret, edited = "zq-secret-first-draft", "zq-secret-second-draft"
+    secret, edited = "zq-secret-first-draft @bob", "zq-secret-second-draft"
     async with Client.connect(http, server.url, alice_token, sync={}) as alice:
         seq = (await alice.send(ROOM, secret))["seq"]
-        await alice.ok("edit", room=ROOM, seq=seq, body=edited)
-        await alice.ok("send", room=ROOM, body="zq-kept", client_msg_id="kept")
+        await alice.ok("edit", room=ROOM, seq=seq, body=edited + " @bob")
+        # A reply quotes it, and a reaction counts on it, until it is deleted.
+        await alice.ok("send", room=ROOM, body="zq-kept", client_msg_id="kept", reply_to=seq)
+        await alice.ok("react", room=ROOM, seq=seq, emoji=":eyes:", on=True)
         await alice.ok("delete", room=ROOM, seq=seq)
     async with Client.connect(http, server.url, bob_token, sync={ROOM: 0}) as bob:
         await bob.ok("ping")
@@ -212,8 +214,11 @@ async def test_a_deleted_body_is_in_no_reply_and_no_table(
             for value in row
             if isinstance(value, str)
         ]
+        mentions = db.execute("SELECT count(*) FROM mentions").fetchone()[0]
+        reactions = db.execute("SELECT count(*) FROM reactions").fetchone()[0]
     assert "zq-kept" in cells
-    assert not [c for c in cells if secret in c or edited in c]
+    assert not [c for c in cells if "zq-secret" in c]
+    assert (mentions, reactions) == (0, 0)
 
 
 async def test_the_openapi_document_describes_edit_delete_and_role(
