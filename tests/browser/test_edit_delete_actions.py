@@ -57,9 +57,10 @@ async def test_edit_in_place_and_with_up_arrow(server: RunningServer, browser: B
     await bob.wait_bodies(["hello (edited)", "second\nline (edited)"])
     await expect(composer).to_be_focused()
 
-    # Bob has no actions on alice's messages.
+    # Bob, a member, can neither edit nor delete alice's messages (he may react to them).
     await bob.messages().nth(0).hover()
-    await expect(bob.page.locator("#message-list .msg-action")).to_have_count(0)
+    await expect(bob.page.locator("#message-list .msg-action.edit")).to_have_count(0)
+    await expect(bob.messages().nth(0).get_by_role("button", name="Delete")).to_have_count(0)
     for page in (alice, bob):
         page.assert_no_errors()
 

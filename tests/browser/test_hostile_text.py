@@ -181,5 +181,5 @@ async def assert_nothing_injected(page: ChatPage, dialogs: list[str]) -> None:
     assert report["scripts"] == 1, report  # the client's own module
     for protocol, rel, target in report["links"]:
         assert protocol in ("http:", "https:")
-        assert rel == "noopener noreferrer"
+        assert rel == "noopener noreferrer nofollow"
         assert target == "_blank"

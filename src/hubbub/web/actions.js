@@ -1,5 +1,9 @@
-// A message's own actions, drawn inside its row: Edit opens an inline editor, Delete asks
-// for an inline confirmation. A refusal from the server is shown in the row, never lost.
+// A message's actions, drawn inside its row: React opens the emoji picker, Edit an inline
+// editor, Delete an inline confirmation. A refusal from the server is shown in the row,
+// never lost. On touch screens a long press on a row opens the same actions as a sheet.
+//
+// The actions are a list of definitions (MESSAGE_ACTIONS): the row's buttons and the sheet
+// are both made from it, so an action added there shows in both.
 //
 // The editor judges a body as the composer does (limits.js): trailing whitespace dropped,
 // nothing only of whitespace, at most MAX_BODY_CHARS characters.
@@ -7,16 +11,160 @@
 import { el } from './dom.js';
 import { MAX_BODY_CHARS, bodyOf, charCount, groupDigits, isBlank } from './limits.js';
 
-/** The Edit and Delete buttons of a message row (either may be left out). */
-export function actionButtons({ onEdit, onDelete }) {
+const LONG_PRESS_MS = 500;
+const LONG_PRESS_SLOP_PX = 10;
+
+/**
+ * Every action a stored message may offer, in the order shown. `offer({mine, dm})` says
+ * whether a message gets it: `true`, `false`, or `'moderator'` (only while the user is the
+ * room's owner or an admin, which can change while the row is on screen).
+ */
+export const MESSAGE_ACTIONS = [
+  { name: 'react', label: 'React', offer: () => true },
+  { name: 'reply', label: 'Reply', offer: () => true },
+  { name: 'thread', label: 'Thread', offer: () => true },
+  { name: 'edit', label: 'Edit', offer: ({ mine }) => mine },
+  { name: 'delete', label: 'Delete', offer: ({ mine, dm }) => mine || (dm ? false : 'moderator') },
+];
+
+/**
+ * The actions of `message` for the user `me`: [{name, label, moderator}], where
+ * `moderator` marks one offered only to the room's owner and admins. None on a deleted one.
+ */
+export function actionsFor(message, { me, dm = false }) {
+  if (message.deleted) return [];
+  const context = { mine: message.user === me, dm };
+  const list = [];
+  for (const action of MESSAGE_ACTIONS) {
+    const offered = action.offer(context);
+    if (offered) list.push({ name: action.name, label: action.label, moderator: offered === 'moderator' });
+  }
+  return list;
+}
+
+/**
+ * The buttons of a message row for `actions` (of `actionsFor`); `run(name, button)` acts.
+ * Buttons only a moderator may use carry the class `moderator` and are shown by CSS while
+ * the list says the user is one, so a role change does not remake every row.
+ */
+export function actionButtons(actions, run) {
+  if (!actions.length) return null;
   return el(
     'div',
     { class: 'msg-actions', attrs: { role: 'group', 'aria-label': 'Message actions' } },
-    onEdit ? el('button', { type: 'button', class: 'msg-action edit', text: 'Edit', on: { click: onEdit } }) : null,
-    onDelete
-      ? el('button', { type: 'button', class: 'msg-action delete', text: 'Delete', on: { click: onDelete } })
-      : null,
+    ...actions.map((action) => {
+      const button = el('button', {
+        type: 'button',
+        class: `msg-action ${action.name}${action.moderator ? ' moderator' : ''}`,
+        text: action.label,
+        dataset: { focus: `action:${action.name}` },
+      });
+      button.addEventListener('click', () => run(action.name, button));
+      return button;
+    }),
   );
+}
+
+let sheet = null; // the action sheet on screen: {node, close}
+
+/**
+ * The actions of the row `node` as a menu over the page (long press on touch screens):
+ * arrows move, Enter picks, Esc or a tap outside closes and the focus goes back to the row.
+ * `run(name, item)` acts once the sheet is closed.
+ */
+export function openActionSheet(node, actions, run) {
+  sheet?.close(false);
+  if (!actions.length) return;
+  const items = actions.map((action) =>
+    el('button', {
+      type: 'button',
+      class: `sheet-item ${action.name}`,
+      text: action.label,
+      attrs: { role: 'menuitem' },
+      on: { click: () => close(false, action.name) },
+    }),
+  );
+  const cancel = el('button', {
+    type: 'button',
+    class: 'sheet-item cancel',
+    text: 'Cancel',
+    attrs: { role: 'menuitem' },
+    on: { click: () => close(true) },
+  });
+  const all = [...items, cancel];
+  const menu = el('div', { class: 'msg-sheet', attrs: { role: 'menu', 'aria-label': 'Message actions' } }, ...all);
+  const onKey = (event) => {
+    const index = all.indexOf(document.activeElement);
+    if (event.key === 'Escape') {
+      event.preventDefault();
+      close(true);
+    } else if (event.key === 'ArrowDown' || event.key === 'ArrowUp') {
+      event.preventDefault();
+      const step = event.key === 'ArrowDown' ? 1 : -1;
+      all[(index + step + all.length) % all.length].focus();
+    }
+  };
+  const onOutside = (event) => {
+    if (!menu.contains(event.target)) close(false);
+  };
+  function close(focusRow, name = null) {
+    if (sheet?.node !== menu) return;
+    sheet = null;
+    menu.remove();
+    node.classList.remove('pressed');
+    document.removeEventListener('pointerdown', onOutside, true);
+    if (focusRow && node.isConnected) {
+      node.tabIndex = -1; // focusable from script only, to take the focus back
+      node.focus({ preventScroll: true });
+    }
+    if (name) run(name, node);
+  }
+  menu.addEventListener('keydown', onKey);
+  document.addEventListener('pointerdown', onOutside, true);
+  node.classList.add('pressed');
+  document.body.append(menu);
+  sheet = { node: menu, close };
+  items[0].focus();
+}
+
+/**
+ * Call `onPress(row)` when a message row (`.msg[data-seq]` inside `container`) is pressed
+ * for LONG_PRESS_MS by a finger or pen without moving. Mouse presses and presses on the
+ * row's own controls are left alone; the menu the browser would open for a long touch is
+ * not shown for a press that opened ours.
+ */
+export function watchLongPress(container, onPress) {
+  let timer = null;
+  let start = null;
+  let row = null;
+  let fired = false;
+  const cancel = () => {
+    clearTimeout(timer);
+    timer = null;
+  };
+  const fire = () => {
+    cancel();
+    fired = true;
+    onPress(row);
+  };
+  container.addEventListener('pointerdown', (event) => {
+    cancel();
+    fired = false;
+    if (event.pointerType === 'mouse' || !event.isPrimary) return;
+    row = event.target.closest('.msg[data-seq]');
+    if (!row || event.target.closest('button, a, textarea, input, .msg-editor, .msg-confirm')) return;
+    start = { x: event.clientX, y: event.clientY };
+    timer = setTimeout(fire, LONG_PRESS_MS);
+  });
+  container.addEventListener('pointermove', (event) => {
+    if (timer && Math.hypot(event.clientX - start.x, event.clientY - start.y) > LONG_PRESS_SLOP_PX) cancel();
+  });
+  for (const type of ['pointerup', 'pointercancel']) container.addEventListener(type, cancel);
+  // The browser's own long-touch menu may come first: ours instead.
+  container.addEventListener('contextmenu', (event) => {
+    if (timer) fire();
+    if (fired) event.preventDefault();
+  });
 }
 
 /** Why `body` cannot be saved, or '' when it can. */

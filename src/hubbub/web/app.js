@@ -6,11 +6,15 @@ import { Chat } from './chat.js';
 import { Composer } from './composer.js';
 import { Connection } from './connection.js';
 import { Dialogs } from './dialogs.js';
+import { MembersDialog } from './members_dialog.js';
 import { byId } from './dom.js';
 import { roomLabel } from './format.js';
+import { MentionAutocomplete } from './mentions.js';
+import { Notifier } from './notify.js';
 import { Outbox } from './outbox.js';
 import { Sidebar, roomHref } from './sidebar.js';
 import { Store, kindOf } from './store.js';
+import { ThreadPanel, replyTo } from './threads.js';
 import { Timeline } from './timeline.js';
 
 const TYPING_SHOWN_MS = 5000;
@@ -53,6 +57,7 @@ export class App {
   #outbox;
   #chat;
   #sidebar = new Sidebar();
+  #membersDialog;
   #timeline;
   #composer;
   #banner;
@@ -61,6 +66,9 @@ export class App {
   #typingTimer = null;
   #waitTick = null;
   #members = new Map(); // room -> member count, for the header
+  #memberNames = new Map(); // room -> the members' names, for the `@` list
+  #threads;
+  #notifier;
   #leaveArmed = null;
 
   constructor(me, { onSignOut }) {
@@ -85,19 +93,54 @@ export class App {
         onDiscard: (cid) => this.#chat.discard(cid),
         onEdit: (room, seq, body) => this.#chat.edit(room, seq, body),
         onDelete: (room, seq) => this.#chat.delete(room, seq),
+        onReact: (room, seq, emoji, on) => this.#chat.react(room, seq, emoji, on),
         onActionDone: () => this.#composer.focus(),
+        onReply: (room, message) => {
+          this.#composer.setReply(room, replyTo(message));
+          this.#composer.focus();
+        },
+        onOpenThread: (room, root) => this.#threads.open(room, root),
       },
     );
     this.#composer = new Composer({
-      onSend: (room, body) => {
+      onSend: (room, body, reply) => {
         this.#chat.stoppedTyping(room);
         this.#timeline.scrollToBottom();
-        this.#chat.send(room, body);
+        this.#chat.send(room, body, reply);
       },
       onTyping: (room) => this.#chat.typing(room),
       onEditLast: () => this.#timeline.editLast(),
     });
+    const membersOf = (room) => this.#memberNames.get(room) ?? [];
+    new MentionAutocomplete(byId('composer-input'), {
+      me,
+      members: () => membersOf(this.#chat.active),
+      allowRoom: () => this.#store.room(this.#chat.active)?.kind !== 'dm',
+    });
+    this.#threads = new ThreadPanel({
+      me,
+      store: this.#store,
+      chat: this.#chat,
+      outbox: this.#outbox,
+      members: membersOf,
+      onChange: () => {
+        this.#view.dataset.thread = this.#threads.current ? 'open' : '';
+        if (!this.#threads.current) this.#composer.focus();
+      },
+    });
+    this.#notifier = new Notifier({
+      me,
+      store: this.#store,
+      chat: this.#chat,
+      navigate: (room) => this.navigate(room),
+      onChange: () => this.#queueRender(),
+    });
     this.#banner = new Banner(this.#conn, this.#chat);
+    this.#membersDialog = new MembersDialog({
+      chat: this.#chat,
+      store: this.#store,
+      activeRoom: () => this.#chat.active,
+    });
     new Dialogs({
       chat: this.#chat,
       navigate: (room) => this.navigate(room),
@@ -158,6 +201,7 @@ export class App {
     const label = room ? roomLabel(room, kind, this.#me) : '';
     const placeholder = !room ? 'Message' : kind === 'dm' ? `Message ${label}` : `Message #${label}`;
     this.#composer.setRoom(room, placeholder);
+    if (this.#threads.current && this.#threads.current.room !== room) this.#threads.close();
     if (room) {
       this.#chat.ensureLoaded(room);
       this.#loadMembers(room);
@@ -187,7 +231,9 @@ export class App {
   async #loadMembers(room) {
     if (!this.#chat.synced || !this.#store.room(room)) return;
     try {
-      this.#members.set(room, (await this.#chat.members(room)).length);
+      const names = await this.#chat.members(room);
+      this.#members.set(room, names.length);
+      this.#memberNames.set(room, names);
       this.#queueRender();
     } catch {
       // shown without a count
@@ -214,7 +260,7 @@ export class App {
     const shown = room ?? left.find((r) => r.name === active) ?? null;
     // Far history is forgotten unless it is being read (scrolled up to) in the open room.
     store.trimHistory(room && !this.#timeline.atBottom ? active : null);
-    this.#sidebar.render(store, active, left);
+    this.#sidebar.render(store, active, left, this.#notifier.muted);
     this.#renderHeader(active, room, shown);
     const empty = byId('room-empty');
     if (shown) {
@@ -231,8 +277,8 @@ export class App {
     }
     this.#renderTyping(active);
     this.#composer.setEnabled(Boolean(room)); // only in rooms we are a member of
-    const unread = store.totalUnread() - (room?.unread ?? 0);
-    document.title = unread > 0 ? `(${unread}) hubbub` : 'hubbub';
+    this.#notifier.render(active); // the tab's title and icon, and the header's controls
+    this.#threads.render();
     if (room && this.#timeline.atBottom && document.visibilityState === 'visible') {
       this.#chat.viewing(active);
     }
@@ -296,6 +342,7 @@ export class App {
       else sub.textContent = count ? `${kindText} · ${count} member${count === 1 ? '' : 's'}` : kindText;
     }
     byId('open-invite').hidden = !room || room.kind === 'dm';
+    this.#membersDialog.update(room);
     byId('leave-room').hidden = !room || room.kind === 'dm';
   }
 

@@ -92,14 +92,20 @@ export class Chat extends EventTarget {
     const { rooms } = await this.#conn.request('rooms');
     this.#store.setRooms(rooms); // forgets rooms we are no longer in, so `since` names none
     this.#failUnsendable();
+    // Reaction counts of the messages it replays already include its reaction events.
+    this.#store.beginReplay();
+    let synced = null;
     try {
-      return await this.#conn.request('sync', { since: this.#store.lastSeen() });
+      synced = await this.#conn.request('sync', { since: this.#store.lastSeen() });
     } catch (err) {
       // A room left on another device between the two requests: start every room afresh.
       if (err.code !== 'not_found') throw err;
       for (const name of this.#store.rooms.keys()) this.#store.resetEvents(name);
-      return await this.#conn.request('sync', { since: {} });
+      synced = await this.#conn.request('sync', { since: {} });
+    } finally {
+      this.#store.endReplay(synced?.rooms);
     }
+    return synced;
   }
 
   /** Re-read the room list soon (a room we were added to, a read marker we cannot apply). */
@@ -129,6 +135,9 @@ export class Chat extends EventTarget {
         if (!state.complete) this.#store.resetEvents(name);
       }
       if (this.active) this.ensureLoaded(this.active);
+    } else if (frame.type === 'mention') {
+      // Someone called the user by name (or @room): a notice, not a room event.
+      this.dispatchEvent(new CustomEvent('mention', { detail: frame }));
     } else if (typeof frame.seq === 'number' && typeof frame.room === 'string') {
       this.#onEvent(frame); // a room event: message, member_joined, member_left, …
     }
@@ -145,8 +154,12 @@ export class Chat extends EventTarget {
     }
     const newest = store.newestSeq(event.room);
     if (this.synced && newest && event.seq > newest + 1) this.#fillGap(event.room, newest);
-    store.addEvents(event.room, [event]);
+    const fresh = store.addEvents(event.room, [event]);
     if (event.user === this.#me && event.client_msg_id) this.#outbox.remove(event.client_msg_id);
+    // As it happens, not replayed on a resume: what notifications are made of.
+    if (fresh && this.synced && event.type === 'message') {
+      this.dispatchEvent(new CustomEvent('live', { detail: event }));
+    }
   }
 
   /** Should never be needed (the server delivers each room gapless), but costs nothing. */
@@ -212,8 +225,9 @@ export class Chat extends EventTarget {
 
   // --- sending -----------------------------------------------------------------------
 
-  send(room, body) {
-    const entry = this.#outbox.add(room, body, this.#store.room(room)?.kind);
+  /** Send `body` to `room`; `reply` ({reply_to, thread, quote}, threads.js) answers a message. */
+  send(room, body, reply = null) {
+    const entry = this.#outbox.add(room, body, this.#store.room(room)?.kind, reply);
     this.#pump();
     return entry;
   }
@@ -235,6 +249,16 @@ export class Chat extends EventTarget {
   /** Delete the message `seq`. The row changes when the `message_deleted` event arrives. */
   async delete(room, seq) {
     return (await this.#conn.request('delete', { room, seq })).message;
+  }
+
+  /** Add (`on`) or take back the user's reaction `emoji`; shown when its event arrives. */
+  async react(room, seq, emoji, on) {
+    return (await this.#conn.request('react', { room, seq, emoji, on })).message;
+  }
+
+  /** Make a member of a room an admin or a member again (the owner only). */
+  async setRole(room, user, role) {
+    await this.#conn.request('role', { room, user, role });
   }
 
   /** Messages for rooms we are no longer in cannot be sent: say so instead of trying. */
@@ -279,6 +303,7 @@ export class Chat extends EventTarget {
         room: entry.room,
         client_msg_id: entry.cid,
         body: entry.body,
+        ...(entry.reply_to ? { reply_to: entry.reply_to } : {}),
       });
       // The `message` event came first on a connection that follows the room. If this one
       // did not (yet), the acknowledgement holds the stored event: add it when it fits.
@@ -293,6 +318,7 @@ export class Chat extends EventTarget {
             msg_id: sent.msg_id,
             client_msg_id: sent.client_msg_id,
             body: entry.body,
+            ...(entry.reply_to ? { reply_to: entry.reply_to, thread: entry.thread, quote: entry.quote } : {}),
           },
         ]);
       }
@@ -300,7 +326,7 @@ export class Chat extends EventTarget {
     } catch (err) {
       if (err instanceof ConnectionLost) return; // still pending: resent after the next sync
       if (RETRYABLE.has(err.code)) this.#wait(err.code, Math.max(0.5, err.retryAfter ?? 3));
-      else this.#outbox.update(entry.cid, { state: 'failed', error: describeSendError(err) });
+      else this.#outbox.update(entry.cid, { state: 'failed', error: describeSendError(err, entry) });
     } finally {
       this.#inFlight.delete(entry.cid);
     }
@@ -374,12 +400,19 @@ export class Chat extends EventTarget {
     return (await this.#conn.request('directory')).rooms;
   }
 
+  /** A page of the thread of `root`: {root, events (replies, oldest first), has_more}. */
+  async thread(room, root, before = null, limit = 50) {
+    return await this.#conn.request('thread', { room, root, limit, ...(before ? { before } : {}) });
+  }
+
   async members(room) {
     return (await this.#conn.request('members', { room })).users;
   }
 }
 
-function describeSendError(err) {
+function describeSendError(err, entry) {
+  if (entry.reply_to && err.code === 'conflict') return 'the message replied to was deleted';
+  if (entry.reply_to && err.code === 'not_found') return err.message || 'the message replied to is gone';
   switch (err.code) {
     case 'forbidden':
       return 'you cannot post in this room';

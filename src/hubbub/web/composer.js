@@ -1,12 +1,15 @@
 // The message box: Enter sends, Shift+Enter starts a new line, typing is announced, and Up
-// in an empty box edits the user's last message.
+// in an empty box edits the user's last message. While replying, the quote of the message
+// answered shows above the box; ✕ or Esc writes no reply after all.
 //
 // Text is never cut: a body over the server's limit stays as written, the box says by how
 // much, and Send (and Enter) do nothing until it is short enough. A counter appears from
 // 90 % of the limit on. A body of only whitespace is not sent either.
 
-import { byId } from './dom.js';
+import { byId, el } from './dom.js';
+import { authorLabel } from './format.js';
 import { MAX_BODY_CHARS, bodyOf, charCount, groupDigits, isBlank } from './limits.js';
+import { quoteLine } from './threads.js';
 
 const COUNT_FROM = Math.ceil(MAX_BODY_CHARS * 0.9);
 
@@ -30,6 +33,8 @@ export class Composer {
   #enabled = false;
   #sendable = false; // the text is a body the server takes
   #drafts = new Map(); // room -> unsent text, kept when switching rooms
+  #replyBox = byId('composer-reply');
+  #replies = new Map(); // room -> the reply being written ({reply_to, thread, quote})
 
   constructor({ onSend, onTyping, onEditLast }) {
     this.#input.addEventListener('keydown', (event) => {
@@ -37,6 +42,9 @@ export class Composer {
       if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
         event.preventDefault();
         this.#submit(onSend);
+      } else if (event.key === 'Escape' && this.#room && this.#replies.has(this.#room)) {
+        event.preventDefault();
+        this.setReply(this.#room, null);
       } else if (event.key === 'ArrowUp' && this.#input.value === '' && !hasModifier(event)) {
         // Up in an empty box edits the user's last message (when there is one to edit).
         if (onEditLast()) event.preventDefault();
@@ -54,9 +62,10 @@ export class Composer {
 
   #submit(onSend) {
     if (!this.#room || !this.#enabled || !this.#sendable) return;
-    onSend(this.#room, bodyOf(this.#input.value));
+    onSend(this.#room, bodyOf(this.#input.value), this.#replies.get(this.#room) ?? null);
     this.#input.value = '';
     this.#drafts.delete(this.#room);
+    this.setReply(this.#room, null);
     this.#update();
     this.#input.focus();
   }
@@ -82,6 +91,41 @@ export class Composer {
     this.#input.value = (room && this.#drafts.get(room)) || '';
     this.#input.placeholder = placeholder;
     this.#update();
+    this.#drawReply();
+  }
+
+  /** Write a reply in `room` (`reply`: threads.js `replyTo`), or stop (null). */
+  setReply(room, reply) {
+    if (reply) this.#replies.set(room, reply);
+    else this.#replies.delete(room);
+    if (room === this.#room) this.#drawReply();
+  }
+
+  /** The quote of the message answered, above the box, with ✕ to write no reply. */
+  #drawReply() {
+    const reply = this.#room ? this.#replies.get(this.#room) : null;
+    this.#replyBox.hidden = !reply;
+    if (!reply) return this.#replyBox.replaceChildren();
+    const { user } = reply.quote;
+    const line = quoteLine(reply.quote);
+    this.#replyBox.replaceChildren(
+      el('span', { class: 'reply-label', text: 'Replying to ' }),
+      el('span', { class: 'quote-author', text: authorLabel(user) }),
+      el('span', { class: 'quote-body', text: line }),
+      el('button', {
+        type: 'button',
+        class: 'reply-cancel',
+        text: '✕',
+        title: 'Cancel the reply (Esc)',
+        attrs: { 'aria-label': 'Cancel the reply' },
+        on: {
+          click: () => {
+            this.setReply(this.#room, null);
+            this.#input.focus();
+          },
+        },
+      }),
+    );
   }
 
   /** Writing is possible only in a room the user is a member of. */

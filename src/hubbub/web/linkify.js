@@ -1,12 +1,17 @@
-// Message text to DOM nodes: plain Text nodes, and <a> elements for http(s) links.
+// Finding links in message text, the one place that decides what may be a link.
 //
-// Only absolute http:// and https:// URLs become links; `javascript:`, `data:` and anything
-// else stay text. The href is the URL as the browser's URL parser normalised it, and the
-// link text is the characters the author typed, set with textContent.
+// A bare URL is an absolute http:// or https:// URL written in the text; `javascript:`,
+// `data:` and anything else stay text. A link written as [text](url) may also be mailto:.
+// The href is always the URL as the browser's URL parser normalised it, never the raw text.
 
-const CANDIDATE = /\bhttps?:\/\/[^\s<>"]+/gi;
-// Punctuation that usually ends a sentence rather than a URL: "see https://x.org/a."
-const TRAILING = /[.,;:!?'’”*_]+$/;
+// Bounded, so that a long run of non-space text costs at most this much per candidate.
+const MAX_URL_CHARS = 2048;
+const BARE_URL = new RegExp(`\\bhttps?:\\/\\/[^\\s<>"\`]{1,${MAX_URL_CHARS}}`, 'iy');
+// Punctuation that usually ends a sentence (or closes Markdown emphasis) rather than a URL:
+// "see https://x.org/a." or "**https://x.org**".
+const TRAILING = /[.,;:!?'’”*_~]+$/;
+const BARE_SCHEMES = new Set(['http:', 'https:']);
+const WRITTEN_SCHEMES = new Set(['http:', 'https:', 'mailto:']);
 
 /** Trim a trailing ")" unless the URL holds a matching "(" (e.g. Wikipedia links). */
 function trimUrl(raw) {
@@ -22,43 +27,29 @@ function trimUrl(raw) {
   return url;
 }
 
-function safeHref(text) {
+/**
+ * The href for `text` when it is an absolute URL of an allowed scheme, else null. `written`:
+ * the URL of a [text](url) link, which may also be mailto:.
+ */
+export function safeHref(text, { written = false } = {}) {
+  const schemes = written ? WRITTEN_SCHEMES : BARE_SCHEMES;
   try {
     const url = new URL(text);
-    return url.protocol === 'http:' || url.protocol === 'https:' ? url.href : null;
+    return schemes.has(url.protocol) ? url.href : null;
   } catch {
     return null;
   }
 }
 
 /**
- * `text` cut into the pieces it is shown as, in order: `{ text }` for plain text and
- * `{ text, href }` for a link (`text` as typed, `href` as the URL parser normalised it).
+ * The bare URL that starts at `index` of `text` (after a non-word character), or null:
+ * `{ text, href }`, `text` as typed and `href` as the URL parser normalised it.
  */
-export function linkParts(text) {
-  const parts = [];
-  let last = 0;
-  for (const match of text.matchAll(CANDIDATE)) {
-    const url = trimUrl(match[0]);
-    const href = safeHref(url);
-    if (!href) continue;
-    if (match.index > last) parts.push({ text: text.slice(last, match.index) });
-    parts.push({ text: url, href });
-    last = match.index + url.length;
-  }
-  if (last < text.length) parts.push({ text: text.slice(last) });
-  return parts;
-}
-
-/** The nodes showing `text`, with its links clickable. */
-export function linkify(text) {
-  return linkParts(text).map((part) => {
-    if (!part.href) return document.createTextNode(part.text);
-    const a = document.createElement('a');
-    a.href = part.href;
-    a.textContent = part.text;
-    a.target = '_blank';
-    a.rel = 'noopener noreferrer';
-    return a;
-  });
+export function urlAt(text, index) {
+  BARE_URL.lastIndex = index;
+  const match = BARE_URL.exec(text);
+  if (!match) return null;
+  const url = trimUrl(match[0]);
+  const href = safeHref(url);
+  return href ? { text: url, href } : null;
 }

@@ -36,7 +36,8 @@ export class Outbox extends EventTarget {
   }
 
   /**
-   * Every entry, oldest first: {cid, room, kind, body, ts, state: 'pending'|'failed', error}.
+   * Every entry, oldest first: {cid, room, kind, body, ts, state: 'pending'|'failed', error},
+   * and {reply_to, thread, quote} for a reply.
    * `kind` is the room's, kept to show a room the user has left (older entries may lack it).
    */
   all() {
@@ -68,8 +69,12 @@ export class Outbox extends EventTarget {
     return this.all().find((entry) => entry.cid === cid) ?? null;
   }
 
-  add(room, body, kind) {
-    const entry = { cid: newClientMsgId(), room, kind, body, ts: Date.now(), state: 'pending' };
+  /**
+   * A new message. `reply` ({reply_to, thread, quote}) when it answers a message: kept with
+   * it, so that a resend is the same reply, and it is shown with its quote while pending.
+   */
+  add(room, body, kind, reply = null) {
+    const entry = { cid: newClientMsgId(), room, kind, body, ts: Date.now(), state: 'pending', ...reply };
     this.#write([...this.all(), entry]);
     return entry;
   }

@@ -1,5 +1,7 @@
 // The list of rooms and direct messages, with unread counts and the active room marked.
 // A room the user is no longer in stays listed, marked, while it holds messages not sent.
+// Unread mentions of the user show as "@N" beside a room's count (in a DM every unread
+// message is one: its count says it); a muted room is dimmed.
 
 import { byId, el, reconcile } from './dom.js';
 import { colourClass, dmPeer, initial, roomLabel } from './format.js';
@@ -15,20 +17,21 @@ export class Sidebar {
   #dmCache = new Map();
 
   /** `left`: rooms the user is not in that hold messages not sent, as {name, kind, unsent}. */
-  render(store, active, left = []) {
+  /** `muted`: the names of the rooms muted (notify.js). */
+  render(store, active, left = [], muted = new Set()) {
     const me = store.user;
     const all = [...store.rooms.values(), ...left.map((room) => ({ ...room, left: true }))];
     const label = (room) => roomLabel(room.name, room.kind, me);
     const byLabel = (a, b) => label(a).localeCompare(label(b));
     const rooms = all.filter((room) => room.kind !== 'dm').sort(byLabel);
     const dms = all.filter((room) => room.kind === 'dm').sort(byLabel);
-    this.#fill(this.#rooms, rooms, this.#roomCache, me, active);
-    this.#fill(this.#dms, dms, this.#dmCache, me, active);
+    this.#fill(this.#rooms, rooms, this.#roomCache, me, active, muted);
+    this.#fill(this.#dms, dms, this.#dmCache, me, active, muted);
     this.#roomsEmpty.hidden = rooms.length > 0;
     this.#dmsEmpty.hidden = dms.length > 0;
   }
 
-  #fill(list, rooms, cache, me, active) {
+  #fill(list, rooms, cache, me, active, muted) {
     reconcile(
       list,
       rooms,
@@ -50,7 +53,13 @@ export class Sidebar {
       badge.textContent = count > 999 ? '999+' : String(count);
       badge.hidden = count === 0;
       link.classList.toggle('unread', !room.left && count > 0);
-      link.setAttribute('aria-label', linkLabel(room, count, me));
+      const mentions = room.left || room.name === active ? 0 : (room.unreadMentions ?? 0);
+      const mentionCount = link.querySelector('.mention-count');
+      mentionCount.textContent = `@${mentions > 999 ? '999+' : mentions}`;
+      mentionCount.hidden = mentions === 0 || room.kind === 'dm';
+      link.classList.toggle('mentioned', mentions > 0);
+      link.classList.toggle('muted', muted.has(room.name));
+      link.setAttribute('aria-label', linkLabel(room, count, me, mentions, muted.has(room.name)));
     }
   }
 
@@ -80,14 +89,19 @@ export class Sidebar {
         },
         icon,
         el('span', { class: 'room-label', text: roomLabel(room.name, room.kind, me) }),
+        el('span', { class: 'mention-count', hidden: true, text: '@0', attrs: { 'aria-hidden': 'true' } }),
         el('span', { class: room.left ? 'badge unsent' : 'badge', hidden: true, text: '0' }),
       ),
     );
   }
 }
 
-function linkLabel(room, count, me) {
+function linkLabel(room, count, me, mentions = 0, muted = false) {
   const label = roomLabel(room.name, room.kind, me);
   if (room.left) return `${label}, left, ${count} message${count === 1 ? '' : 's'} not sent`;
-  return count ? `${label}, ${count} unread` : label;
+  const parts = [label];
+  if (count) parts.push(`${count} unread`);
+  if (mentions && room.kind !== 'dm') parts.push(`${mentions} mention${mentions === 1 ? '' : 's'}`);
+  if (muted) parts.push('muted');
+  return parts.join(', ');
 }

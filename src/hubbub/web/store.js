@@ -13,15 +13,25 @@
 // applied to that message (if held) and not kept as a row; `takeRevised` says which rows
 // changed. History pages bring messages as they stand, so a change to a message not held
 // needs nothing.
+//
+// Replies, threads and mentions fold as in core/projection.py (`foldConversation`): a reply
+// counts in its thread's root, an edit or a delete of a message changes the quotes of the
+// replies to it, and an edit brings the message's new mentions.
 
+import { foldReaction } from './reactions.js';
 import { seqIndex } from './rows.js';
 
 const TYPING_SHOWN_MS = 5000;
 export const KEEP_EVENTS = 1000;
-// Events that change a message rather than add a row. Reactions are not shown yet: they are
-// kept off the timeline and change nothing visible.
+// Events that change a message rather than add a row.
 const CHANGES = new Set(['message_edited', 'message_deleted', 'reaction_added', 'reaction_removed']);
-const SHOWN_CHANGES = new Set(['message_edited', 'message_deleted']);
+// Reactions are folded into a message's counts (reactions.js), except an event the counts
+// already include. A message's `reactionsAt` is the newest seq its counts hold: its own
+// seq when it came live, the newest seq of the reply it came in otherwise (history counts
+// when it is read), and for a message `sync` replays with counts, everything up to the
+// `synced` reply (the replay's reaction events are in them).
+const REACTIONS = new Set(['reaction_added', 'reaction_removed']);
+const REPLAYING = Number.MAX_SAFE_INTEGER; // reactionsAt of a message replayed with counts
 
 function newRoom(name, kind) {
   return {
@@ -31,6 +41,7 @@ function newRoom(name, kind) {
     readSeq: 0,
     unread: 0,
     countedSeq: null, // null until the server told us an unread count
+    unreadMentions: 0, // unread messages that mention the user (in a DM: every unread one)
     events: [],
     seqs: new Set(),
     newest: 0, // the newest seq held, changes included: what `sync` resumes from
@@ -40,6 +51,10 @@ function newRoom(name, kind) {
     loadingOlder: false,
     member: true,
     typing: new Map(), // user -> time the hint expires
+    role: 'member', // the user's: owner, admin or member (from the room list, role_changed)
+    roleAt: 0, // the seq the role is known at
+    roles: new Map(), // member -> {role, seq}, learned from role_changed events
+    replayed: null, // seqs of messages replayed with counts while a `sync` runs, or null
   };
 }
 
@@ -94,7 +109,10 @@ export class Store extends EventTarget {
     room.lastSeq = Math.max(room.lastSeq, info.last_seq);
     room.readSeq = Math.max(room.readSeq, info.read_seq);
     room.unread = info.unread;
+    room.unreadMentions = info.unread_mentions ?? 0;
     room.countedSeq = info.last_seq;
+    // Without a role in the list (an older server), the role learned live stays.
+    if (info.role && info.last_seq >= room.roleAt) [room.role, room.roleAt] = [info.role, info.last_seq];
     // Messages we hold beyond what the server counted are counted again from here.
     for (const event of room.events) if (event.seq > info.last_seq) this.#count(room, event);
   }
@@ -108,37 +126,106 @@ export class Store extends EventTarget {
    */
   addEvents(name, events) {
     const room = this.ensureRoom(name);
-    const fresh = events.filter((event) => !room.seqs.has(event.seq));
+    let fresh = events.filter((event) => !room.seqs.has(event.seq));
     if (!fresh.length) return 0;
+    fresh = this.#countedAt(room, fresh);
+    // What is held stands as of here (while a sync replays, as of its start): fold after it.
+    const after = room.replayed ? room.replayFrom : room.newest;
     for (const event of fresh) {
       room.seqs.add(event.seq);
       room.lastSeq = Math.max(room.lastSeq, event.seq);
       room.newest = Math.max(room.newest, event.seq);
       this.#count(room, event);
       if (event.type === 'message') room.typing.delete(event.user);
+      if (event.type === 'role_changed') this.#learnRole(room, event);
     }
     const rows = fresh.filter((event) => !CHANGES.has(event.type));
     const tail = room.events.at(-1)?.seq ?? -1;
     const sorted = rows.every((e, i) => e.seq > (i ? rows[i - 1].seq : tail));
     room.events.push(...rows);
     if (!sorted) room.events.sort((a, b) => a.seq - b.seq);
-    for (const change of fresh) if (CHANGES.has(change.type)) this.#apply(room, change);
+    for (const change of fresh) if (change.type === 'message_deleted') this.#uncount(room, change);
+    for (const [seq, now] of foldConversation(room.events, fresh, after)) room.revised.set(seq, now);
+    for (const change of fresh) if (REACTIONS.has(change.type)) this.#react(room, change);
     this.changed('events', name);
+    // What arrived, for views of a part of the room (the thread panel).
+    this.dispatchEvent(new CustomEvent('added', { detail: { room: name, events: fresh, after } }));
     return fresh.length;
   }
 
-  /** An edit or delete changes the message it targets, if this page holds it. */
-  #apply(room, change) {
-    if (!SHOWN_CHANGES.has(change.type)) return;
+  /** A deleted message that was counted unread (held, not deleted yet) no longer is. */
+  #uncount(room, change) {
+    const target = room.events[seqIndex(room.events, change.target)];
+    if (target?.seq !== change.target || target.type !== 'message' || target.deleted) return;
+    if (target.user === this.user || target.seq <= room.readSeq) return;
+    if (room.countedSeq === null || target.seq > room.countedSeq) return;
+    room.unread = Math.max(0, room.unread - 1);
+    if (this.#mentionsMe(room, target)) room.unreadMentions = Math.max(0, room.unreadMentions - 1);
+  }
+
+  /** A message that counts as a mention of the user: every message of others in a DM. */
+  #mentionsMe(room, message) {
+    if (message.user === this.user) return false;
+    return room.kind === 'dm' || Boolean(message.room_mention) || (message.mentions ?? []).includes(this.user);
+  }
+
+  /** A reaction changes the counts of the message it targets, if held. */
+  #react(room, change) {
     const index = seqIndex(room.events, change.target);
     const target = room.events[index];
     if (target?.seq !== change.target || target.type !== 'message') return;
-    const now =
-      change.type === 'message_deleted'
-        ? { ...target, body: undefined, edited_at: undefined, deleted: true }
-        : { ...target, body: change.body, edited_at: change.ts };
+    const now = foldReaction(target, change, this.user);
+    if (now === target) return;
     room.events[index] = now;
     room.revised.set(now.seq, now);
+  }
+
+  /** The fresh events, each message with the newest seq its reaction counts hold. */
+  #countedAt(room, fresh) {
+    const newest = Math.max(...fresh.map((event) => event.seq));
+    return fresh.map((event) => {
+      if (event.type !== 'message') return event;
+      if (room.replayed && event.reactions?.length) {
+        room.replayed.push(event.seq);
+        return { ...event, reactionsAt: REPLAYING };
+      }
+      return { ...event, reactionsAt: newest };
+    });
+  }
+
+  /** A `sync` is asked for: counts of messages it replays include its reaction events. */
+  beginReplay() {
+    for (const room of this.rooms.values()) {
+      room.replayed = [];
+      room.replayFrom = room.newest; // what it brings stands as of its end (foldConversation)
+    }
+  }
+
+  /**
+   * The `sync` is over (`rooms`: its reply's `rooms`; none if it failed): every event up to
+   * each room's `last_seq` has come, so reaction events after it apply again.
+   */
+  endReplay(rooms = {}) {
+    for (const room of this.rooms.values()) {
+      const upTo = rooms[room.name]?.last_seq ?? room.newest;
+      for (const seq of room.replayed ?? []) {
+        const index = seqIndex(room.events, seq);
+        const message = room.events[index];
+        if (message?.seq === seq && message.reactionsAt === REPLAYING) {
+          room.events[index] = { ...message, reactionsAt: upTo };
+        }
+      }
+      room.replayed = null;
+    }
+  }
+
+  /** A role_changed event: the member's role, and the user's own if it is newer. */
+  #learnRole(room, event) {
+    const known = room.roles.get(event.member);
+    if (!known || known.seq < event.seq) room.roles.set(event.member, { role: event.role, seq: event.seq });
+    if (event.member === this.user && event.seq > room.roleAt && room.role !== 'owner') {
+      [room.role, room.roleAt] = [event.role, event.seq];
+    }
   }
 
   /** The messages changed since the last call (seq -> message), forgotten as they go. */
@@ -153,8 +240,9 @@ export class Store extends EventTarget {
   #count(room, event) {
     if (room.countedSeq === null || event.seq <= room.countedSeq) return;
     room.countedSeq = event.seq;
-    if (event.type === 'message' && event.user !== this.user && event.seq > room.readSeq) {
+    if (event.type === 'message' && event.user !== this.user && event.seq > room.readSeq && !event.deleted) {
       room.unread += 1;
+      if (this.#mentionsMe(room, event)) room.unreadMentions += 1;
     }
   }
 
@@ -204,7 +292,10 @@ export class Store extends EventTarget {
     if (!room) return true;
     room.readSeq = Math.max(room.readSeq, seq);
     const allRead = room.countedSeq === null || room.readSeq >= room.countedSeq;
-    if (allRead) room.unread = 0;
+    if (allRead) {
+      room.unread = 0;
+      room.unreadMentions = 0;
+    }
     this.changed('rooms');
     return allRead;
   }
@@ -230,4 +321,103 @@ export class Store extends EventTarget {
     for (const room of this.rooms.values()) total += room.unread;
     return total;
   }
+
+  totalMentions() {
+    let total = 0;
+    for (const room of this.rooms.values()) total += room.unreadMentions;
+    return total;
+  }
+}
+
+// --- replies, threads and mentions: the fold of core/projection.py ----------------------
+
+export const QUOTE_CODE_POINTS = 200;
+
+/** What a reply's quote shows of its parent's body: its first 200 code points. */
+export function quoteBody(body) {
+  return Array.from(body ?? '').slice(0, QUOTE_CODE_POINTS).join('');
+}
+
+/** The message after `edit`: the new body, when, and whom the new body mentions. */
+export function editedMessage(message, edit) {
+  return {
+    ...message,
+    body: edit.body,
+    edited_at: edit.ts,
+    mentions: edit.mentions,
+    room_mention: edit.room_mention,
+  };
+}
+
+/** What stays of a deleted message: who sent it when, where it stood in its thread. */
+export function tombstoneOf(message) {
+  const { edited_at: _e, reactions: _r, mentions: _m, room_mention: _rm, quote: _q, ...kept } = message;
+  return { ...kept, body: undefined, deleted: true };
+}
+
+/**
+ * Fold `fresh` (events in seq order, just merged into `list`, which holds events sorted by
+ * seq: a room's, or a thread's) into the messages `list` holds. An edit changes its target
+ * and the quotes of the replies to it; a delete makes a tombstone, uncounts a reply in its
+ * root and marks the quotes of the replies to it; a reply counts in its root. Changes of
+ * messages not held change nothing but the quotes of replies held.
+ *
+ * Messages that arrive stand as they are now (a history page, a sync replay), so only events
+ * after `after` (the newest seq held before this batch, or before the sync that replays it)
+ * are folded, and a reply only into a root held from before: an older page of history brings
+ * nothing newer than what is held, and its edits are older than the messages held. Returns
+ * the messages changed (seq -> message), which `list` now holds in their place.
+ */
+export function foldConversation(list, fresh, after) {
+  const changed = new Map();
+  const find = (seq) => {
+    const index = seqIndex(list, seq);
+    return list[index]?.seq === seq && list[index].type === 'message' ? index : -1;
+  };
+  const put = (index, message) => {
+    list[index] = message;
+    changed.set(message.seq, message);
+  };
+  /** Every reply held to the message `parent` gets `quote(its quote)`. */
+  const requote = (parent, quote) => {
+    for (let i = seqIndex(list, parent + 1); i < list.length; i += 1) {
+      const reply = list[i];
+      if (reply.type === 'message' && reply.reply_to === parent && reply.quote && !reply.deleted) {
+        put(i, { ...reply, quote: quote(reply.quote) });
+      }
+    }
+  };
+  for (const event of fresh) {
+    if (event.seq <= after) continue;
+    if (event.type === 'message') {
+      if (!event.thread || event.thread > after) continue; // the root came as it is now
+      const index = find(event.thread);
+      if (index < 0) continue;
+      const root = list[index];
+      put(index, {
+        ...root,
+        replies: (root.replies ?? 0) + (event.deleted ? 0 : 1),
+        last_reply_at: Math.max(root.last_reply_at ?? 0, event.ts),
+      });
+    } else if (event.type === 'message_edited') {
+      const index = find(event.target);
+      if (index >= 0 && list[index].deleted) continue; // an edit of a deleted message: nothing
+      if (index >= 0) put(index, editedMessage(list[index], event));
+      requote(event.target, (quote) => ({ ...quote, body: quoteBody(event.body) }));
+    } else if (event.type === 'message_deleted') {
+      const index = find(event.target);
+      if (index >= 0 && list[index].deleted) continue;
+      if (index >= 0) {
+        const target = list[index];
+        put(index, tombstoneOf(target));
+        const rootIndex = target.thread ? find(target.thread) : -1;
+        if (rootIndex >= 0) {
+          const root = list[rootIndex];
+          put(rootIndex, { ...root, replies: Math.max(0, (root.replies ?? 0) - 1) });
+        }
+      }
+      requote(event.target, (quote) => ({ user: quote.user, body: '', deleted: true }));
+    }
+  }
+  return changed;
 }

@@ -7,7 +7,15 @@
 // rows from the top; only the row next to such a change is looked at again (its grouping
 // or day divider may change). The cost of a change does not grow with the rows shown.
 
-import { actionButtons, confirmDelete, openEditor } from './actions.js';
+import {
+  actionButtons,
+  actionsFor,
+  confirmDelete,
+  openActionSheet,
+  openEditor,
+  showError,
+  watchLongPress,
+} from './actions.js';
 import { el } from './dom.js';
 import {
   authorLabel,
@@ -19,8 +27,12 @@ import {
   initial,
   isGuest,
 } from './format.js';
-import { linkify } from './linkify.js';
+import { render as renderMarkdown } from './markdown.js';
+import { openEmojiPicker } from './emoji_picker.js';
+import { describeReactError, reactionChips } from './reactions.js';
+import { mentionsMe } from './mentions.js';
 import { placement, planUpdate, rowOf, seqIndex } from './rows.js';
+import { flash, quoteNode, threadSummaryNode } from './threads.js';
 
 const BOTTOM_SLACK_PX = 48;
 const LOAD_OLDER_WITHIN_PX = 400;
@@ -61,6 +73,15 @@ function pendingItems(pending, prev, me) {
   return items;
 }
 
+/** Whether two versions of a message differ in their reactions only. */
+function onlyReactionsChanged(before, after) {
+  const keys = new Set([...Object.keys(before), ...Object.keys(after)]);
+  for (const key of keys) {
+    if (key !== 'reactions' && key !== 'reactionsAt' && before[key] !== after[key]) return false;
+  }
+  return true;
+}
+
 export class Timeline {
   #scroller;
   #list;
@@ -77,14 +98,17 @@ export class Timeline {
   #lastKey = null;
   #hasOlder = false;
   #canRetry = true; // false in a room the user is no longer in
+  #dm = false; // the room on screen is a DM: nobody moderates it
 
   constructor({ scroller, list, marker, status }, handlers) {
     this.#scroller = scroller;
     this.#list = list;
     this.#marker = marker;
     this.#status = status;
-    // {onNearTop, onAtBottom, onRetry, onDiscard, onEdit, onDelete, onActionDone}
+    // {onNearTop, onAtBottom, onRetry, onDiscard, onEdit, onDelete, onReact, onActionDone,
+    //  onReply(room, message), onOpenThread(room, root)}
     this.#handlers = handlers;
+    watchLongPress(list, (node) => this.#openSheet(node));
     scroller.addEventListener('scroll', () => this.#onScroll(), { passive: true });
     marker.addEventListener('click', () => this.scrollToBottom());
   }
@@ -127,6 +151,10 @@ export class Timeline {
       this.#stick = true;
     }
     this.#canRetry = !room.left;
+    this.#dm = room.kind === 'dm';
+    // Delete on others' messages shows while the user moderates the room (actions.js).
+    const moderator = !room.left && !this.#dm && (room.role === 'owner' || room.role === 'admin');
+    this.#list.toggleAttribute('data-moderator', moderator);
     const plan = planUpdate(this.#rows, room.events);
     // Rows (or the status line) changing above the view would move it: hold it on a row.
     const anchor = this.#stick ? null : this.#anchor();
@@ -201,13 +229,80 @@ export class Timeline {
     });
   }
 
-  /** The actions on a stored message: the user's own (the page does not know roles). */
+  /** The action buttons of a stored message (actions.js decides which it offers). */
   #actions(message) {
-    if (message.deleted || message.user !== this.#me) return null;
-    return actionButtons({
-      onEdit: () => this.#edit(message.seq),
-      onDelete: () => this.#delete(message.seq),
+    const actions = actionsFor(message, { me: this.#me, dm: this.#dm });
+    return actionButtons(actions, (name, button) => this.#run(name, message.seq, button));
+  }
+
+  /** Do the action `name` of actions.js on the message `seq`; `from` is what asked. */
+  #run(name, seq, from) {
+    if (name === 'react') this.#pickReaction(seq, from);
+    else if (name === 'edit') this.#edit(seq);
+    else if (name === 'delete') this.#delete(seq);
+    else if (name === 'reply') this.#reply(seq);
+    else if (name === 'thread') this.#openThread(seq);
+  }
+
+  // --- replies and threads (threads.js) ------------------------------------------------
+
+  /** Answer the message `seq`: the composer shows its quote. */
+  #reply(seq) {
+    const row = this.#rowAt(seq);
+    if (row) this.#handlers.onReply(this.#roomKey, row.event);
+  }
+
+  /** Open the thread the message `seq` is in (it is its root, or one of its replies). */
+  #openThread(seq) {
+    const row = this.#rowAt(seq);
+    if (row) this.#handlers.onOpenThread(this.#roomKey, row.event.thread ?? row.event.seq);
+  }
+
+  /** The quote of a reply (stored or pending); a click shows the parent, or else its thread. */
+  #quote(message) {
+    if (!message?.quote || message.deleted) return null;
+    const room = this.#roomKey;
+    return quoteNode(message.quote, () => {
+      const parent = room === this.#roomKey ? this.#rowAt(message.reply_to) : null;
+      if (parent) {
+        parent.node.scrollIntoView({ block: 'center' });
+        flash(parent.node);
+      } else this.#handlers.onOpenThread(room, message.thread ?? message.reply_to);
     });
+  }
+
+  /** A long press on the row `node`: its actions as a sheet (only those the user has now). */
+  #openSheet(node) {
+    const row = this.#rowAt(Number(node.dataset.seq));
+    if (!row || row.node !== node) return;
+    const moderator = this.#list.hasAttribute('data-moderator');
+    const actions = actionsFor(row.event, { me: this.#me, dm: this.#dm }).filter(
+      (action) => moderator || !action.moderator,
+    );
+    openActionSheet(node, actions, (name) => this.#run(name, row.seq, null));
+  }
+
+  /** The emoji picker for the message `seq`, by `anchor` (or by the row's React button). */
+  #pickReaction(seq, anchor) {
+    const row = this.#rowAt(seq);
+    if (!row) return;
+    // From the sheet: by the row's React button if it is drawn, else by the row.
+    const button = row.node.querySelector('.msg-action.react');
+    anchor ??= button?.getClientRects().length ? button : row.node;
+    // The row may be made again while the picker is open: the focus goes to the new one.
+    const refocus = () => this.#rowAt(seq)?.node.querySelector('.reaction-add, .msg-action.react');
+    openEmojiPicker(anchor, { onPick: (emoji) => this.#react(seq, emoji, true), restoreFocus: refocus });
+  }
+
+  /** Add or take back the user's reaction; a refusal is shown in the row. */
+  async #react(seq, emoji, on) {
+    const room = this.#roomKey;
+    try {
+      await this.#handlers.onReact(room, seq, emoji, on);
+    } catch (err) {
+      const row = room === this.#roomKey ? this.#rowAt(seq) : null;
+      if (row) showError(row.node, `Could not react: ${describeReactError(err)}`);
+    }
   }
 
   // --- rows of events ----------------------------------------------------------------
@@ -235,15 +330,28 @@ export class Timeline {
     }
   }
 
-  /** Messages edited or deleted: their rows are made again, in place; no other row changes. */
+  /**
+   * Messages edited, deleted or reacted to: their rows are made again, in place; no other
+   * row changes. A focused control of the row keeps the focus (its twin in the new row); a
+   * row with its editor or confirmation open gets its new reactions only.
+   */
   #revise(messages) {
     for (const message of messages) {
       const row = this.#rows[seqIndex(this.#rows, message.seq)];
       if (row?.seq !== message.seq) continue; // not on screen
       const node = this.#eventNode(message, row.grouped);
+      if (onlyReactionsChanged(row.event, message) && row.node.querySelector('.msg-editor, .msg-confirm')) {
+        const chips = node.querySelector('.reactions');
+        row.node.querySelector('.reactions')?.remove();
+        if (chips) row.node.querySelector('.msg-body').after(chips);
+        row.event = message;
+        continue;
+      }
+      const focused = row.node.contains(document.activeElement) ? document.activeElement.dataset.focus : null;
       row.node.replaceWith(node);
       row.node = node;
       row.event = message;
+      if (focused) node.querySelector(`[data-focus="${CSS.escape(focused)}"]`)?.focus({ preventScroll: true });
     }
   }
 
@@ -451,7 +559,7 @@ export class Timeline {
     return el(
       'li',
       {
-        class: item.grouped ? 'msg grouped' : 'msg',
+        class: `${item.grouped ? 'msg grouped' : 'msg'}${mentionsMe(stored, this.#me) ? ' mentioned' : ''}`,
         dataset: { ...data, status, user },
       },
       item.grouped
@@ -461,20 +569,31 @@ export class Timeline {
         'div',
         { class: 'msg-main' },
         head,
+        this.#quote(stored ?? item.entry),
         stored?.deleted
           ? el('div', { class: 'msg-body deleted', text: 'Message deleted' })
           : el(
               'div',
               { class: 'msg-body' },
-              ...linkify(body ?? ''),
+              renderMarkdown(body ?? '', { me: this.#me, fold: true }),
               stored?.edited_at
                 ? el('span', { class: 'msg-edited', title: formatFull(stored.edited_at), text: ' (edited)' })
                 : null,
             ),
+        stored ? this.#reactions(stored) : null,
+        stored ? threadSummaryNode(stored, () => this.#openThread(stored.seq)) : null,
         status === 'sent' ? null : this.#deliveryState(item.entry),
       ),
       stored ? this.#actions(stored) : null,
     );
+  }
+
+  /** The chips under a message: a click toggles the user's reaction, "+" picks another. */
+  #reactions(message) {
+    return reactionChips(message, {
+      onToggle: (emoji, on) => this.#react(message.seq, emoji, on),
+      onAdd: (button) => this.#pickReaction(message.seq, button),
+    });
   }
 
   #deliveryState(entry) {
