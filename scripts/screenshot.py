@@ -42,18 +42,24 @@ PEOPLE = ["alice", "bob", "carol", "dan"]
 GENERAL = [
     ("alice", "Morning all! Staging is green again."),
     ("bob", "Nice. What was it in the end?"),
-    ("alice", "A stale migration lock. Write-up: https://wiki.example.org/incidents/42"),
+    ("alice", "A **stale migration lock**. Write-up: https://wiki.example.org/incidents/42"),
     ("carol", "Thanks for writing it down!"),
     ("carol", "Are we still on for the release on Thursday?"),
     ("bob", "Yes, if the checklist is done by Wednesday noon."),
     ("dan", "I'll take the changelog."),
     ("alice", "Great, I'll write the announcement."),
     ("bob", "Draft of the release notes: https://docs.example.org/release-notes/0.4"),
-    ("carol", "Looks good. One nit: the upgrade section should mention the new config flag."),
-    ("bob", "Good catch, fixed."),
+    ("carol", "Looks good. One nit: the upgrade section should mention `--no-guests`."),
+    ("bob", "Good catch, fixed. @alice can you check the _announcement_ wording?"),
     ("dan", "Lunch at 12:30?"),
-    ("carol", "In."),
-    ("alice", "Same, see you there."),
+]
+# Replies to dan's lunch question (the last message above), and reactions: (who, emoji, body).
+LUNCH_REPLIES = [("carol", "In."), ("alice", "Same, see you there.")]
+REACTIONS = [
+    ("bob", "\N{PARTY POPPER}", "Morning all! Staging is green again."),
+    ("carol", "\N{PARTY POPPER}", "Morning all! Staging is green again."),
+    ("dan", "\N{THUMBS UP SIGN}", "Morning all! Staging is green again."),
+    ("alice", "\N{THUMBS UP SIGN}", "I'll take the changelog."),
 ]
 DESIGN = [
     ("carol", "New icons are in the Figma file."),
@@ -113,10 +119,9 @@ class Api:
         assert isinstance(reply, dict)
         self.tokens[who] = reply["token"]
 
-    async def say(self, who: str, room: str, body: str) -> int:
-        reply = await self.call(
-            who, "POST", f"rooms/{room}/messages", {"client_msg_id": uuid.uuid4().hex, "body": body}
-        )
+    async def say(self, who: str, room: str, body: str, reply_to: int | None = None) -> int:
+        message = {"client_msg_id": uuid.uuid4().hex, "body": body, "reply_to": reply_to}
+        reply = await self.call(who, "POST", f"rooms/{room}/messages", message)
         assert isinstance(reply, dict)
         return int(reply["seq"])
 
@@ -138,8 +143,12 @@ async def converse(api: Api) -> None:
     await api.call("bob", "POST", "rooms", {"name": "launch", "private": True})
     await api.call("bob", "POST", "rooms/launch/invite", {"user": "alice"})
 
-    for who, body in GENERAL:
-        await api.say(who, "general", body)
+    said = {body: await api.say(who, "general", body) for who, body in GENERAL}
+    lunch = said[GENERAL[-1][1]]
+    for who, body in LUNCH_REPLIES:
+        await api.say(who, "general", body, reply_to=lunch)
+    for who, emoji, body in REACTIONS:
+        await api.call(who, "PUT", f"rooms/general/messages/{said[body]}/reactions/{emoji}")
     for who, body in DESIGN:
         await api.say(who, "design", body)
     await api.say("bob", "launch", "The embargo lifts Thursday 9:00.")
@@ -184,7 +193,7 @@ async def photograph(url: str, api: Api, out: Path, dark: bool) -> None:
         await page.goto(f"{url}/#/room/general")
         await page.wait_for_selector("#conn-banner[data-state=online]", state="attached")
         # (Selectors only: the page's CSP rightly refuses the eval behind wait_for_function.)
-        await page.locator("#message-list .msg").nth(len(GENERAL) - 1).wait_for()
+        await page.locator("#message-list .msg").nth(len(GENERAL) + len(LUNCH_REPLIES) - 1).wait_for()
         await page.wait_for_selector('.room-link[data-room="design"] .badge:not([hidden])')
         await bob_types(api.http, url, api.tokens["bob"])
         await page.wait_for_selector("#typing:not(:empty)")
