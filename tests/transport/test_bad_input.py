@@ -116,6 +116,9 @@ BAD_FRAMES = [
     pytest.param(send(body="é" * (MAX_BODY_CHARS + 1)), "bad-send", id="body-over-max-2-bytes"),
     pytest.param(send(body=""), "bad-send", id="body-empty"),
     pytest.param(send(body=" \n\t\u3000 "), "bad-send", id="body-only-whitespace"),
+    pytest.param(send(body="a\x00b"), "bad-send", id="body-with-nul"),
+    pytest.param(send(client_msg_id="c\x00"), "bad-send", id="client-msg-id-with-nul"),
+    pytest.param(send(reply_to=-1), "bad-send", id="reply-to-negative"),
     # seqs past SQLite's integers (2**63 - 1 is the largest)
     pytest.param(frame(type="history", id="h", room=ROOM, before=2**63), "h", id="before-2**63"),
     pytest.param(frame(type="history", id="h", room=ROOM, after=2**64), "h", id="after-2**64"),
@@ -900,7 +903,7 @@ async def test_a_body_of_only_whitespace_is_refused_over_http(
     token = await register(http, server.url, "alice")
     api = f"{server.url}/api/v1"
     await call_api(http, "POST", f"{api}/rooms/lobby/join", token)
-    for body in (" ", "\n\n", "\t \u3000"):
+    for body in (" ", "\n\n", "\t \u3000", "nul \x00 inside"):
         reply = await call_api(
             http,
             "POST",

@@ -75,6 +75,18 @@ async def test_a_guest_line_over_the_body_bound_closes_with_1009(
     assert page_events.events == []
 
 
+async def test_a_guest_line_holding_nul_closes_with_1007_and_is_not_stored(
+    server: RunningServer, http: aiohttp.ClientSession
+) -> None:
+    page = await http.ws_connect(server.url + "/")
+    await page.send_str("before \x00 after")
+    message = await asyncio.wait_for(page.receive(), 5)
+    assert message.type == aiohttp.WSMsgType.CLOSE
+    assert page.close_code == CloseCode.INVALID_DATA
+    page_events = await server.node.storage.history("lobby", None, None, 10)
+    assert page_events.events == []
+
+
 async def test_a_flooding_guest_is_closed_with_4029(
     tmp_path: Path, http: aiohttp.ClientSession
 ) -> None:

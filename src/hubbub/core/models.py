@@ -57,6 +57,12 @@ class PublicRoom(msgspec.Struct, kw_only=True):
     last_seq: int
 
 
+def storable(text: str) -> bool:
+    """Text every storage backend keeps as it is: no NUL character (U+0000), which
+    PostgreSQL's text type refuses; so no backend takes it."""
+    return "\x00" not in text
+
+
 def dm_room_name(a: str, b: str) -> str:
     """The one room name of a pair of users, whoever opens it first."""
     first, second = sorted((a, b))

@@ -41,6 +41,7 @@ from hubbub.core.models import (
     RoomKind,
     dm_room_name,
     guest_author,
+    storable,
 )
 from hubbub.errors import (
     BadRequest,
@@ -69,6 +70,11 @@ def new_message_id() -> str:
     """Unique message ids: a random prefix per process and a counter. Ids name messages,
     they grant nothing, so they need not be unguessable (and getrandom is a syscall)."""
     return f"{_ID_PREFIX}{next(_id_counter):016x}"
+
+
+def _check_storable(*texts: str) -> None:
+    if not all(storable(text) for text in texts):
+        raise BadRequest("a message cannot hold the NUL character (U+0000)")
 
 
 @dataclass(frozen=True)
@@ -255,6 +261,7 @@ class Actions:
         awaitable resolves once it is durably stored. ``reply_to`` puts it in a thread;
         storage keeps the mentions of members (the hub tells them once it is stored)."""
         self._sends.check(user, what="messages")
+        _check_storable(body, client_msg_id)
         mentions, room_mention = find_mentions(body)
         message = Message(
             room=room,
@@ -274,6 +281,7 @@ class Actions:
         """Give the author's message ``seq`` a new body (and its mentions; nobody is told
         of them again); the same body changes nothing."""
         self._sends.check(user, what="messages")
+        _check_storable(body)
         mentions, room_mention = find_mentions(body)
         edit = MessageEdited(
             room=room,

@@ -32,6 +32,7 @@ import msgspec
 from hubbub.auth.tokens import token_hash
 from hubbub.broker.base import Notice, Payload
 from hubbub.core.events import Message
+from hubbub.core.models import storable
 from hubbub.errors import HubbubError, RateLimited, Unauthenticated, Unavailable
 from hubbub.protocol import legacy
 from hubbub.protocol import messages as m
@@ -514,6 +515,9 @@ class PlainConnection(WsConnection):
             return
         if len(line.text) > MAX_BODY_CHARS:
             self.close(CloseCode.TOO_BIG, "message too long")
+            return
+        if not storable(line.text):
+            self.close(CloseCode.INVALID_DATA, "NUL is not text hubbub stores")
             return
         try:
             stored = asyncio.ensure_future(
