@@ -25,7 +25,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from hubbub.broker.base import Broker, Notice, Payload, Subscriber
+from hubbub.broker.base import Broker, GapListener, Notice, Payload, Subscriber
 from hubbub.broker.memory import MemoryBroker
 from hubbub.config import Config
 from hubbub.core.events import Event
@@ -136,8 +136,8 @@ class FaultyBroker(Broker):
     async def close(self) -> None:
         await self.real.close()
 
-    def subscribe(self, subscriber: Subscriber) -> None:
-        self.real.subscribe(subscriber)
+    def subscribe(self, subscriber: Subscriber, on_gap: GapListener | None = None) -> None:
+        self.real.subscribe(subscriber, on_gap)
 
     def publish(self, payload: Payload) -> None:
         if isinstance(payload, Notice):

@@ -352,7 +352,7 @@ def test_a_second_server_on_the_same_data_dir_exits_2(tmp_path: Path) -> None:
         ("HUBBUB_MAX_CONNECTIONS", "0"),
         ("HUBBUB_TOKEN_TTL_DAYS", "100000000000"),
         ("HUBBUB_ALLOWED_ORIGINS", "chat.example.org"),
-        ("HUBBUB_STORAGE_URL", "postgresql://hubbub@db.example.org/hubbub"),
+        ("HUBBUB_STORAGE_URL", "postgresql://hubbub@db.example.org/hubbub?pool_size=0"),
         ("HUBBUB_STORAGE_URL", "mysql://hubbub@db.example.org/hubbub"),
         ("HUBBUB_STORAGE_URL", "sqlite://db.example.org/hubbub.sqlite3"),
     ],

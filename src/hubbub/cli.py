@@ -51,6 +51,10 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, help="port to listen on (default 8001)")
     serve.add_argument("--data-dir", type=Path, help=_DATA_DIR_HELP)
     serve.add_argument(
+        "--broker",
+        help="redis://host:port/db to share fan-out with other nodes (default: this node only)",
+    )
+    serve.add_argument(
         "--no-guests",
         dest="guests",
         action="store_false",
@@ -66,7 +70,8 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        overrides = {k: getattr(args, k, None) for k in ("host", "port", "data_dir", "guests")}
+        flags = ("host", "port", "data_dir", "guests", "broker")
+        overrides = {k: getattr(args, k, None) for k in flags}
         config = load(**overrides)
         _prepare_data_dir(config)
         if args.command == "migrate":

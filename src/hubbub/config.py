@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hubbub.broker import factory as broker_factory
 from hubbub.storage.base import StorageError
 from hubbub.storage.factory import check_url, sqlite_url
 
@@ -25,6 +26,7 @@ class Config:
     port: int = 8001
     data_dir: Path = Path("hubbub-data")  # its lock, and by default the database
     storage_url: str = ""  # empty: sqlite:<data_dir>/hubbub.sqlite3 (see storage/factory.py)
+    broker: str = ""  # empty: in-process, one node; redis://… shares it (see broker/factory.py)
     guests: bool = True  # the seed's plain-text clients, as guests in `lobby`
     allowed_origins: tuple[str, ...] = ()  # besides the server's own
     max_frame_bytes: int = 64 * 1024
@@ -141,6 +143,11 @@ def _problem(name: str, value: Any, default: Any) -> str | None:
         return None if value > 0 else f"must be above 0, not {value}"
     if name == "host" and not value:
         return "must not be empty"
+    if name == "broker":
+        try:
+            broker_factory.check_url(value)
+        except broker_factory.BrokerURLError as exc:
+            return str(exc)
     if name == "storage_url":
         try:
             check_url(value)

@@ -11,6 +11,7 @@ import inspect
 from collections.abc import AsyncIterator, Callable
 
 import pytest
+from redis_support import BetweenNodes, redis_broker
 from support import until
 
 from hubbub.broker.base import Audience, Broker, BrokerClosed, Notice, Payload
@@ -19,6 +20,8 @@ from hubbub.core.events import Event, Message
 
 BROKERS: dict[str, Callable[[], Broker]] = {
     "memory": MemoryBroker,
+    "redis": redis_broker,  # a node's own subscribers: delivered at publish
+    "redis-between-nodes": BetweenNodes,  # published on one node, delivered on another
 }
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
+import pg
 import pytest
 from support import Recorder
 
@@ -48,6 +49,7 @@ UP, TADA = "\N{THUMBS UP SIGN}", "\N{PARTY POPPER}"
 # The URL of a fresh, empty storage of each backend, for one test.
 BACKENDS: dict[str, Callable[[Path], str]] = {
     "sqlite": lambda tmp: sqlite_url(tmp / "hubbub.sqlite3"),
+    "postgresql": lambda tmp: pg.fresh_database(),
 }
 
 

@@ -16,7 +16,10 @@ Guarantees:
   subscribed; it may subscribe before or after ``open``.
 - ``close`` stops delivery: after it returns, no subscriber is called again.
 - Delivery between nodes may be at-most-once; the per-room ``seq`` makes a loss visible to
-  the receiver.
+  the receiver. A loss it cannot see (the last events of a room, a lost subscription) the
+  broker tells by calling the subscriber's ``on_gap``, if it has one: "you may have missed
+  payloads published before now". It is called in order with the payloads, never after
+  ``close``; a broker that loses nothing (the in-process one) never calls it.
 """
 
 from __future__ import annotations
@@ -58,6 +61,7 @@ class Notice(msgspec.Struct, frozen=True, kw_only=True):
 # The events of one commit, in commit order, or a notice.
 Payload = list[Event] | Notice
 Subscriber = Callable[[Payload], None]
+GapListener = Callable[[], None]
 
 
 class BrokerClosed(RuntimeError):
@@ -77,4 +81,6 @@ class Broker(Opened):
     def publish(self, payload: Payload) -> None: ...
 
     @abc.abstractmethod
-    def subscribe(self, subscriber: Subscriber) -> None: ...
+    def subscribe(self, subscriber: Subscriber, on_gap: GapListener | None = None) -> None:
+        """From now on, ``subscriber`` gets every payload; ``on_gap`` is called when payloads
+        may have been lost on their way here."""

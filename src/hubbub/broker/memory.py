@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hubbub.broker.base import Broker, BrokerClosed, Payload, Subscriber
+from hubbub.broker.base import Broker, BrokerClosed, GapListener, Payload, Subscriber
 
 
 class MemoryBroker(Broker):
@@ -22,5 +22,5 @@ class MemoryBroker(Broker):
         for subscriber in self._subscribers:
             subscriber(payload)  # the same object to each: no copy, no encoding
 
-    def subscribe(self, subscriber: Subscriber) -> None:
-        self._subscribers.append(subscriber)
+    def subscribe(self, subscriber: Subscriber, on_gap: GapListener | None = None) -> None:
+        self._subscribers.append(subscriber)  # nothing is ever lost here: no gap to tell

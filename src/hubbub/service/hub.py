@@ -109,6 +109,16 @@ class Hub:
         else:
             self._committed(payload)
 
+    def missed(self) -> None:
+        """The broker's gap listener: events may have been lost on their way here, perhaps
+        with no later one to show the hole. Each room followed here is checked against
+        storage, and its feeds that are behind are repaired."""
+        self.resume.missed(list(self._rooms))
+
+    def followers(self, room: str) -> list[tuple[Session, Feed]]:
+        """The sessions following ``room`` here, with their feeds."""
+        return list(self._rooms.get(room, {}).items())
+
     def _committed(self, events: list[Event]) -> None:
         """Deliver committed events, in order, to every local follower of their rooms."""
         for event in events:

@@ -14,7 +14,7 @@ from types import TracebackType
 from typing import Self
 
 from hubbub.broker.base import Broker
-from hubbub.broker.memory import MemoryBroker
+from hubbub.broker.factory import build_broker
 from hubbub.config import Config
 from hubbub.core.models import LOBBY, RoomKind
 from hubbub.service.actions import Actions, Clock, wall_clock_ms
@@ -33,13 +33,13 @@ class Node:
     ) -> None:
         self.config = config
         self.storage = storage or build_storage(config.storage_url)
-        self.broker = broker or MemoryBroker()
+        self.broker = broker or build_broker(config.broker)
         self.hub = Hub(self.storage, config.replay_bound)
         self.actions = Actions(config, self.storage, self.broker, self.hub, clock=clock)
         self._stack = AsyncExitStack()
 
     async def __aenter__(self) -> Self:
-        self.broker.subscribe(self.hub.receive)
+        self.broker.subscribe(self.hub.receive, on_gap=self.hub.missed)
         self.storage.on_events = self.broker.publish
         try:
             await self._stack.enter_async_context(self.broker)

@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Coroutine
+from typing import TYPE_CHECKING, Any
 
 from hubbub.core.events import Event, Membership, membership_change
 from hubbub.core.recovery import merge
@@ -110,6 +111,7 @@ class Resume:
         self._storage = storage
         self._bound = replay_bound
         self._repairs: set[asyncio.Task[None]] = set()
+        self._gaps = 0  # gaps the broker told: a read begun before one may miss its events
 
     # --- sync -------------------------------------------------------------------------
 
@@ -148,6 +150,7 @@ class Resume:
         return states
 
     async def _resume(self, session: Session, room: str, since: int, held: Held) -> SyncState:
+        told = self._gaps
         replay = await self._storage.replay_since(room, since, self._bound, session.user)
         feed = session.feeds.get(room)
         if feed is None or feed.buffer is not held:
@@ -159,6 +162,8 @@ class Resume:
             complete, replayed = True, replay.events
         if not self._catch_up(session, room, feed, since, replayed):
             self.repair(session, room, feed)  # an event lost after the read: repaired like live
+        else:
+            self._recheck_if_told(room, told)
         return SyncState(last_seq=feed.last_seq, complete=complete)
 
     def _catch_up(
@@ -180,14 +185,42 @@ class Resume:
     def repair(self, session: Session, room: str, feed: Feed) -> None:
         """The feed holds an event past a hole: fill the hole from storage, on the side."""
         assert feed.buffer  # the event past the hole, in this repair's list
-        repairing = self._repair(session, room, feed, feed.buffer)
-        task = asyncio.get_running_loop().create_task(repairing)
+        self._spawn(self._repair(session, room, feed, feed.buffer))
+
+    def missed(self, rooms: list[str]) -> None:
+        """The broker may have lost events of these rooms, with no later one to show the
+        hole: one read of each room's last seq, then a repair of each live feed behind it.
+        A feed buffering meanwhile is left to its resume or repair, which checks the room
+        again when it is done if its own read began before this gap was told."""
+        self._gaps += 1
+        for room in rooms:
+            self._spawn(self._recheck(room))
+
+    def _recheck_if_told(self, room: str, told: int) -> None:
+        if self._gaps != told:
+            self._spawn(self._recheck(room))
+
+    async def _recheck(self, room: str) -> None:
+        try:
+            found = await self._storage.get_room(room)
+        except Exception as exc:  # the room's next live event shows the hole, if any
+            log.warning("gap check failed", exc_info=not isinstance(exc, Unavailable))
+            return
+        if found is None:
+            return
+        for session, feed in self._hub.followers(room):
+            if feed.buffer is None and feed.last_seq < found.last_seq:
+                self._spawn(self._repair(session, room, feed, feed.hold()))
+
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
         self._repairs.add(task)
         task.add_done_callback(self._repairs.discard)
 
     async def _repair(self, session: Session, room: str, feed: Feed, held: Held) -> None:
         while True:
             since = feed.last_seq
+            told = self._gaps
             try:
                 replay = await self._storage.replay_since(room, since, self._bound, session.user)
             except Exception as exc:  # the client's resume fills it once storage is back
@@ -198,6 +231,7 @@ class Resume:
                 return  # left, closed, or a sync took the feed over
             if replay.events is not None:
                 if self._catch_up(session, room, feed, since, replay.events):
+                    self._recheck_if_told(room, told)
                     return
                 if feed.last_seq > since:
                     continue  # filled; another hole lies further on
@@ -207,4 +241,5 @@ class Resume:
             state = SyncState(last_seq=feed.last_seq, complete=False)
             session.send(Synced(rooms={room: state}))
             if live:
+                self._recheck_if_told(room, told)
                 return

@@ -1,0 +1,1411 @@
+"""PostgreSQL storage on asyncpg: one writer task that group-commits, reads on a small pool.
+
+Every write is a job for the writer task, which has a connection of its own. It takes every
+job that is waiting (up to ``MAX_BATCH``), runs each in its own SAVEPOINT inside one
+transaction and commits once: one WAL flush serves all of them, and a failing job rolls back
+alone. One writer takes the jobs in the order they were called, so that is their commit order.
+Reads run on a pool of ``POOL_SIZE`` connections (``?pool_size=N`` in the URL).
+
+Several nodes may share one database. Every job that touches a room first locks the room's
+row, so the writes of one room are serialized across nodes: a membership checked in a job
+still holds when its event is inserted, and each event takes the room's next seq under that
+lock (``_insert``). Two batches that lock the same rooms in opposite orders deadlock; the
+server aborts one, and that batch is rolled back and run again whole, keeping its order.
+
+When the database fails (down, restarting, the writer's connection cut), every caller gets
+``Unavailable`` and nothing waits: the writer reconnects by itself, at once and then after a
+delay that doubles while that fails, writes failing at once until then (a connection found cut
+before a batch begins is replaced without failing anything); a failed read leaves its
+connection to the pool, which replaces a broken one. An awaitable resolves only after its
+commit, and statements time out (``COMMAND_TIMEOUT``) rather than wait forever.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeAlias, TypeVar, cast
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import asyncpg
+import msgspec
+from asyncpg import Connection, Record
+from asyncpg.pool import Pool, PoolConnectionProxy
+
+from hubbub.core.events import (
+    EVENT_CLASSES,
+    Event,
+    MemberJoined,
+    MemberLeft,
+    Message,
+    MessageDeleted,
+    MessageEdited,
+    Quote,
+    Reaction,
+    ReactionAdded,
+    ReactionRemoved,
+    RoleChanged,
+    client_msg_id,
+    membership_change,
+    own_fields,
+)
+from hubbub.core.mentions import may_mention_room
+from hubbub.core.models import PublicRoom, Room, RoomInfo, RoomKind, RoomRole
+from hubbub.core.projection import edited, quote_of, replying, tombstone
+from hubbub.core.reactions import MAX_REACTIONS
+from hubbub.core.roles import may_delete, owner
+from hubbub.errors import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    HubbubError,
+    NotFound,
+    Unavailable,
+    room_not_found,
+)
+from hubbub.storage.base import (
+    Appended,
+    Changed,
+    E,
+    Joined,
+    Page,
+    Replay,
+    Storage,
+    StorageError,
+    Thread,
+)
+from hubbub.storage.migrations.postgresql import migrate
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+# Each job's savepoint is a subtransaction, and a transaction with many keeps other sessions
+# from the fast path of their snapshots: a few hundred per commit at most.
+MAX_BATCH = 256
+MAX_QUEUED_WRITES = 20_000
+# Reads are short indexed queries, and one event loop sends them: a few connections keep the
+# server busy, and each node holding few lets many nodes share max_connections (100).
+POOL_SIZE = 4
+UNREAD_CAP = 1000
+CONNECT_TIMEOUT = 10.0  # seconds to reach the server
+COMMAND_TIMEOUT = 30.0  # seconds a statement may take (a lock held by a stuck node) before
+# its caller hears `unavailable`: nothing waits forever
+BATCH_ATTEMPTS = 5  # runs of a batch that a deadlock with another node aborted
+RESTART_DELAY = 1.0  # seconds between tries to replace a lost writer connection; doubles
+MAX_RESTART_DELAY = 30.0
+READ_ERRORS_QUIET = 60.0  # seconds without a failed read that end a burst of them
+WRITER_NAME = "hubbub-writer"  # application_name of the connections, seen in pg_stat_activity
+READER_NAME = "hubbub-reader"
+
+DB: TypeAlias = "Connection[Record] | PoolConnectionProxy[Record]"
+
+# A write, run by the writer inside the batch's transaction: it adds the events it appends to
+# the list it is given (published after the commit) and returns its result.
+Job: TypeAlias = "Callable[[Connection[Record], list[Event]], Awaitable[T]]"
+Outcome = tuple[bool, Any]  # a job's result (True) or its exception (False)
+
+# What the database failing looks like to asyncpg: the server's errors, a connection that is
+# gone or unusable, a socket that cannot connect, a statement over its time.
+DATABASE_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError)
+# What another node's transaction causes: the server aborted ours, which may run again.
+RETRYABLE = (asyncpg.DeadlockDetectedError, asyncpg.SerializationError)
+# Text PostgreSQL cannot hold (a NUL character): the client's to change, not a failure.
+UNSTORABLE_TEXT = (asyncpg.CharacterNotInRepertoireError, asyncpg.UntranslatableCharacterError)
+
+
+@dataclass(slots=True, eq=False)
+class _Write(Generic[T]):
+    job: Job[T]
+    future: asyncio.Future[T]
+
+
+class _Again(Exception):
+    """The batch was rolled back whole and may run again: nothing of it was done."""
+
+
+# --- URLs -----------------------------------------------------------------------------------
+
+SCHEMES = ("postgresql", "postgres")
+_OWN_PARAMETERS = ("pool_size",)  # read here, not passed on to the server
+
+
+@dataclass(frozen=True, slots=True)
+class PostgresURL:
+    dsn: str  # for asyncpg: the URL less hubbub's own parameters
+    pool_size: int
+    location: str  # for the operator: no password, no parameters
+
+
+def parse_url(url: str) -> PostgresURL:
+    """The settings a ``postgresql://`` URL names. Problems never echo the URL: it may hold a
+    password."""
+    parts = urlsplit(url)
+    if parts.scheme.lower() not in SCHEMES:
+        raise StorageError("must be a postgresql:// URL")
+    if parts.fragment:
+        raise StorageError("must be a postgresql:// URL without a #fragment")
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    pool_size = POOL_SIZE
+    for key, value in query:
+        if key == "pool_size":
+            if not value.isdigit() or int(value) < 1:
+                raise StorageError("must have a pool_size of at least 1, such as ?pool_size=4")
+            pool_size = int(value)
+    passed_on = urlencode([(k, v) for k, v in query if k not in _OWN_PARAMETERS])
+    dsn = urlunsplit(("postgresql", parts.netloc, parts.path, passed_on, ""))
+    host = parts.hostname or ""
+    if ":" in host:  # an IPv6 address
+        host = f"[{host}]"
+    try:
+        port = f":{parts.port}" if parts.port is not None else ""
+    except ValueError:
+        raise StorageError("must have a number for its port") from None
+    user = f"{parts.username}@" if parts.username else ""
+    return PostgresURL(dsn, pool_size, f"postgresql://{user}{host}{port}{parts.path}")
+
+
+async def migrate_database(url: str) -> int:
+    """Bring the database at ``url`` up to date; its schema version."""
+    settings = parse_url(url)
+    db = await _connect_for_use(settings)
+    try:
+        return await _migrated(db, settings)
+    finally:
+        await db.close()
+
+
+async def _connect_for_use(settings: PostgresURL) -> Connection[Record]:
+    try:
+        return await _connect(settings.dsn, WRITER_NAME)
+    except (*DATABASE_ERRORS, ValueError) as exc:
+        raise StorageError(f"cannot use the database {settings.location!r}: {exc}") from None
+
+
+async def _migrated(db: Connection[Record], settings: PostgresURL) -> int:
+    try:
+        return await migrate(db)
+    except (*DATABASE_ERRORS, StorageError) as exc:
+        raise StorageError(f"cannot use the database {settings.location!r}: {exc}") from None
+
+
+async def _connect(dsn: str, name: str) -> Connection[Record]:
+    return await asyncpg.connect(
+        dsn,
+        timeout=CONNECT_TIMEOUT,
+        command_timeout=COMMAND_TIMEOUT,
+        server_settings={"application_name": name},
+    )
+
+
+class PostgresStorage(Storage):
+    def __init__(self, url: str, restart_delay: float = RESTART_DELAY) -> None:
+        super().__init__()
+        self.settings = parse_url(url)
+        self._restart_delay = restart_delay
+        self._jobs: asyncio.Queue[_Write[Any] | None] = asyncio.Queue()  # None: stop
+        self._queued = 0
+        self._db: Connection[Record] | None = None  # the writer's
+        self._locks = _Locks()  # the writer's, for the transaction at hand
+        self._writer: asyncio.Task[None] | None = None
+        self._pool: Pool[Record] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._closing = False
+        self._stop = asyncio.Event()  # wakes a writer that waits to reconnect
+        self._writer_down = False  # from a lost connection until a fresh one works
+        self._commits_ok = True  # false from a failed commit until one succeeds
+        self._last_read_error = -math.inf  # when a read last failed (time.monotonic)
+
+    @property
+    def location(self) -> str:
+        return self.settings.location
+
+    # --- lifecycle ---------------------------------------------------------------------
+
+    async def open(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        db = await _connect_for_use(self.settings)
+        try:
+            await _migrated(db, self.settings)
+            self._pool = await asyncpg.create_pool(
+                self.settings.dsn,
+                min_size=1,
+                max_size=self.settings.pool_size,
+                timeout=CONNECT_TIMEOUT,
+                command_timeout=COMMAND_TIMEOUT,
+                server_settings={"application_name": READER_NAME},
+            )
+        except (*DATABASE_ERRORS, ValueError) as exc:
+            await _close_quietly(db)
+            raise StorageError(f"cannot use the database {self.location!r}: {exc}") from None
+        except BaseException:
+            await _close_quietly(db)
+            raise
+        self._db = db
+        self._writer = asyncio.create_task(self._run_writer(), name="hubbub-postgres-writer")
+
+    async def close(self) -> None:
+        if self._writer is None:
+            return
+        self._closing = True
+        self._jobs.put_nowait(None)
+        self._stop.set()
+        await self._writer
+        self._writer = None
+        if self._pool is not None:
+            try:
+                await asyncio.wait_for(self._pool.close(), COMMAND_TIMEOUT)
+            except DATABASE_ERRORS:
+                self._pool.terminate()
+            self._pool = None
+
+    # --- the writer task ----------------------------------------------------------------
+
+    def _submit(self, job: Job[T]) -> asyncio.Future[T]:
+        """Enqueue now (so call order is commit order); resolve after the commit."""
+        assert self._loop is not None, "storage is not open"
+        future: asyncio.Future[T] = self._loop.create_future()
+        if self._closing:
+            future.set_exception(Unavailable("the server is shutting down"))
+        elif self._writer_down:
+            future.set_exception(_writer_unavailable())
+        elif self._queued >= MAX_QUEUED_WRITES:
+            future.set_exception(Unavailable("too many writes waiting; try again"))
+        else:
+            self._queued += 1
+            self._jobs.put_nowait(_Write(job, future))
+        return future
+
+    async def _run_writer(self) -> None:
+        """Commit batches until ``close`` asks to stop; while the connection is lost, fail
+        every write at once and reconnect after a delay."""
+        try:
+            while True:
+                batch, stopping = await self._take_batch()
+                if batch:
+                    await self._write(batch)
+                if stopping:
+                    return
+                if self._writer_down and not await self._reconnect():
+                    return  # closed while the writer was down
+        finally:
+            self._fail_queued()
+            if self._db is not None:
+                await _close_quietly(self._db)
+                self._db = None
+
+    async def _take_batch(self) -> tuple[list[_Write[Any]], bool]:
+        """The next job and every one already waiting (up to ``MAX_BATCH``), and whether
+        ``close`` asked to stop (then every job queued before it is taken)."""
+        items = [await self._jobs.get()]
+        while len(items) < MAX_BATCH and not self._jobs.empty():
+            items.append(self._jobs.get_nowait())
+        stopping = None in items
+        if stopping:  # jobs queued after the stop request still get committed
+            while not self._jobs.empty():
+                items.append(self._jobs.get_nowait())
+        return [item for item in items if item is not None], stopping
+
+    async def _write(self, batch: list[_Write[Any]]) -> None:
+        """Commit the batch and hand back its outcomes. A batch that a deadlock aborted, or
+        that found its connection gone before it began, runs again: nothing of it was done.
+        A connection lost in the middle fails the batch (it may or may not have committed:
+        its writers retry, and a message's client_msg_id makes that safe)."""
+        outcome: tuple[list[Outcome], list[Event]] | None = None
+        for _ in range(BATCH_ATTEMPTS):
+            try:
+                db = self._db
+                if db is None or db.is_closed():
+                    self._db = None
+                    db = self._db = await _connect(self.settings.dsn, WRITER_NAME)
+                outcome = await self._commit_batch(db, batch)
+                break
+            except _Again:
+                continue
+            except Exception as exc:
+                self._lost(exc)
+                outcome = [(False, _writer_unavailable())] * len(batch), []
+                break
+        if outcome is None:
+            log.warning("a write batch could not run in %d attempts; it fails", BATCH_ATTEMPTS)
+            outcome = [(False, Unavailable("storage is busy; try again"))] * len(batch), []
+        self._finish(batch, *outcome)
+
+    async def _commit_batch(
+        self, db: Connection[Record], batch: list[_Write[Any]]
+    ) -> tuple[list[Outcome], list[Event]]:
+        """Run the jobs in one transaction, each in a savepoint, and commit once: each job's
+        outcome and the events of the commit. ``_Again`` if it must run again."""
+        results: list[Outcome] = []
+        events: list[Event] = []
+        self._locks.clear()
+        try:
+            await db.execute("BEGIN; SAVEPOINT job")
+        except Exception as exc:
+            # Nothing was done: a connection found dead here (cut while idle) is replaced, and
+            # the batch runs on the fresh one; if there is none, the writer is down.
+            self._db = None
+            db.terminate()
+            raise _Again from exc
+        savepoint_used = False  # by a job that succeeded: the next needs a fresh one
+        for write in batch:
+            job_events: list[Event] = []
+            try:
+                if savepoint_used:  # here, not after the job: the last one's goes with COMMIT
+                    await db.execute("RELEASE SAVEPOINT job; SAVEPOINT job")
+                savepoint_used = True
+                value = await write.job(db, job_events)
+            except RETRYABLE:
+                await db.execute("ROLLBACK")
+                log.info("a write batch met another node's in a deadlock; it runs again")
+                raise _Again from None
+            except Exception as exc:
+                await db.execute("ROLLBACK TO SAVEPOINT job")  # the savepoint stays, fresh
+                savepoint_used = False
+                self._locks.clear()  # the job's locks went with it
+                if isinstance(exc, UNSTORABLE_TEXT):
+                    exc = BadRequest("the text holds a character that cannot be stored")
+                results.append((False, exc))
+            else:
+                events.extend(job_events)
+                results.append((True, value))
+        try:
+            await db.execute("COMMIT")
+        except RETRYABLE:
+            raise _Again from None
+        finally:
+            self._locks.clear()
+        if not self._commits_ok:
+            log.warning("storage commits work again")
+            self._commits_ok = True
+        return results, events
+
+    def _lost(self, exc: Exception) -> None:
+        """The writer's connection failed: refuse writes until a fresh one works."""
+        self._writer_down = True
+        if self._commits_ok:  # once per run of failures, not once per batch
+            log.critical(
+                "the storage writer lost the database (%s); writes fail until it reconnects",
+                str(exc) or type(exc).__name__,
+            )
+        self._commits_ok = False
+        db, self._db = self._db, None
+        if db is not None:
+            db.terminate()
+
+    async def _reconnect(self) -> bool:
+        """While the writer is down: fail what was queued, then try a fresh connection, at
+        once (a connection cut alone is back in an instant), then after a delay that doubles
+        on each failure. False if ``close`` is called meanwhile."""
+        delay = 0.0
+        while True:
+            self._fail_queued()
+            if delay:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stop.wait(), delay)
+            if self._stop.is_set():
+                return False
+            try:
+                db = await _connect(self.settings.dsn, WRITER_NAME)
+                try:
+                    await _prove_writable(db, [])
+                except BaseException:
+                    await _close_quietly(db)
+                    raise
+            except DATABASE_ERRORS as exc:
+                log.debug("the storage writer cannot reconnect yet: %s", exc)
+                delay = min(2 * delay, MAX_RESTART_DELAY) if delay else self._restart_delay
+                continue
+            self._db = db
+            self._writer_down = False
+            log.warning("the storage writer reconnected; writes are taken again")
+            return True
+
+    def _fail_queued(self) -> None:
+        """Fail every job still queued (those queued before writes were refused)."""
+        while not self._jobs.empty():
+            item = self._jobs.get_nowait()
+            if item is not None:
+                self._finish([item], [(False, _writer_unavailable())], [])
+
+    def _finish(
+        self,
+        batch: list[_Write[Any]],
+        results: list[Outcome],
+        events: list[Event],
+    ) -> None:
+        """After the commit: publish, then resolve, in commit order."""
+        self._queued -= len(batch)
+        if events:
+            try:
+                self.on_events(events)
+            except Exception:
+                # Stored but maybe not delivered: the writers hear `unavailable`, so a client
+                # retries (a send with the same client_msg_id gets its stored event) or syncs.
+                log.exception("publishing %d committed events failed", len(events))
+                undelivered = Unavailable("stored, but not delivered; sync to see it")
+                results = [(False, undelivered) if ok else (ok, v) for ok, v in results]
+        for write, (ok, value) in zip(batch, results, strict=True):
+            future = write.future
+            if future.done():  # cancelled by its caller
+                continue
+            if ok:
+                future.set_result(value)
+            elif isinstance(value, HubbubError):
+                future.set_exception(value)
+            else:
+                log.error("storage job failed", exc_info=value)
+                future.set_exception(Unavailable("storage error"))
+
+    # --- reads ------------------------------------------------------------------------
+
+    async def _read(self, fn: Callable[[DB], Awaitable[T]], snapshot: bool = False) -> T:
+        """``fn`` on a pooled connection; with ``snapshot``, in one read-only REPEATABLE READ
+        transaction. A database error is ``Unavailable`` for the caller; the pool replaces a
+        connection that broke."""
+        if self._pool is None:  # closed (reads go on while close commits what is queued)
+            raise Unavailable("the server is shutting down")
+        try:
+            async with self._pool.acquire(timeout=COMMAND_TIMEOUT) as db:
+                if not snapshot:
+                    return await fn(db)
+                async with db.transaction(isolation="repeatable_read", readonly=True):
+                    return await fn(db)
+        except UNSTORABLE_TEXT:
+            raise BadRequest("the text holds a character that cannot be stored") from None
+        except DATABASE_ERRORS as exc:
+            self._read_failed(exc)
+            raise Unavailable("storage is unavailable; try again later") from None
+
+    def _read_failed(self, exc: BaseException) -> None:
+        """Log the first failure of a burst only: a dead database must not flood the log."""
+        now = time.monotonic()
+        first = now - self._last_read_error > READ_ERRORS_QUIET
+        self._last_read_error = now
+        if first:
+            log.error(
+                "storage reads fail (%s); failures until a quiet minute are not logged",
+                str(exc) or type(exc).__name__,
+            )
+
+    async def check(self) -> None:
+        if self._closing:
+            raise Unavailable("the server is shutting down")
+        if self._writer_down:
+            raise _writer_unavailable()
+        await self._submit(_prove_writable)
+        await self._read(lambda db: db.fetchval("SELECT 1"))
+
+    # --- accounts ---------------------------------------------------------------------
+
+    def create_user(self, username: str, password_hash: str, now: int) -> Awaitable[None]:
+        async def job(db: Connection[Record], events: list[Event]) -> None:
+            added = await db.execute(
+                "INSERT INTO users (username, password_hash, created_at) VALUES ($1, $2, $3)"
+                " ON CONFLICT DO NOTHING",
+                username,
+                password_hash,
+                now,
+            )
+            if not _count(added):
+                raise Conflict(f"the username {username!r} is taken")
+
+        return self._submit(job)
+
+    async def password_hash(self, username: str) -> str | None:
+        async def read(db: DB) -> str | None:
+            found = await db.fetchval(
+                "SELECT password_hash FROM users WHERE username = $1", username
+            )
+            return None if found is None else str(found)
+
+        return await self._read(read)
+
+    def create_token(
+        self, token_hash: bytes, username: str, now: int, expires_at: int
+    ) -> Awaitable[None]:
+        async def job(db: Connection[Record], events: list[Event]) -> None:
+            await db.execute(
+                "INSERT INTO tokens (token_hash, username, created_at, expires_at)"
+                " VALUES ($1, $2, $3, $4)",
+                token_hash,
+                username,
+                now,
+                expires_at,
+            )
+
+        return self._submit(job)
+
+    async def user_for_token(self, token_hash: bytes, now: int) -> str | None:
+        async def read(db: DB) -> str | None:
+            found = await db.fetchval(
+                "SELECT username FROM tokens WHERE token_hash = $1 AND expires_at > $2",
+                token_hash,
+                now,
+            )
+            return None if found is None else str(found)
+
+        return await self._read(read)
+
+    def delete_token(self, token_hash: bytes) -> Awaitable[None]:
+        async def job(db: Connection[Record], events: list[Event]) -> None:
+            await db.execute("DELETE FROM tokens WHERE token_hash = $1", token_hash)
+
+        return self._submit(job)
+
+    # --- rooms and members (jobs run by the writer) --------------------------------------
+
+    def create_room(self, name: str, kind: RoomKind, creator: str, now: int) -> Awaitable[Joined]:
+        async def job(db: Connection[Record], events: list[Event]) -> Joined:
+            created = await db.fetchval(
+                "INSERT INTO rooms (name, kind, created_by, created_at) VALUES ($1, $2, $3, $4)"
+                " ON CONFLICT DO NOTHING RETURNING id",
+                name,
+                kind.value,
+                creator,
+                now,
+            )
+            if created is None:
+                raise Conflict(f"a room named {name!r} exists")
+            room, _ = await self._locks.room(db, name, creator)
+            return await _join(db, events, self._locks, room, creator, now, None)
+
+        return self._submit(job)
+
+    def ensure_room(self, name: str, kind: RoomKind, now: int) -> Awaitable[None]:
+        async def job(db: Connection[Record], events: list[Event]) -> None:
+            await db.execute(
+                "INSERT INTO rooms (name, kind, created_at) VALUES ($1, $2, $3)"
+                " ON CONFLICT DO NOTHING",
+                name,
+                kind.value,
+                now,
+            )
+
+        return self._submit(job)
+
+    def open_dm(
+        self, name: str, users: tuple[str, str], opener: str, now: int
+    ) -> Awaitable[Joined]:
+        async def job(db: Connection[Record], events: list[Event]) -> Joined:
+            await _require_users(db, users)
+            created = await db.fetchval(
+                "INSERT INTO rooms (name, kind, created_by, created_at) VALUES ($1, 'dm', $2, $3)"
+                " ON CONFLICT DO NOTHING RETURNING id",
+                name,
+                opener,
+                now,
+            )
+            room, _ = await self._locks.room(db, name, opener)
+            if created is not None:
+                for user in dict.fromkeys(users):
+                    by = None if user == opener else opener
+                    await _join(db, events, self._locks, room, user, now, by)
+            info = await _info(db, room.id, opener)
+            assert info is not None
+            return Joined(info, None)
+
+        return self._submit(job)
+
+    def add_member(self, room: str, user: str, now: int, by: str | None) -> Awaitable[Joined]:
+        async def job(db: Connection[Record], events: list[Event]) -> Joined:
+            await _require_users(db, (user,))
+            row, _ = await self._locks.room(db, room, user)
+            return await _join(db, events, self._locks, row, user, now, by)
+
+        return self._submit(job)
+
+    def remove_member(self, room: str, user: str, now: int) -> Awaitable[MemberLeft | None]:
+        async def job(db: Connection[Record], events: list[Event]) -> MemberLeft | None:
+            row, _ = await self._locks.room(db, room, user)
+            gone = await db.execute(
+                "DELETE FROM members WHERE room_id = $1 AND username = $2", row.id, user
+            )
+            self._locks.roles[(row.id, user)] = None
+            if not _count(gone):
+                return None
+            return await _insert(db, events, row, MemberLeft(room=room, seq=0, ts=now, user=user))
+
+        return self._submit(job)
+
+    def append(self, event: E, require_member: bool = True) -> Awaitable[Appended[E]]:
+        if membership_change(event) is not None:
+            raise ValueError("members change through the member methods, not append")
+
+        async def job(db: Connection[Record], events: list[Event]) -> Appended[E]:
+            row, role = await self._locks.room(db, event.room, event.user)
+            if require_member and role is None:
+                stored = await _stored_in_room(db, event)
+                if stored is not None:  # a retry after leaving still gets its answer
+                    return stored
+                if row.kind == RoomKind.PUBLIC:
+                    raise Forbidden(f"join {event.room!r} before you post in it")
+                raise room_not_found(event.room)
+            # Under the room's lock, a retry on another node has committed by now: the insert
+            # finds it and stores nothing. A retry reusing the id in another room at the same
+            # instant meets the unique index instead.
+            try:
+                if isinstance(event, Message) and (
+                    event.reply_to is not None or event.mentions or event.room_mention
+                ):
+                    # Looked up first: a retry gets its answer though its parent is gone.
+                    stored = await _stored(db, event)
+                    if stored is not None:
+                        return stored
+                    new = cast("E | None", await _insert_message(db, events, row, event))
+                else:
+                    new = await _insert_unless_stored(db, events, row, event)
+            except asyncpg.UniqueViolationError:
+                raise Conflict(
+                    f"client_msg_id {client_msg_id(event)!r} is already used in another room"
+                ) from None
+            if new is None:
+                stored = await _stored(db, event)
+                assert stored is not None, "the insert found it"
+                return stored
+            return Appended(new, duplicate=False)
+
+        return self._submit(job)
+
+    def edit_message(self, edit: MessageEdited) -> Awaitable[Changed]:
+        async def job(db: Connection[Record], events: list[Event]) -> Changed:
+            room, _ = await _member_room(db, self._locks, edit)
+            target = await _target(db, room, edit.target)
+            if target.user != edit.user:
+                raise Forbidden("only its author can edit a message")
+            if target.deleted:
+                raise Conflict(f"message {edit.target} is deleted")
+            if target.body == edit.body:
+                return Changed(target, None)
+            names, everyone = await _mentioned(
+                db, room, edit.user, edit.mentions, edit.room_mention
+            )
+            change = msgspec.structs.replace(edit, mentions=names, room_mention=everyone)
+            stored = await _insert(db, events, room, change)
+            await db.execute(
+                "UPDATE events SET body = $1, edited_at = $2, mentions = $3, room_mention = $4"
+                " WHERE room_id = $5 AND seq = $6",
+                edit.body,
+                edit.ts,
+                _names(names),
+                everyone,
+                room.id,
+                edit.target,
+            )
+            await _unmention(db, room.id, target)
+            await _mention(db, room.id, edit.target, names)
+            return Changed(edited(target, stored), stored)
+
+        return self._submit(job)
+
+    def delete_message(self, delete: MessageDeleted) -> Awaitable[Changed]:
+        async def job(db: Connection[Record], events: list[Event]) -> Changed:
+            room, role = await _member_room(db, self._locks, delete)
+            target = await _target(db, room, delete.target)
+            room_owner = owner(room.kind, room.created_by)
+            if not may_delete(delete.user, target.user, room_owner, role):
+                raise Forbidden("only its author, the room's owner or an admin can delete it")
+            if target.deleted:
+                return Changed(target, None)
+            gone = msgspec.structs.replace(delete, thread=target.thread)
+            stored = await _insert(db, events, room, gone)
+            # The body goes from the message and from every edit of it: erased, not hidden.
+            await db.execute(
+                "UPDATE events SET body = '', edited_at = NULL, deleted = TRUE, mentions = NULL,"
+                " room_mention = FALSE WHERE room_id = $1 AND seq = $2",
+                room.id,
+                delete.target,
+            )
+            await db.execute(
+                "UPDATE events SET body = '', mentions = NULL, room_mention = FALSE"
+                " WHERE room_id = $1 AND target = $2 AND type = 'message_edited'",
+                room.id,
+                delete.target,
+            )
+            await _unmention(db, room.id, target)
+            if target.thread is not None:
+                await db.execute(
+                    "UPDATE events SET replies = replies - 1 WHERE room_id = $1 AND seq = $2",
+                    room.id,
+                    target.thread,
+                )
+            await db.execute(
+                "DELETE FROM reactions WHERE room_id = $1 AND seq = $2", room.id, delete.target
+            )
+            return Changed(tombstone(target), stored)
+
+        return self._submit(job)
+
+    def react(self, reaction: ReactionAdded | ReactionRemoved) -> Awaitable[Changed]:
+        async def job(db: Connection[Record], events: list[Event]) -> Changed:
+            room, _ = await _member_room(db, self._locks, reaction)
+            target = await _target(db, room, reaction.target)
+            if target.deleted:
+                raise Conflict(f"message {reaction.target} is deleted")
+            key = (room.id, reaction.target, reaction.emoji, reaction.user)
+            if isinstance(reaction, ReactionAdded):
+                await _check_reaction_cap(db, room.id, reaction)
+                status = await db.execute(
+                    "INSERT INTO reactions (room_id, seq, emoji, username)"
+                    " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+                    *key,
+                )
+            else:
+                status = await db.execute(
+                    "DELETE FROM reactions WHERE room_id = $1 AND seq = $2 AND emoji = $3"
+                    " AND username = $4",
+                    *key,
+                )
+            stored = await _insert(db, events, room, reaction) if _count(status) else None
+            (message,) = await _as_read(db, room.id, [target], reaction.user)
+            assert isinstance(message, Message)
+            return Changed(message, stored)
+
+        return self._submit(job)
+
+    def set_role(self, change: RoleChanged) -> Awaitable[RoleChanged | None]:
+        async def job(db: Connection[Record], events: list[Event]) -> RoleChanged | None:
+            room, _ = await _member_room(db, self._locks, change)
+            room_owner = owner(room.kind, room.created_by)
+            if change.user != room_owner:
+                raise Forbidden("only the room's owner can change roles")
+            if change.member == room_owner:
+                raise BadRequest("the owner's role cannot change")
+            role = await self._locks.role(db, room, change.member)
+            if role is None:
+                raise NotFound(f"{change.member!r} is not a member of {change.room!r}")
+            if role == change.role:
+                return None
+            await db.execute(
+                "UPDATE members SET role = $1 WHERE room_id = $2 AND username = $3",
+                change.role.value,
+                room.id,
+                change.member,
+            )
+            self._locks.roles[(room.id, change.member)] = change.role.value
+            return await _insert(db, events, room, change)
+
+        return self._submit(job)
+
+    def mark_read(self, room: str, user: str, seq: int) -> Awaitable[int]:
+        async def job(db: Connection[Record], events: list[Event]) -> int:
+            marker = await db.fetchval(
+                "UPDATE members m SET read_seq = greatest(m.read_seq, least($1, r.last_seq))"
+                " FROM rooms r WHERE r.id = m.room_id AND r.name = $2 AND m.username = $3"
+                " RETURNING m.read_seq",
+                seq,
+                room,
+                user,
+            )
+            if marker is None:
+                raise room_not_found(room)
+            return int(marker)
+
+        return self._submit(job)
+
+    # --- reads --------------------------------------------------------------------------
+
+    async def get_room(self, name: str) -> Room | None:
+        return await self._read(lambda db: _find_room(db, name))
+
+    async def room_info(self, room: str, user: str) -> RoomInfo | None:
+        async def read(db: DB) -> RoomInfo | None:
+            row = await _find_room(db, room)
+            return None if row is None else await _info(db, row.id, user)
+
+        return await self._read(read)
+
+    async def user_rooms(self, user: str) -> list[RoomInfo]:
+        async def read(db: DB) -> list[RoomInfo]:
+            ids = await db.fetch(
+                "SELECT m.room_id FROM members m JOIN rooms r ON r.id = m.room_id"
+                " WHERE m.username = $1 ORDER BY r.name",
+                user,
+            )
+            infos = [await _info(db, room_id, user) for (room_id,) in ids]
+            return [info for info in infos if info is not None]
+
+        return await self._read(read)
+
+    async def public_rooms(self) -> list[PublicRoom]:
+        async def read(db: DB) -> list[PublicRoom]:
+            rows = await db.fetch(
+                "SELECT r.name, count(m.username), r.last_seq FROM rooms r"
+                " LEFT JOIN members m ON m.room_id = r.id WHERE r.kind = 'public'"
+                " GROUP BY r.id ORDER BY r.name"
+            )
+            return [PublicRoom(name=n, members=c, last_seq=s) for n, c, s in rows]
+
+        return await self._read(read)
+
+    async def members(self, room: str) -> list[str]:
+        async def read(db: DB) -> list[str]:
+            row = await _find_room(db, room)
+            if row is None:
+                raise room_not_found(room)
+            rows = await db.fetch(
+                "SELECT username FROM members WHERE room_id = $1 ORDER BY username", row.id
+            )
+            return [str(name) for (name,) in rows]
+
+        return await self._read(read)
+
+    async def history(
+        self,
+        room: str,
+        before: int | None,
+        after: int | None,
+        limit: int,
+        reader: str | None = None,
+    ) -> Page:
+        async def read(db: DB) -> Page:
+            row = await _find_room(db, room)
+            if row is None:
+                raise room_not_found(room)
+            if after is not None:
+                rows = await db.fetch(
+                    f"SELECT {_EVENT_COLUMNS} FROM events WHERE room_id = $1 AND seq > $2"
+                    " ORDER BY seq LIMIT $3",
+                    row.id,
+                    after,
+                    limit + 1,
+                )
+                has_more = len(rows) > limit
+                rows = rows[:limit]
+            else:
+                top = row.last_seq + 1 if before is None else before
+                rows = await db.fetch(
+                    f"SELECT {_EVENT_COLUMNS} FROM events WHERE room_id = $1 AND seq < $2"
+                    " ORDER BY seq DESC LIMIT $3",
+                    row.id,
+                    top,
+                    limit + 1,
+                )
+                has_more = len(rows) > limit
+                rows = rows[:limit][::-1]
+            events = [_event(room, r) for r in rows]
+            return Page(await _as_read(db, row.id, events, reader), has_more)
+
+        return await self._read(read)
+
+    async def replay_since(
+        self, room: str, since: int, bound: int, reader: str | None = None
+    ) -> Replay:
+        async def read(db: DB) -> Replay:
+            row = await _find_room(db, room)
+            if row is None:
+                raise room_not_found(room)
+            rows = await db.fetch(
+                f"SELECT {_EVENT_COLUMNS} FROM events WHERE room_id = $1 AND seq > $2"
+                " ORDER BY seq LIMIT $3",
+                row.id,
+                since,
+                bound + 1,
+            )
+            if len(rows) > bound:
+                return Replay(None, row.last_seq)
+            events = [_event(room, r) for r in rows]
+            return Replay(await _as_read(db, row.id, events, reader), row.last_seq)
+
+        # One snapshot for the events, their reactions and last_seq.
+        return await self._read(read, snapshot=True)
+
+    async def thread(
+        self, room: str, root: int, before: int | None, limit: int, reader: str | None = None
+    ) -> Thread:
+        async def read(db: DB) -> Thread:
+            row = await _find_room(db, room)
+            if row is None:
+                raise room_not_found(room)
+            state = _Room(row.id, row.name, row.kind, None)
+            top = row.last_seq + 1 if before is None else before
+            rows = await db.fetch(
+                f"SELECT {_EVENT_COLUMNS} FROM events WHERE room_id = $1 AND thread = $2"
+                " AND type = 'message' AND seq < $3 ORDER BY seq DESC LIMIT $4",
+                row.id,
+                root,
+                top,
+                limit + 1,
+            )
+            first = await _target(db, state, root)
+            replies = [_event(room, r) for r in rows[:limit][::-1]]
+            (shown, *events) = await _as_read(db, row.id, [first, *replies], reader)
+            assert isinstance(shown, Message)
+            return Thread(shown, events, has_more=len(rows) > limit)
+
+        return await self._read(read, snapshot=True)  # the root and its replies
+
+
+# --- SQL shared by the jobs and the reads -------------------------------------------------
+
+# An event is one row of `events`: the common fields in columns of their own (`user` in
+# `author`), and each field of its kind in the column of the same name (`by` in `by_user`: BY
+# is an SQL keyword). A new kind whose fields have no column yet comes with a migration that
+# adds them; appending, reading and replaying need no change.
+_COLUMN_OF = {"by": "by_user"}
+_COMMON_COLUMNS = ["seq", "type", "author", "ts"]
+
+
+def _columns(fields: tuple[str, ...]) -> list[str]:
+    return [_COLUMN_OF.get(f, f) for f in fields]
+
+
+_KIND_COLUMNS = list(
+    dict.fromkeys(c for k in EVENT_CLASSES.values() for c in _columns(own_fields(k)))
+)
+_EVENT_COLUMNS = ", ".join(_COMMON_COLUMNS + _KIND_COLUMNS)  # what reads select
+
+
+def _insert_sql(kind: type[Event]) -> str:
+    """The insert of one kind, with the room's next seq. The UPDATE allocates it in the
+    transaction that inserts the event, and is why seqs are gapless even with several nodes
+    writing to one room: it takes the room row's lock until the commit, so another writer of
+    the room waits, then reads the number this one committed (READ COMMITTED reads an updated
+    row again after the wait) and never takes it twice; a rollback, of the job's savepoint or
+    of the whole transaction, gives the number back together with the event. For a kind with
+    a ``client_msg_id``, an event its author stored with the same one stops both: the insert
+    returns no row."""
+    own = _columns(own_fields(kind))
+    params = [f"${n}" for n in range(5, 5 + len(own))]
+    unless = ""
+    if "client_msg_id" in own:
+        key = params[own.index("client_msg_id")]
+        unless = f" AND NOT EXISTS (SELECT FROM events WHERE author = $3 AND client_msg_id = {key})"
+    columns = ", ".join(["room_id", *_COMMON_COLUMNS, *own])
+    values = ", ".join(["$1", "last_seq", "$2", "$3", "$4", *params])
+    return (
+        f"WITH next AS (UPDATE rooms SET last_seq = last_seq + 1 WHERE id = $1{unless}"
+        f" RETURNING last_seq) INSERT INTO events ({columns}) SELECT {values} FROM next"
+        " RETURNING seq"
+    )
+
+
+def _positions(kind: type[Event]) -> list[tuple[str, int]]:
+    """Each field of the kind's own, and its place in a row selected with _EVENT_COLUMNS."""
+    first = len(_COMMON_COLUMNS)
+    return [
+        (f, first + _KIND_COLUMNS.index(c))
+        for f, c in zip(own_fields(kind), _columns(own_fields(kind)), strict=True)
+    ]
+
+
+_INSERT = {t: _insert_sql(kind) for t, kind in EVENT_CLASSES.items()}
+
+# Fields whose column holds them in another form: a message's mentions are a text[] (NULL
+# for none), and columns of fields a kind lacks hold NULL.
+_TO_COLUMN: dict[str, Callable[[Any], Any]] = {"mentions": lambda names: _names(names)}
+_FROM_COLUMN: dict[str, Callable[[Any], Any]] = {
+    "deleted": bool,
+    "room_mention": bool,
+    "replies": lambda v: v or 0,
+    "mentions": lambda v: tuple(v) if v else (),
+}
+_CONVERTED = frozenset(_FROM_COLUMN)
+_DECODE = {t: (kind, _positions(kind)) for t, kind in EVENT_CLASSES.items()}
+
+
+@dataclass(slots=True)
+class _Room:
+    id: int
+    name: str
+    kind: RoomKind
+    created_by: str | None
+
+
+class _Locks:
+    """The rooms that the writer's transaction has locked, and the roles it has read in them
+    (None: not a member). Every job of a room, on every node, takes the room's lock first, so
+    what a job reads of the room (members, roles, messages) stays true until its events are
+    in; and while the transaction holds the lock, only its own jobs change the room's members,
+    so it remembers them rather than reading them again for each job. Forgotten at the end of
+    every transaction, and when a job rolls back (its locks go with it)."""
+
+    def __init__(self) -> None:
+        self.rooms: dict[str, _Room] = {}
+        self.roles: dict[tuple[int, str], str | None] = {}
+
+    def clear(self) -> None:
+        self.rooms.clear()
+        self.roles.clear()
+
+    async def room(self, db: Connection[Record], name: str, user: str) -> tuple[_Room, str | None]:
+        """The room ``name``, locked until the commit (``NotFound`` if there is none), and
+        ``user``'s role in it."""
+        room = self.rooms.get(name)
+        if room is None:
+            row = await db.fetchrow(
+                "SELECT id, kind, created_by FROM rooms WHERE name = $1 FOR NO KEY UPDATE", name
+            )
+            if row is None:
+                raise room_not_found(name)
+            room = self.rooms[name] = _Room(row[0], name, RoomKind(row[1]), row[2])
+        return room, await self.role(db, room, user)
+
+    async def role(self, db: Connection[Record], room: _Room, user: str) -> str | None:
+        """``user``'s role in a locked room, None if not a member. Read by a statement of its
+        own, after the lock: a statement that waited for the lock sees the other tables as
+        they were before the wait, not as the lock's holder left them."""
+        key = (room.id, user)
+        if key not in self.roles:
+            self.roles[key] = await db.fetchval(
+                "SELECT role FROM members WHERE room_id = $1 AND username = $2", room.id, user
+            )
+        return self.roles[key]
+
+
+async def _member_room(db: Connection[Record], locks: _Locks, event: Event) -> tuple[_Room, str]:
+    """The room of ``event``, locked, whose author must be a member: ``Forbidden`` in a
+    public room, and as if missing in any other (as for ``append``); and their role."""
+    room, role = await locks.room(db, event.room, event.user)
+    if role is None:
+        if room.kind == RoomKind.PUBLIC:
+            raise Forbidden(f"join {event.room!r} before you change messages in it")
+        raise room_not_found(event.room)
+    return room, role
+
+
+async def _require_users(db: Connection[Record], users: Sequence[str]) -> None:
+    rows = await db.fetch("SELECT username FROM users WHERE username = ANY($1)", list(users))
+    found = {name for (name,) in rows}
+    for user in users:
+        if user not in found:
+            raise NotFound(f"no user named {user!r}")
+
+
+async def _find_room(db: DB, name: str) -> Room | None:
+    row = await db.fetchrow("SELECT id, name, kind, last_seq FROM rooms WHERE name = $1", name)
+    if row is None:
+        return None
+    return Room(id=row[0], name=row[1], kind=RoomKind(row[2]), last_seq=row[3])
+
+
+async def _insert(db: Connection[Record], events: list[Event], room: _Room, event: E) -> E:
+    """Insert with the room's next seq, in the caller's transaction: the one path of every
+    event into the log."""
+    stored = await _insert_unless_stored(db, events, room, event)
+    assert stored is not None, f"{event.type} has no client_msg_id"
+    return stored
+
+
+async def _insert_unless_stored(
+    db: Connection[Record], events: list[Event], room: _Room, event: E
+) -> E | None:
+    """Like ``_insert``, but None if its author stored an event with its ``client_msg_id``
+    already: then nothing is inserted and no seq is taken."""
+    own_values = [
+        _TO_COLUMN[f](getattr(event, f)) if f in _TO_COLUMN else getattr(event, f)
+        for f in own_fields(EVENT_CLASSES[event.type])
+    ]
+    seq = await db.fetchval(
+        _INSERT[event.type], room.id, event.type.value, event.user, event.ts, *own_values
+    )
+    if seq is None:
+        return None
+    stored = msgspec.structs.replace(event, seq=seq)
+    events.append(stored)
+    return stored
+
+
+async def _target(db: DB, room: _Room, seq: int) -> Message:
+    """The message ``seq`` of the room as it stands; ``NotFound`` if that is no message."""
+    row = await db.fetchrow(
+        f"SELECT {_EVENT_COLUMNS} FROM events WHERE room_id = $1 AND seq = $2", room.id, seq
+    )
+    message = None if row is None else _event(room.name, row)
+    if not isinstance(message, Message):
+        raise NotFound(f"no message {seq} in {room.name!r}")
+    return message
+
+
+async def _check_reaction_cap(db: DB, room_id: int, reaction: ReactionAdded) -> None:
+    """``Conflict`` if ``reaction`` would be one distinct emoji too many on its message."""
+    rows = await db.fetch(
+        "SELECT DISTINCT emoji FROM reactions WHERE room_id = $1 AND seq = $2",
+        room_id,
+        reaction.target,
+    )
+    emoji = {e for (e,) in rows}
+    if len(emoji) >= MAX_REACTIONS and reaction.emoji not in emoji:
+        raise Conflict(f"a message holds at most {MAX_REACTIONS} different reactions")
+
+
+async def _as_read(db: DB, room_id: int, events: list[Event], reader: str | None) -> list[Event]:
+    """The events as ``reader`` is shown them: each message with its reactions (one read of
+    the reactions of the page's messages) and each reply with the quote of its parent as it
+    is now (one read of the parents)."""
+    if not events:
+        return events
+    counted: dict[int, list[Reaction]] = {}
+    seqs = [e.seq for e in events if isinstance(e, Message) and not e.deleted]
+    # The "C" collation of `emoji` orders UTF-8 as code points do: the projection's order.
+    for seq, emoji, count, me in await db.fetch(
+        "SELECT seq, emoji, count(*), bool_or(username = $1) FROM reactions"
+        " WHERE room_id = $2 AND seq = ANY($3) GROUP BY seq, emoji ORDER BY seq, emoji",
+        reader,
+        room_id,
+        seqs,
+    ):
+        counted.setdefault(seq, []).append(Reaction(emoji=emoji, count=count, me=bool(me)))
+    parents = {
+        e.reply_to
+        for e in events
+        if isinstance(e, Message) and e.reply_to is not None and not e.deleted
+    }
+    quotes = {}
+    if parents:
+        for seq, author, body, deleted in await db.fetch(
+            "SELECT seq, author, body, deleted FROM events WHERE room_id = $1 AND seq = ANY($2)",
+            room_id,
+            list(parents),
+        ):
+            quotes[seq] = quote_of(author, body, bool(deleted))
+    if not counted and not quotes:
+        return events
+    return [_read_message(e, counted, quotes) if isinstance(e, Message) else e for e in events]
+
+
+def _read_message(
+    message: Message, counted: dict[int, list[Reaction]], quotes: dict[int, Quote]
+) -> Message:
+    reactions = counted.get(message.seq)
+    quote = None if message.deleted else quotes.get(message.reply_to or 0)
+    if reactions is None and quote is None:
+        return message
+    return msgspec.structs.replace(message, reactions=tuple(reactions or ()), quote=quote)
+
+
+async def _insert_message(
+    db: Connection[Record], events: list[Event], room: _Room, message: Message
+) -> Message | None:
+    """Insert a reply or a message that mentions someone: in its thread, quoting its parent
+    (``NotFound`` if that is no message of the room, ``Conflict`` if it is deleted), naming
+    only members, with ``@room`` only where it is allowed."""
+    if message.reply_to is not None:
+        parent = await _target(db, room, message.reply_to)
+        if parent.deleted:
+            raise Conflict(f"message {message.reply_to} is deleted")
+        message = replying(message, parent)
+    names, everyone = await _mentioned(
+        db, room, message.user, message.mentions, message.room_mention
+    )
+    message = msgspec.structs.replace(message, mentions=names, room_mention=everyone)
+    stored = await _insert_unless_stored(db, events, room, message)
+    if stored is None:
+        return None
+    if stored.thread is not None:
+        await db.execute(
+            "UPDATE events SET replies = coalesce(replies, 0) + 1, last_reply_at = $1"
+            " WHERE room_id = $2 AND seq = $3",
+            stored.ts,
+            room.id,
+            stored.thread,
+        )
+    await _mention(db, room.id, stored.seq, names)
+    return stored
+
+
+async def _mentioned(
+    db: Connection[Record],
+    room: _Room,
+    author: str,
+    names: tuple[str, ...],
+    room_mention: bool,
+) -> tuple[tuple[str, ...], bool]:
+    """Of the names a body mentions, the room's members but its author; and whether its
+    ``@room`` counts (``core.mentions.may_mention_room``)."""
+    if names:
+        found = await db.fetch(
+            "SELECT username FROM members WHERE room_id = $1 AND username = ANY($2)",
+            room.id,
+            list(names),
+        )
+        names = tuple(sorted(name for (name,) in found if name != author))
+    if room_mention:
+        members = await db.fetchval("SELECT count(*) FROM members WHERE room_id = $1", room.id)
+        role = await _role(db, room.id, room.kind, author)
+        room_mention = may_mention_room(role != RoomRole.MEMBER, members)
+    return names, room_mention
+
+
+def _names(names: tuple[str, ...]) -> list[str] | None:
+    return list(names) or None
+
+
+async def _mention(db: Connection[Record], room_id: int, seq: int, names: tuple[str, ...]) -> None:
+    if names:
+        await db.executemany(
+            "INSERT INTO mentions (username, room_id, seq) VALUES ($1, $2, $3)",
+            [(name, room_id, seq) for name in names],
+        )
+
+
+async def _unmention(db: Connection[Record], room_id: int, message: Message) -> None:
+    if message.mentions:
+        await db.execute(
+            "DELETE FROM mentions WHERE room_id = $1 AND seq = $2 AND username = ANY($3)",
+            room_id,
+            message.seq,
+            list(message.mentions),
+        )
+
+
+async def _role(db: DB, room_id: int, kind: RoomKind, user: str) -> RoomRole:
+    """``user``'s role in the room (a member's, if they are none)."""
+    row = await db.fetchrow(
+        "SELECT r.created_by, m.role FROM rooms r JOIN members m ON m.room_id = r.id"
+        " WHERE r.id = $1 AND m.username = $2",
+        room_id,
+        user,
+    )
+    if row is None:
+        return RoomRole.MEMBER
+    created_by, role = row
+    if user == owner(kind, created_by):
+        return RoomRole.OWNER
+    return RoomRole(role)
+
+
+async def _stored(db: DB, event: E) -> Appended[E] | None:
+    """The event its author already stored with the ``client_msg_id`` of ``event``, if any;
+    ``Conflict`` if that is in another room or of another kind."""
+    key = client_msg_id(event)
+    if key is None:
+        return None
+    row = await db.fetchrow(
+        f"SELECT r.name, {_EVENT_COLUMNS} FROM events e"
+        " JOIN rooms r ON r.id = e.room_id"
+        " WHERE e.author = $1 AND e.client_msg_id = $2",
+        event.user,
+        key,
+    )
+    if row is None:
+        return None
+    stored = _event(row[0], tuple(row)[1:])
+    if stored.room != event.room:
+        raise Conflict(f"client_msg_id {key!r} is already used in another room")
+    if not isinstance(stored, type(event)):
+        raise Conflict(f"client_msg_id {key!r} is already used for a {stored.type}")
+    return Appended(stored, duplicate=True)
+
+
+async def _stored_in_room(db: DB, event: E) -> Appended[E] | None:
+    """Like ``_stored`` for a non-member, who must learn nothing of the room: an id used in
+    another room answers as if it were unused, not ``Conflict``."""
+    try:
+        return await _stored(db, event)
+    except Conflict:
+        return None
+
+
+async def _join(
+    db: Connection[Record],
+    events: list[Event],
+    locks: _Locks,
+    room: _Room,
+    user: str,
+    now: int,
+    by: str | None,
+) -> Joined:
+    added = await db.execute(
+        "INSERT INTO members (room_id, username, joined_at) VALUES ($1, $2, $3)"
+        " ON CONFLICT DO NOTHING",
+        room.id,
+        user,
+        now,
+    )
+    event = None
+    if _count(added):
+        locks.roles[(room.id, user)] = RoomRole.MEMBER.value
+        joined = MemberJoined(room=room.name, seq=0, ts=now, user=user, by=by)
+        event = await _insert(db, events, room, joined)
+        # Joining marks everything before the join as read.
+        await db.execute(
+            "UPDATE members SET read_seq = $1 WHERE room_id = $2 AND username = $3",
+            event.seq,
+            room.id,
+            user,
+        )
+    info = await _info(db, room.id, user)
+    assert info is not None
+    return Joined(info, event)
+
+
+async def _info(db: DB, room_id: int, user: str) -> RoomInfo | None:
+    """The room as ``user`` sees it."""
+    row = await db.fetchrow(
+        "SELECT r.name, r.kind, r.last_seq, m.read_seq FROM rooms r"
+        " JOIN members m ON m.room_id = r.id WHERE r.id = $1 AND m.username = $2",
+        room_id,
+        user,
+    )
+    if row is None:
+        return None
+    name, kind, last_seq, read_seq = row
+    unread = await db.fetchval(
+        "SELECT count(*) FROM (SELECT 1 FROM events WHERE room_id = $1 AND seq > $2"
+        " AND type = 'message' AND author <> $3 AND deleted IS NOT TRUE LIMIT $4) AS unread",
+        room_id,
+        read_seq,
+        user,
+        UNREAD_CAP,
+    )
+    if kind == RoomKind.DM:
+        unread_mentions = unread  # a direct message is meant for its reader
+    else:
+        # A delete takes its message's rows from `mentions` and clears its room_mention.
+        unread_mentions = await db.fetchval(
+            "SELECT count(*) FROM (SELECT seq FROM mentions"
+            " WHERE username = $1 AND room_id = $2 AND seq > $3"
+            " UNION SELECT seq FROM events WHERE room_id = $2 AND seq > $3 AND room_mention"
+            " AND author <> $1 LIMIT $4) AS mentioned",
+            user,
+            room_id,
+            read_seq,
+            UNREAD_CAP,
+        )
+    room_kind = RoomKind(kind)
+    return RoomInfo(
+        name=name,
+        kind=room_kind,
+        last_seq=last_seq,
+        read_seq=read_seq,
+        unread=unread,
+        unread_mentions=unread_mentions,
+        role=await _role(db, room_id, room_kind, user),
+    )
+
+
+def _event(room: str, row: Record | tuple[Any, ...]) -> Event:
+    """The event of a row selected with ``_EVENT_COLUMNS``."""
+    seq, type_, author, ts = row[:4]
+    cls, positions = _DECODE[type_]
+    own = {name: row[i] for name, i in positions}
+    for name in _CONVERTED.intersection(own):
+        own[name] = _FROM_COLUMN[name](own[name])
+    return cls(room=room, seq=seq, ts=ts, user=author, **own)
+
+
+def _count(status: str) -> int:
+    """The rows a command changed, from its status (``INSERT 0 1``, ``DELETE 3``)."""
+    return int(status.rsplit(" ", 1)[-1])
+
+
+async def _prove_writable(db: Connection[Record], events: list[Event]) -> None:
+    """A write that changes nothing: a transaction id is only given where writes are taken
+    (not on a read-only server, such as a standby)."""
+    await db.fetchval("SELECT txid_current()")
+
+
+async def _close_quietly(db: Connection[Record]) -> None:
+    try:
+        await asyncio.wait_for(db.close(), CONNECT_TIMEOUT)
+    except DATABASE_ERRORS:
+        db.terminate()
+
+
+def _writer_unavailable() -> Unavailable:
+    return Unavailable("storage is unavailable; try again later")
