@@ -282,6 +282,20 @@ def test_migrate_honours_hubbub_data_dir(tmp_path: Path) -> None:
     assert (data / "hubbub.sqlite3").is_file()
 
 
+def test_the_database_flag_overrides_hubbub_storage_url(tmp_path: Path) -> None:
+    data, chosen = tmp_path / "data", tmp_path / "chosen.sqlite3"
+    env = clean_env(HUBBUB_STORAGE_URL=f"sqlite://{tmp_path / 'not-this.sqlite3'}")
+    result = run(
+        ["migrate", "--data-dir", str(data), "--database", f"sqlite://{chosen}"], tmp_path, env
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == f"hubbub: {chosen} is at schema version {LATEST}\n"
+    assert chosen.is_file() and not (tmp_path / "not-this.sqlite3").exists()
+    refused = run(["migrate", "--database", "mysql://x/y"], tmp_path)
+    assert refused.returncode == 2 and refused.stderr.count("\n") == 1, refused.stderr
+    assert "mysql:" in refused.stderr and "Traceback" not in refused.stderr
+
+
 def test_hubbub_storage_url_chooses_the_database(tmp_path: Path) -> None:
     data, elsewhere = tmp_path / "data", tmp_path / "elsewhere" / "chat.sqlite3"
     elsewhere.parent.mkdir()

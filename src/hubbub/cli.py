@@ -40,6 +40,10 @@ class _Parser(argparse.ArgumentParser):
 
 
 _DATA_DIR_HELP = "where the lock and, by default, the database live (./hubbub-data)"
+_DATABASE_HELP = (
+    "the storage URL: sqlite:path or postgresql://user@host/db"
+    " (default: sqlite: in the data dir; HUBBUB_STORAGE_URL)"
+)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -50,6 +54,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to listen on (default 8001)")
     serve.add_argument("--data-dir", type=Path, help=_DATA_DIR_HELP)
+    serve.add_argument("--database", dest="storage_url", help=_DATABASE_HELP)
     serve.add_argument(
         "--broker",
         help="redis://host:port/db to share fan-out with other nodes (default: this node only)",
@@ -64,13 +69,14 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     mig = commands.add_parser("migrate", help="apply pending schema migrations and exit")
     mig.add_argument("--data-dir", type=Path, help=_DATA_DIR_HELP)
+    mig.add_argument("--database", dest="storage_url", help=_DATABASE_HELP)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        flags = ("host", "port", "data_dir", "guests", "broker")
+        flags = ("host", "port", "data_dir", "guests", "broker", "storage_url")
         overrides = {k: getattr(args, k, None) for k in flags}
         config = load(**overrides)
         _prepare_data_dir(config)
