@@ -952,8 +952,10 @@ _FROM_COLUMN: dict[str, Callable[[Any], Any]] = {
     "replies": lambda v: v or 0,
     "mentions": lambda v: tuple(v.split()) if v else (),
 }
-_CONVERTED = frozenset(_FROM_COLUMN)
-_DECODE = {t: (kind, _positions(kind)) for t, kind in EVENT_CLASSES.items()}
+_DECODE = {
+    t: (kind, _positions(kind), [f for f in own_fields(kind) if f in _FROM_COLUMN])
+    for t, kind in EVENT_CLASSES.items()
+}
 
 
 def _find_room(db: sqlite3.Connection, name: str) -> Room | None:
@@ -1021,12 +1023,15 @@ def _as_read(
         return events
     counted: dict[int, list[Reaction]] = {}
     seqs = [e.seq for e in events if isinstance(e, Message) and not e.deleted]
-    marks = ", ".join("?" * len(seqs))
+    if seqs and seqs[-1] - seqs[0] < 2 * len(seqs):  # a page of history: one range probe
+        where, args = "seq BETWEEN ? AND ?", [seqs[0], seqs[-1]]
+    else:  # a thread's replies, far apart
+        where, args = f"seq IN ({', '.join('?' * len(seqs))})", seqs
     # BINARY collation orders UTF-8 as code points do: emoji in the projection's order.
     for seq, emoji, count, me in db.execute(
         "SELECT seq, emoji, count(*), max(username = ?) FROM reactions"
-        f" WHERE room_id = ? AND seq IN ({marks}) GROUP BY seq, emoji ORDER BY seq, emoji",
-        (reader, room_id, *seqs),
+        f" WHERE room_id = ? AND {where} GROUP BY seq, emoji ORDER BY seq, emoji",
+        (reader, room_id, *args),
     ):
         counted.setdefault(seq, []).append(Reaction(emoji=emoji, count=count, me=bool(me)))
     parents = {
@@ -1243,9 +1248,9 @@ def _info(
 def _event(room: str, row: tuple[Any, ...]) -> Event:
     """The event of a row selected with ``_EVENT_COLUMNS``."""
     seq, type_, author, ts = row[:4]
-    cls, positions = _DECODE[type_]
+    cls, positions, converted = _DECODE[type_]
     own = {name: row[i] for name, i in positions}
-    for name in _CONVERTED.intersection(own):
+    for name in converted:
         own[name] = _FROM_COLUMN[name](own[name])
     return cls(room=room, seq=seq, ts=ts, user=author, **own)
 
