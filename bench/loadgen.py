@@ -693,7 +693,7 @@ def main() -> None:
     parser.add_argument("target", choices=sorted(TARGETS))
     parser.add_argument(
         "scenario",
-        choices=["fanout", "latency", "reqresp", "idle", "durable", "history", "ping"],
+        choices=["fanout", "latency", "reqresp", "idle", "durable", "history", "ping", "mixed"],
     )
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--pid", type=int, required=True, help="the server's pid, for /proc")
@@ -707,6 +707,7 @@ def main() -> None:
     parser.add_argument("--last-seq", type=int, default=0)
     parser.add_argument("--users", type=int, default=0, help="hubbub accounts to spread over")
     parser.add_argument("--sources", type=int, default=1, help="127.0.0.x source addresses")
+    parser.add_argument("--rooms", type=int, default=1, help="rooms of the mixed scenario")
     args = parser.parse_args()
 
     target = TARGETS[args.target](args.target, "127.0.0.1", args.port)
@@ -717,6 +718,7 @@ def main() -> None:
             "latency": ["latency"],
             "idle": ["idle"],
             "durable": ["durable"],
+            "mixed": [f"mixed{i}" for i in range(args.rooms)],
         }
         room_list = rooms.get(args.scenario, [f"pair{i}" for i in range(args.n)])
         if args.scenario == "reqresp":
@@ -728,9 +730,9 @@ def main() -> None:
                 )
             target.tokens = tokens
         else:
-            target.tokens = hubbub_accounts(
-                f"http://127.0.0.1:{args.port}", args.users or 100, room_list
-            )
+            # mixed: an account per client, so that each toggles its own reactions
+            users = args.n if args.scenario == "mixed" else args.users or 100
+            target.tokens = hubbub_accounts(f"http://127.0.0.1:{args.port}", users, room_list)
     elif isinstance(target, HubbubJson):
         target.tokens = hubbub_accounts(f"http://127.0.0.1:{args.port}", 1, [])
 
@@ -747,6 +749,11 @@ def main() -> None:
             return await idle(target, args.pid, args.n)
         if args.scenario == "durable":
             return await durable(target, args.pid, args.n, args.duration, args.rate)
+        if args.scenario == "mixed":
+            import mixed  # bench/mixed.py, beside this file
+
+            rooms = [f"mixed{i}" for i in range(args.rooms)]
+            return await mixed.mixed(target, args.pid, args.n, rooms, args.duration, args.rate)
         if args.scenario == "ping":
             return await ping(target, args.pid, args.duration)
         return await history(target, args.pid, args.room, args.last_seq, args.duration)

@@ -239,15 +239,24 @@ def footnotes(results: Results, scenario: str) -> list[str]:
 
 
 def variant_title(variant: str) -> str:
-    parts = dict(p.split("=", 1) for p in variant.split(","))
+    """``n=1000,rate=20000`` as "N = 1 000, msgs/s = 20 000"; a part without ``=`` (what
+    the history room holds beside messages) is shown as it is."""
     names = {
         "n": "N",
         "pairs": "pairs",
         "senders": "senders",
         "rate": "msgs/s",
         "events": "events",
+        "clients": "clients",
     }
-    return ", ".join(f"{names.get(k, k)} = {int(v):,}".replace(",", " ") for k, v in parts.items())
+    shown = []
+    for part in variant.split(","):
+        key, _, value = part.partition("=")
+        if value:
+            shown.append(f"{names.get(key, key)} = " + f"{int(value):,}".replace(",", " "))
+        else:
+            shown.append(f"with {key}")
+    return ", ".join(shown)
 
 
 def loadgen_args(results: Results, scenario: str, variant: str) -> str:
@@ -411,9 +420,15 @@ def history_section(results: Results) -> list[str]:
     lines = [
         "## History (`hubbub-json`)",
         "",
-        "A public room `big` holding 1 000 000 messages (100-byte bodies), inserted directly "
-        "into SQLite before the server starts; one client asks for pages of 50 messages before "
-        "a random seq, one request at a time, and times each answer.",
+        "A public room `big` holding 1 000 000 events, inserted directly into SQLite before "
+        "the server starts, row for row as the server writes them; one client asks for pages "
+        "of 50 events before a random seq, one request at a time, and times each answer. In "
+        "the first case every event is a message (100-byte body). *With reactions*: every 3rd "
+        "message has 1" + DASH + "3 reactions (their `reaction_added` events right after it, "
+        "and rows in `reactions`), so about 60 % of the events are messages and a page counts "
+        "the reactions of its messages for the reader. *With replies*: every 10th message "
+        "answers the message 3 before it, whose row counts its replies; a page also reads the "
+        "parents its replies quote.",
         "",
     ]
     columns: list[Column] = [
@@ -423,7 +438,78 @@ def history_section(results: Results) -> list[str]:
         ("generator CPU", "loadgen_cpu_share", share, False),
     ]
     lines += hubbub_only_table(results, "history", columns, "case")
+    variants = results.variants("history")
+    plain = [v for v in variants if "," not in v]
+    if plain:
+        base = results.case("history", plain[0], "hubbub-json")
+        for variant in variants:
+            if "," in variant:
+                case = results.case("history", variant, "hubbub-json")
+                lines += [
+                    "",
+                    f"{variant_title(variant)} ÷ messages only (medians): p50 "
+                    f"{divide(median(case, 'p50_ms'), median(base, 'p50_ms'))}, p99 "
+                    f"{divide(median(case, 'p99_ms'), median(base, 'p99_ms'))}.",
+                ]
     return lines + footnotes(results, "history")
+
+
+MIX_KINDS = [("send", "70 %"), ("react", "15 %"), ("edit", "10 %"), ("delete", "5 %")]
+
+
+def mixed_section(results: Results) -> list[str]:
+    lines = [
+        "## Mixed conversation workload (`hubbub-json`)",
+        "",
+        "Clients signed in as accounts of their own, spread over a few rooms (members, not "
+        "following them), each operation awaiting its reply: sends (`sent`, after the commit), "
+        "reactions toggled on one of the room's 200 newest messages, edits of one of the "
+        "client's own newest messages and deletes of one of its own (`current`). Each run "
+        "alternates short phases on the same connections: plain sends only, the mix, plain, "
+        "the mix, five of each (0.5 s warm-up each, not measured; `--duration` is the measured "
+        "time of each workload in all); the rows give each workload's replies per second and "
+        "their latency from request to reply, the mix also per kind. The ratios are taken "
+        "within each run, so other load on the machine touches both sides alike. Saturated: "
+        "each client keeps one operation in flight. At a fixed rate: the clients together offer "
+        "that many operations per second, each at its own evenly spaced times; p99 is what "
+        'counts. "errors" counts error replies; server CPU is per acknowledged operation.',
+    ]
+    columns: list[tuple[str, str, Fmt]] = [
+        ("ops/s", "ops_per_s", rate),
+        ("p50 ms", "p50_ms", ms),
+        ("p99 ms", "p99_ms", ms),
+        ("max ms", "max_ms", ms),
+        ("errors", "errors", count),
+    ]
+    for variant in results.variants("mixed"):
+        case = results.case("mixed", variant, "hubbub-json")
+        rows = []
+        for label, prefix in [
+            ("plain sends", "plain"),
+            ("mix, all", "mixed"),
+            *((f"mix: `{k}` ({p})", f"mixed_{k}") for k, p in MIX_KINDS),
+        ]:
+            row = [label] + [cell(case, f"{prefix}_{m}", f) for _, m, f in columns]
+            cpu = f"{prefix}_server_cpu_us_per_op"
+            row.append(cell(case, cpu, us) if prefix in ("plain", "mixed") else "")
+            rows.append(row)
+        header = ["operations"] + [c[0] for c in columns] + ["server CPU µs/op"]
+        regime = "saturated" if "rate=" not in variant else "fixed rate"
+        title = variant_title(variant).replace("msgs/s", "ops/s")
+        lines += ["", f"### {title} ({regime})", "", loadgen_args(results, "mixed", variant)]
+        lines += ["", *table(header, rows), ""]
+        lines.append(
+            "mix ÷ plain, median of the runs' ratios: ops/s "
+            + cell(case, "ops_ratio", ratio)
+            + ", p50 "
+            + cell(case, "p50_ratio", ratio)
+            + ", p99 "
+            + cell(case, "p99_ratio", ratio)
+            + ", server CPU per op "
+            + cell(case, "cpu_per_op_ratio", ratio)
+            + "."
+        )
+    return lines + footnotes(results, "mixed")
 
 
 # --- goals ---------------------------------------------------------------------------------------
@@ -568,6 +654,27 @@ def disturbance(results: Results) -> list[str]:
     return ["", text]
 
 
+def merged_runs(data: dict[str, Any]) -> list[str]:
+    """One line per later run merged into the file (``suite.py --merge``) whose cases are
+    still in it: what it measured, when, and from which commit."""
+    lines = []
+    for index, run in enumerate(data.get("merged_runs", [])):
+        cases = [c for c in data["cases"] if c.get("merged_run") == index]
+        if not cases:
+            continue
+        names = ", ".join(dict.fromkeys(f"{c['scenario']} {c['variant']}" for c in cases))
+        when = datetime.datetime.fromisoformat(run["started"]).strftime("%Y-%m-%d %H:%M UTC")
+        quick = "; quick mode" if run.get("quick") else ""
+        lines.append(
+            f"- Measured later, in `{run['command']}` on {when} (hubbub "
+            f"{run['machine'].get('hubbub_commit')}, each case {run['runs_per_case']} times"
+            f"{quick}): {names}."
+        )
+    if lines:
+        lines.append("- Every other case is from the run above.")
+    return lines
+
+
 def method_section(results: Results) -> list[str]:
     data = results.data
     m = data["machine"]
@@ -591,6 +698,7 @@ def method_section(results: Results) -> list[str]:
     ]
     if data.get("quick"):
         lines.append("- **Quick mode** (`--quick`): small N and short runs; a smoke test only.")
+    lines += merged_runs(data)
     lines += [
         "",
         "| machine | |",
@@ -656,6 +764,7 @@ def render(data: dict[str, Any], notes: str) -> str:
         ("idle", idle_section),
         ("durable", durable_section),
         ("history", history_section),
+        ("mixed", mixed_section),
     ]
     for scenario, section in sections:
         if scenario in scenarios:

@@ -46,7 +46,7 @@ import report  # noqa: E402  (bench/report.py, beside this file)
 
 TARGETS = ["hubbub-json", "hubbub-plain", "seed", "node-ws", "websockets", "socketio"]
 PEERS = ["seed", "node-ws", "websockets", "socketio"]
-SCENARIOS = ["fanout", "latency", "reqresp", "idle", "durable", "history"]
+SCENARIOS = ["fanout", "latency", "reqresp", "idle", "durable", "history", "mixed"]
 
 # Fast account setup (Argon2 at its cheapest that is still real), and rate limits far above
 # anything the generator can send, so they never cap the load.
@@ -63,6 +63,12 @@ HUBBUB_ENV = {
 HISTORY_ROOM = "big"
 HISTORY_USER = "bench0"
 HISTORY_PASSWORD = "bench password"  # what loadgen logs in with
+# Who reacts to and replies in the big room of the history variants (``build_history_dir``)
+HISTORY_REACTORS = ["bench0", "bench1", "bench2"]
+HISTORY_EMOJI = ["👍", "🎉", "😄", "👀", ":ship:"]
+MIXED_CLIENTS = 100
+MIXED_ROOMS = 4
+MIXED_RATE = 1000  # ops/s of the fixed-rate regime
 GENERATOR_BOUND = 0.9  # loadgen CPU share at which the generator, not the server, is the limit
 
 # hubbub runs from a copy of src/hubbub taken when the suite starts, so that every run measures
@@ -117,6 +123,7 @@ class Case:
     loadgen_scenario: str
     args: tuple[str, ...]
     timeout: float  # seconds for one loadgen run, setup included
+    fill: tuple[str, ...] = ()  # history: what the big room holds beside messages
 
     @property
     def key(self) -> str:
@@ -129,9 +136,16 @@ def plan(targets: list[str], only: list[str], quick: bool) -> list[Case]:
     fan_ns = [100] if quick else [100, 1000, 5000]
     short, long_ = ("1", "2") if quick else ("5", "10")
 
-    def add(scenario: str, variant: str, loadgen: str, args: list[str], timeout: float) -> None:
+    def add(
+        scenario: str,
+        variant: str,
+        loadgen: str,
+        args: list[str],
+        timeout: float,
+        fill: tuple[str, ...] = (),
+    ) -> None:
         chosen = targets
-        if scenario in ("durable", "history"):
+        if scenario in ("durable", "history", "mixed"):
             chosen = [t for t in targets if t == "hubbub-json"]
         for target in chosen:
             extra = list(args)
@@ -139,7 +153,7 @@ def plan(targets: list[str], only: list[str], quick: bool) -> list[Case]:
                 continue  # every guest is in lobby: pairs cannot be kept apart
             if scenario == "idle" and target == "hubbub-json":
                 extra += ["--users", "100"]
-            cases.append(Case(scenario, variant, target, loadgen, tuple(extra), timeout))
+            cases.append(Case(scenario, variant, target, loadgen, tuple(extra), timeout, fill))
 
     if not only or "fanout" in only:
         for n in fan_ns:
@@ -164,12 +178,29 @@ def plan(targets: list[str], only: list[str], quick: bool) -> list[Case]:
     if not only or "history" in only:
         last = str(history_rows(quick))
         args = ["--room", HISTORY_ROOM, "--last-seq", last, "--duration", short]
-        add("history", f"events={last}", "history", args, 180)
+        for fill in history_fills():
+            variant = ",".join([f"events={last}", *fill])
+            add("history", variant, "history", args, 180, fill)
+    if not only or "mixed" in only:
+        # Plain and mixed phases alternate within each run (bench/mixed.py): the ratio
+        # between them holds even when the machine is busy with something else.
+        base = ["-n", str(MIXED_CLIENTS), "--rooms", str(MIXED_ROOMS), "--duration"]
+        add("mixed", f"clients={MIXED_CLIENTS}", "mixed", [*base, long_], 240)
+        rate = [*base, long_, "--rate", str(MIXED_RATE)]
+        add("mixed", f"clients={MIXED_CLIENTS},rate={MIXED_RATE}", "mixed", rate, 240)
     return cases
 
 
 def history_rows(quick: bool) -> int:
     return 10_000 if quick else 1_000_000
+
+
+def history_fills() -> list[tuple[str, ...]]:
+    """What the variants of the big room hold beside messages: messages only, reactions,
+    and reactions with replies where this tree's schema has replies."""
+    migrations = ROOT / "src" / "hubbub" / "storage" / "migrations" / "sqlite"
+    threads = any("reply_to" in f.read_text() for f in migrations.glob("*.sql"))
+    return [(), ("reactions",), *([("reactions", "replies")] if threads else [])]
 
 
 # --- servers ----------------------------------------------------------------------------------
@@ -315,20 +346,25 @@ def post(port: int, path: str, body: dict[str, Any]) -> Any:
         return json.loads(response.read() or b"null")
 
 
-def build_history_dir(data_dir: Path, rows: int, log_path: Path) -> None:
-    """A database whose public room ``big`` holds ``rows`` messages by ``bench0``.
+def build_history_dir(
+    data_dir: Path, rows: int, log_path: Path, fill: tuple[str, ...] = ()
+) -> None:
+    """A database whose public room ``big`` holds ``rows`` events, messages by ``bench0``.
 
-    The schema comes from ``hubbub migrate`` and the account from the server itself (so its
-    password hash is the server's); the room, its member and the events are inserted directly,
-    as ``hubbub.storage.sqlite`` writes them: seq 1..rows, ``rooms.last_seq`` = rows.
+    The schema comes from ``hubbub migrate`` and the accounts from the server itself (so
+    their password hashes are the server's); the room, its members and the events are
+    inserted directly, as ``hubbub.storage.sqlite`` writes them: seq 1..rows,
+    ``rooms.last_seq`` = rows. With ``"reactions"`` in ``fill``, every 3rd message has 1-3
+    reactions (``HISTORY_REACTORS``): their ``reaction_added`` events follow the message, and
+    the ``reactions`` table holds them. With ``"replies"``, every 10th message answers the
+    message 3 before it, which is its thread's root and counts its replies and the time of
+    the last. The room reads as if every event had come through the server.
     """
+    users = HISTORY_REACTORS if fill else [HISTORY_USER]
     hubbub_cli("migrate", "--data-dir", str(data_dir))
     with running("hubbub-json", data_dir, log_path) as server:
-        post(
-            server.port,
-            "/api/v1/register",
-            {"username": HISTORY_USER, "password": HISTORY_PASSWORD},
-        )
+        for user in users:
+            post(server.port, "/api/v1/register", {"username": user, "password": HISTORY_PASSWORD})
     now = time.time_ns() // 1_000_000
     db = sqlite3.connect(data_dir / "hubbub.sqlite3", isolation_level=None)
     try:
@@ -339,29 +375,90 @@ def build_history_dir(data_dir: Path, rows: int, log_path: Path) -> None:
             " VALUES (?, 'public', ?, ?, ?) RETURNING id",
             (HISTORY_ROOM, HISTORY_USER, now - rows, rows),
         ).fetchone()
-        db.execute(
+        db.executemany(
             "INSERT INTO members (room_id, username, read_seq, joined_at) VALUES (?, ?, ?, ?)",
-            (room_id, HISTORY_USER, rows, now - rows),
+            [(room_id, user, rows, now - rows) for user in users],
         )
+        present = {row[1] for row in db.execute("PRAGMA table_info(events)")}
+        columns = ["room_id", "seq", "type", "author", "ts", "msg_id", "client_msg_id"]
+        columns += ["body", "deleted", "target", "emoji"]
+        # what the server stores in a message's row where the schema has the column
+        message_defaults = {c: 0 for c in ("replies", "room_mention") if c in present}
+        if "replies" in fill:
+            if "reply_to" not in present:
+                raise RuntimeError("replies asked for, but this schema has no events.reply_to")
+            columns += ["reply_to", "thread"]
+        columns += list(message_defaults)
+        reactions: list[tuple[int, int, str, str]] = []
+        roots: dict[int, tuple[int, int]] = {}  # a thread's root seq: (replies, last_reply_at)
+        seqs: dict[int, int] = {}  # message number: its seq, for replies to look back
+        id_prefix = uuid.uuid4().hex[:16]  # msg_id as the server makes it: prefix + counter
+
+        def row(**values: Any) -> tuple[Any, ...]:
+            return tuple(values.get(c) for c in columns)
 
         def events() -> Iterator[tuple[Any, ...]]:
-            for seq in range(1, rows + 1):
+            seq = message = 0
+            while seq < rows:
+                seq += 1
+                message += 1
+                seqs[message] = seq
                 head = f"history message {seq:010d} "
                 body = head + "x" * (100 - len(head))
-                yield (
-                    room_id,
-                    seq,
-                    "message",
-                    HISTORY_USER,
-                    now - rows + seq,
-                    uuid.uuid4().hex,
-                    body,
+                msg_id = f"{id_prefix}{message:016x}"
+                ts = now - rows + seq
+                author, parent = HISTORY_USER, None
+                # every 10th a reply to the message 3 before it (never a reply itself)
+                if "replies" in fill and message % 10 == 0:
+                    author, parent = HISTORY_REACTORS[1], seqs[message - 3]
+                    replies, _ = roots.get(parent, (0, 0))
+                    roots[parent] = (replies + 1, ts)
+                yield row(
+                    room_id=room_id,
+                    seq=seq,
+                    type="message",
+                    author=author,
+                    ts=ts,
+                    msg_id=msg_id,
+                    client_msg_id=msg_id,
+                    body=body,
+                    deleted=0,
+                    reply_to=parent,
+                    thread=parent,
+                    **message_defaults,
                 )
+                seqs.pop(message - 3, None)
+                if "reactions" not in fill or message % 3:
+                    continue
+                target = seq
+                for j in range(1 + (message // 3) % 3):  # right after it, within ``rows``
+                    if seq == rows:
+                        break
+                    seq += 1
+                    user = HISTORY_REACTORS[j]
+                    emoji = HISTORY_EMOJI[(message + j) % len(HISTORY_EMOJI)]
+                    reactions.append((room_id, target, emoji, user))
+                    yield row(
+                        room_id=room_id,
+                        seq=seq,
+                        type="reaction_added",
+                        author=user,
+                        ts=now - rows + seq,
+                        target=target,
+                        emoji=emoji,
+                    )
 
+        names = ", ".join(columns)
         db.executemany(
-            "INSERT INTO events (room_id, seq, type, author, ts, msg_id, body)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            events(),
+            f"INSERT INTO events ({names}) VALUES ({', '.join('?' * len(columns))})", events()
+        )
+        db.executemany(
+            "INSERT INTO reactions (room_id, seq, emoji, username) VALUES (?, ?, ?, ?)",
+            reactions,
+        )
+        db.executemany(  # the roots' reply counters, as each reply's write leaves them
+            "UPDATE events SET replies = ?, last_reply_at = ? WHERE room_id = ? AND seq = ?",
+            [(n, last, room_id, seq) for seq, (n, last) in roots.items()],
         )
         db.execute("COMMIT")
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -404,20 +501,22 @@ def settle(limit: int = 15_000, timeout: float = 70) -> None:
 @dataclass
 class Runner:
     logs: Path
-    history_template: Path | None = None
+    # one filled data dir per kind of fill (``Case.fill``), made when first needed
+    history_templates: dict[tuple[str, ...], Path] = field(default_factory=dict)
     quick: bool = False
     data_root: Path = field(default_factory=lambda: WORK / "data")
 
-    def history_template_dir(self) -> Path:
-        if self.history_template is None:
+    def history_template_dir(self, fill: tuple[str, ...] = ()) -> Path:
+        if fill not in self.history_templates:
             rows = history_rows(self.quick)
             template = Path(tempfile.mkdtemp(prefix="history-template-", dir=self.data_root))
-            log(f"filling room {HISTORY_ROOM!r} with {rows} events for the history scenario")
+            what = " with " + ", ".join(fill) if fill else ""
+            log(f"filling room {HISTORY_ROOM!r} with {rows} events{what} for the history scenario")
             started = time.monotonic()
-            build_history_dir(template, rows, self.logs / "history-setup.log")
+            build_history_dir(template, rows, self.logs / "history-setup.log", fill)
             log(f"  filled in {time.monotonic() - started:.1f} s")
-            self.history_template = template
-        return self.history_template
+            self.history_templates[fill] = template
+        return self.history_templates[fill]
 
     def run_once(self, case: Case, index: int) -> dict[str, Any]:
         """One run on a fresh server: {"ok": True, "result": {...}} or {"ok": False, "error"}."""
@@ -427,7 +526,7 @@ class Runner:
             data_dir = Path(tempfile.mkdtemp(prefix="hubbub-", dir=self.data_root))
             if case.scenario == "history":
                 data_dir.rmdir()
-                shutil.copytree(self.history_template_dir(), data_dir)
+                shutil.copytree(self.history_template_dir(case.fill), data_dir)
         safe = case.key.replace("/", "_").replace("=", "").replace(",", "_")
         server_log = self.logs / f"{safe}_run{index}.server.log"
         started = time.monotonic()
@@ -654,6 +753,11 @@ def main() -> int:
         "--report-only", action="store_true", help="rewrite the report from --out and exit"
     )
     parser.add_argument("--quick", action="store_true", help="smoke test: small N, 1-2 s runs")
+    parser.add_argument(
+        "--merge",
+        action="store_true",
+        help="keep the cases of --out that this run does not measure (it replaces the others)",
+    )
     args = parser.parse_args()
 
     if args.report_only:
@@ -710,19 +814,25 @@ def main() -> int:
         for case in cases
     }
     results["cases"] = list(by_key.values())
+    run = results  # where this run's times go: the whole file, or its entry in merged_runs
+    if args.merge and args.out.exists():
+        results, run = merged(json.loads(args.out.read_text()), results, by_key)
     try:
         # Case by case, but the runs of one (scenario, variant) interleave their targets, so a
-        # slow drift of the machine touches every target alike.
+        # slow drift of the machine touches every target alike; history's variants (one
+        # target, rooms of different contents) interleave the same way.
         groups: dict[tuple[str, str], list[Case]] = {}
         for case in cases:
-            groups.setdefault((case.scenario, case.variant), []).append(case)
+            variant = "" if case.scenario == "history" else case.variant
+            groups.setdefault((case.scenario, variant), []).append(case)
         total = len(cases) * args.runs
         done = 0
-        for (scenario, variant), group in groups.items():
+        for group in groups.values():
             for index in range(1, args.runs + 1):
                 for case in group:
                     done += 1
-                    log(f"[{done}/{total}] {scenario} {variant} {case.target} run {index}")
+                    what = f"{case.scenario} {case.variant} {case.target}"
+                    log(f"[{done}/{total}] {what} run {index}")
                     record = runner.run_once(case, index)
                     entry = by_key[case.key]
                     entry["runs"].append(record)
@@ -730,18 +840,39 @@ def main() -> int:
                     log("  " + describe(record))
                     save(results, args.out)
     finally:
-        results["finished"] = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
-        results["elapsed_s"] = round(time.monotonic() - t0)
+        run["finished"] = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+        run["elapsed_s"] = round(time.monotonic() - t0)
         save(results, args.out)
-        if runner.history_template is not None:
-            shutil.rmtree(runner.history_template, ignore_errors=True)
+        for template in runner.history_templates.values():
+            shutil.rmtree(template, ignore_errors=True)
         shutil.rmtree(source, ignore_errors=True)
     if not args.no_report:
         report.write(results, args.report, BENCH / "notes.md")
         log(f"wrote {args.out} and {args.report}")
-    failures = sum(e["summary"]["failed"] for e in results["cases"])
-    log(f"finished in {results['elapsed_s'] / 60:.1f} min; {failures} failed runs")
+    failures = sum(e["summary"]["failed"] for e in by_key.values() if "summary" in e)
+    log(f"finished in {run['elapsed_s'] / 60:.1f} min; {failures} failed runs")
     return 0
+
+
+def merged(
+    old: dict[str, Any], new: dict[str, Any], by_key: dict[str, dict[str, Any]]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``old`` with the cases of this run: each replaces the case of the same key in its
+    place, or comes after the others. The run (command, times, machine) is listed in
+    ``merged_runs`` and each of its cases names it; returns the file and that entry."""
+    run = {k: v for k, v in new.items() if k != "cases"}
+    run["cases"] = list(by_key)
+    runs = old.setdefault("merged_runs", [])
+    runs.append(run)
+    for entry in by_key.values():
+        entry["merged_run"] = len(runs) - 1
+    cases = []
+    for case in old["cases"]:
+        key = f"{case['scenario']}/{case['variant']}/{case['target']}"
+        cases.append(by_key.get(key, case))
+    cases += [entry for key, entry in by_key.items() if not any(c is entry for c in cases)]
+    old["cases"] = cases
+    return old, run
 
 
 def describe(record: dict[str, Any]) -> str:
