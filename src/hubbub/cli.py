@@ -1,4 +1,5 @@
-"""The ``hubbub`` command: ``serve`` runs the server, ``migrate`` brings a database up to date.
+"""The ``hubbub`` command: ``serve`` runs the server, ``migrate`` brings a database up to date,
+``migrate-to`` copies an SQLite deployment into PostgreSQL (``storage/transfer.py``).
 
 Startup problems (a bad option, an unusable data dir or database, a taken port) are one line
 on stderr and exit code 2, never a traceback.
@@ -23,7 +24,7 @@ from aiohttp import web
 from hubbub import __version__
 from hubbub.config import Config, ConfigError, load
 from hubbub.service.node import Node
-from hubbub.storage import factory
+from hubbub.storage import factory, transfer
 from hubbub.storage.base import StorageError
 from hubbub.transport.app import create_app
 from hubbub.transport.context import STATE
@@ -70,6 +71,12 @@ def _parser() -> argparse.ArgumentParser:
     mig = commands.add_parser("migrate", help="apply pending schema migrations and exit")
     mig.add_argument("--data-dir", type=Path, help=_DATA_DIR_HELP)
     mig.add_argument("--database", dest="storage_url", help=_DATABASE_HELP)
+    move = commands.add_parser(
+        "migrate-to", help="copy the SQLite database into an empty PostgreSQL one and exit"
+    )
+    move.add_argument("target", metavar="URL", help="postgresql://user@host/database to fill")
+    move.add_argument("--data-dir", type=Path, help=_DATA_DIR_HELP)
+    move.add_argument("--database", dest="storage_url", help="the SQLite database to copy")
     return parser
 
 
@@ -79,7 +86,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         flags = ("host", "port", "data_dir", "guests", "broker", "storage_url")
         overrides = {k: getattr(args, k, None) for k in flags}
         config = load(**overrides)
+        if args.command == "migrate-to":  # bad URLs or no database: refused, nothing touched
+            transfer.check(config.storage_url, args.target)
         _prepare_data_dir(config)
+        if args.command == "migrate-to":
+            _print_moved(transfer.move(config.storage_url, args.target))
+            return 0
         if args.command == "migrate":
             version = factory.migrate(config.storage_url)
             where = factory.location(config.storage_url)
@@ -92,6 +104,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ConfigError, StartupError, StorageError) as exc:
         print(f"hubbub: error: {exc}", file=sys.stderr)
         return 2
+
+
+def _print_moved(moved: transfer.Moved) -> None:
+    print(f"hubbub: copied {moved.source} to {moved.target}")
+    for table, count in moved.counts:
+        print(f"  {table:<10} {count:>10}")
 
 
 class StartupError(Exception):
