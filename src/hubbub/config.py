@@ -14,6 +14,7 @@ from typing import Any
 from hubbub.broker import factory as broker_factory
 from hubbub.storage.base import StorageError
 from hubbub.storage.factory import check_url, sqlite_url
+from hubbub.transport.forwarded import BadProxy, Proxies
 
 
 class ConfigError(ValueError):
@@ -29,6 +30,8 @@ class Config:
     broker: str = ""  # empty: in-process, one node; redis://… shares it (see broker/factory.py)
     guests: bool = True  # the seed's plain-text clients, as guests in `lobby`
     allowed_origins: tuple[str, ...] = ()  # besides the server's own
+    # Proxies (addresses or networks) whose X-Forwarded-For/-Proto are believed.
+    trusted_proxies: tuple[str, ...] = ()
     max_frame_bytes: int = 64 * 1024
     # A client further behind than this is disconnected. It must hold a full `sync` replay
     # (replay_bound events) on a slow link, hence generous.
@@ -153,6 +156,11 @@ def _problem(name: str, value: Any, default: Any) -> str | None:
             check_url(value)
         except StorageError as exc:
             return str(exc)
+    if name == "trusted_proxies":
+        try:
+            Proxies(value)
+        except BadProxy as exc:
+            return f"has {exc}"
     if name == "allowed_origins":
         for origin in value:
             if not _ORIGIN.fullmatch(origin):

@@ -10,6 +10,7 @@ from aiohttp import web
 from hubbub.config import Config
 from hubbub.service.node import Node
 from hubbub.transport.admission import Admission
+from hubbub.transport.forwarded import Proxies
 
 if TYPE_CHECKING:
     from hubbub.transport.connection import WsConnection
@@ -23,6 +24,7 @@ class ServerState:
     config: Config
     connections: set[WsConnection] = field(default_factory=set)  # open WebSockets
     admission: Admission = field(init=False)  # the connection caps
+    proxies: Proxies = field(init=False)  # whose forwarding headers are believed
     slow_consumers_dropped: int = 0
     pings_sent: int = 0  # by the liveness sweep
     pongs_received: int = 0
@@ -35,6 +37,7 @@ class ServerState:
             config.max_user_connections_per_address,
             config.max_guest_connections_per_address,
         )
+        self.proxies = Proxies(config.trusted_proxies)
 
 
 STATE = web.AppKey("hubbub_state", ServerState)
@@ -45,7 +48,16 @@ def state_of(request: web.Request) -> ServerState:
 
 
 def peer_address(request: web.Request) -> str:
-    return request.remote or "unknown"
+    """The client's address (a trusted proxy's X-Forwarded-For says whose)."""
+    peer = request.remote or "unknown"
+    return state_of(request).proxies.client(peer, request.headers.get("X-Forwarded-For"))
+
+
+def request_scheme(request: web.Request) -> str:
+    """``https`` if the client spoke it, to us or to a trusted proxy in front."""
+    proxies = state_of(request).proxies
+    forwarded = request.headers.get("X-Forwarded-Proto")
+    return proxies.scheme(request.remote or "", request.scheme, forwarded)
 
 
 def parse_bearer(authorization: str) -> str | None:
@@ -62,8 +74,9 @@ def is_allowed_origin(origin: str | None, scheme: str, host: str, allowed: tuple
     """No Origin (not a browser page), the server's own (its real scheme and Host), or listed.
 
     The one rule for the HTTP API and the WebSocket front door alike. Behind a proxy that
-    terminates TLS the server speaks plain http, so the page's ``https://`` origin is not
-    its own: list it in ``allowed_origins``.
+    terminates TLS the server speaks plain http, so the page's ``https://`` origin is its own
+    only if the proxy is trusted (it says ``X-Forwarded-Proto: https``) or the origin listed
+    in ``allowed_origins``.
     """
     return origin is None or origin == f"{scheme}://{host}" or origin in allowed
 
@@ -77,5 +90,5 @@ def bearer_token(request: web.Request) -> str | None:
 
 def origin_allowed(request: web.Request, config: Config) -> bool:
     return is_allowed_origin(
-        request.headers.get("Origin"), request.scheme, request.host, config.allowed_origins
+        request.headers.get("Origin"), request_scheme(request), request.host, config.allowed_origins
     )

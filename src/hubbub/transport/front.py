@@ -102,7 +102,7 @@ class FrontProtocol(asyncio.Protocol):
             raise HandshakeError(404, "WebSockets are served on /")
         accept = accept_key(head)
         offered = [p.strip() for p in head.header("sec-websocket-protocol").split(",")]
-        peer = str((transport.get_extra_info("peername") or ("unknown",))[0])
+        peer = state.proxies.client(self._peer(), head.headers.get("x-forwarded-for"))
         connection: JsonConnection | PlainConnection
         if SUBPROTOCOL in offered:
             credential = self._credential(head)
@@ -131,6 +131,8 @@ class FrontProtocol(asyncio.Protocol):
         if token is not None or not cookie:
             return token
         scheme = "https" if self._transport.get_extra_info("sslcontext") else "http"
+        forwarded = head.headers.get("x-forwarded-proto")
+        scheme = self._state.proxies.scheme(self._peer(), scheme, forwarded)
         origin = head.headers.get("origin")
         if not is_allowed_origin(
             origin, scheme, head.header("host"), self._state.config.allowed_origins
@@ -138,6 +140,10 @@ class FrontProtocol(asyncio.Protocol):
             # The cookie would authenticate a page of another site: cross-site hijacking.
             raise HandshakeError(403, "cross-origin WebSocket with a session cookie")
         return cookie
+
+    def _peer(self) -> str:
+        assert self._transport is not None
+        return str((self._transport.get_extra_info("peername") or ("unknown",))[0])
 
     def _refuse(self, status: int, reason: str) -> None:
         assert self._transport is not None

@@ -36,6 +36,7 @@ from hubbub.transport.context import (
     bearer_token,
     origin_allowed,
     peer_address,
+    request_scheme,
     state_of,
 )
 
@@ -236,7 +237,7 @@ def _session_response(status: int, login: Login, request: web.Request) -> web.Re
         httponly=True,
         samesite="Strict",
         path="/",
-        secure=request.secure,
+        secure=request_scheme(request) == "https",
     )
     return response
 
