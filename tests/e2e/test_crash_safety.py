@@ -4,8 +4,9 @@ Four users share two rooms and send as fast as their acks allow, each with a few
 flight on a real WebSocket. The server is killed with SIGKILL at random moments and restarted
 on the same data directory. Senders reconnect and retry every send whose ack they did not get,
 with the same ``client_msg_id``. At the end every send has been acknowledged, and the stored
-history (read over the HTTP API, and straight from the SQLite file) must hold each
-acknowledged message exactly once, with the acknowledged seq and msg_id, in gapless rooms.
+history (read over the HTTP API, and straight from the database, SQLite or PostgreSQL) must
+hold each acknowledged message exactly once, with the acknowledged seq and msg_id, in gapless
+rooms.
 
 The kill moments come from a seeded RNG; the seed is printed (set ``HUBBUB_CRASH_SEED`` to
 replay a run's schedule; thread and network timing still vary).
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import asyncpg
 from support import ServerProcess, read_history, register
 
 USERS = ("ann", "ben", "cat", "dan")
@@ -35,6 +37,11 @@ KILLS = 6
 ACKS_BEFORE_KILL = 10  # after each restart, every sender gets this many acks before a kill
 PROGRESS_TIMEOUT = 20.0
 DRAIN_TIMEOUT = 30.0
+STORAGE_ENGINES = ("sqlite", "postgresql")  # the test runs on each (tests/conftest.py)
+EVENTS_QUERY = (
+    "SELECT r.name, e.seq, e.type, e.author, e.ts, e.msg_id, e.client_msg_id, e.body"
+    " FROM events e JOIN rooms r ON r.id = e.room_id ORDER BY r.name, e.seq"
+)
 
 
 @dataclass(frozen=True)
@@ -258,16 +265,29 @@ def read_database(path: Path) -> dict[str, list[dict[str, Any]]]:
     """The events table, straight from the file, read-only."""
     db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
-        stored: dict[str, list[dict[str, Any]]] = {}
         last_seqs = dict(db.execute("SELECT name, last_seq FROM rooms").fetchall())
-        rows = db.execute(
-            "SELECT r.name, e.seq, e.type, e.author, e.ts, e.msg_id, e.client_msg_id, e.body"
-            " FROM events e JOIN rooms r ON r.id = e.room_id ORDER BY r.name, e.seq"
-        ).fetchall()
+        rows = db.execute(EVENTS_QUERY).fetchall()
         (integrity,) = db.execute("PRAGMA integrity_check").fetchone()
     finally:
         db.close()
     assert integrity == "ok", integrity
+    return by_room(rows, last_seqs)
+
+
+async def read_postgres(url: str) -> dict[str, list[dict[str, Any]]]:
+    """The events table, straight from the PostgreSQL database."""
+    db = await asyncpg.connect(url)
+    try:
+        last_seqs = {name: seq for name, seq in await db.fetch("SELECT name, last_seq FROM rooms")}
+        rows = [tuple(row) for row in await db.fetch(EVENTS_QUERY)]
+    finally:
+        await db.close()
+    return by_room(rows, last_seqs)
+
+
+def by_room(rows: list[Any], last_seqs: dict[str, int]) -> dict[str, list[dict[str, Any]]]:
+    """The rows of ``EVENTS_QUERY`` as events by room; each room's last_seq is its count."""
+    stored: dict[str, list[dict[str, Any]]] = {}
     for room, seq, type_, author, ts, msg_id, client_msg_id, body in rows:
         stored.setdefault(room, []).append(
             {
@@ -287,13 +307,13 @@ def read_database(path: Path) -> dict[str, list[dict[str, Any]]]:
 
 
 async def test_sigkill_under_concurrent_senders_loses_and_duplicates_nothing(
-    tmp_path: Path, http: aiohttp.ClientSession
+    tmp_path: Path, http: aiohttp.ClientSession, storage_url: str
 ) -> None:
     seed = int(os.environ.get("HUBBUB_CRASH_SEED") or random.SystemRandom().getrandbits(32))
     print(f"crash-safety seed: {seed} (rerun with HUBBUB_CRASH_SEED={seed})")
     rng = random.Random(seed)
     data_dir = tmp_path / "data"
-    server = ServerProcess(data_dir)
+    server = ServerProcess(data_dir, storage_url=storage_url)
     outputs: list[str] = []
     stop = asyncio.Event()
     tasks: list[asyncio.Task[None]] = []
@@ -379,9 +399,12 @@ async def test_sigkill_under_concurrent_senders_loses_and_duplicates_nothing(
         check_stored("HTTP API", over_http, acks)
 
         kill(server, outputs)
-        on_disk = read_database(data_dir / "hubbub.sqlite3")
+        if storage_url:
+            on_disk, witness = await read_postgres(storage_url), "PostgreSQL database"
+        else:
+            on_disk, witness = read_database(data_dir / "hubbub.sqlite3"), "SQLite file"
         assert set(on_disk) >= set(ROOMS)
-        check_stored("SQLite file", on_disk, acks)
+        check_stored(witness, on_disk, acks)
     except BaseException:
         print("server output:\n" + "\n---\n".join(o for o in outputs if o))
         raise

@@ -16,11 +16,12 @@ from support import Client, ServerProcess, read_history, register
 
 ROOM = "idem"
 SENT_FIELDS = ("room", "seq", "msg_id", "client_msg_id", "ts")
+STORAGE_ENGINES = ("sqlite", "postgresql")  # every test, on each (tests/conftest.py)
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[ServerProcess]:
-    process = ServerProcess(tmp_path / "data")
+def server(tmp_path: Path, storage_url: str) -> Iterator[ServerProcess]:
+    process = ServerProcess(tmp_path / "data", storage_url=storage_url)
     try:
         process.start()
         yield process

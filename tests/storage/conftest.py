@@ -17,3 +17,4 @@ def _drop_test_databases() -> Iterator[None]:
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     for reason in sorted(pg.skip_reasons):
         terminalreporter.write_line(f"postgresql tests skipped: {reason}", yellow=True)
+    pg.skip_reasons.clear()  # said once, whichever conftest says it first

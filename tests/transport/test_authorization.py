@@ -23,6 +23,7 @@ import aiohttp
 import pytest
 from support import Client, RunningServer, call_api, config_for, register, running_server
 
+STORAGE_ENGINES = ("sqlite", "postgresql")  # each test with the server, on each (tests/conftest.py)
 PRIVATE = "secret"
 DM = "dm:alice:bob"
 # How carol may name them: room references are case-insensitive, a DM's users in any order.

@@ -12,6 +12,8 @@ import aiohttp
 import pytest
 from support import Client, RunningServer, assert_gapless, config_for, register, running_server
 
+STORAGE_ENGINES = ("sqlite", "postgresql")  # each test with the server, on each (tests/conftest.py)
+
 
 async def pipelined_sends(client: Client, room: str, count: int, tag: str) -> list[dict[str, Any]]:
     """Send ``count`` messages without waiting between them; return their acks."""

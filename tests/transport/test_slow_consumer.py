@@ -12,11 +12,18 @@ from support import Client, assert_gapless, config_for, register, running_server
 from hubbub.protocol.codes import CloseCode
 from hubbub.protocol.limits import MAX_BODY_CHARS
 
+STORAGE_ENGINES = ("sqlite", "postgresql")  # on each (tests/conftest.py)
+
 
 async def test_a_client_that_stops_reading_is_disconnected_and_others_get_everything(
-    tmp_path: Path, http: aiohttp.ClientSession
+    tmp_path: Path, http: aiohttp.ClientSession, storage_url: str
 ) -> None:
-    config = config_for(tmp_path, max_outbox_bytes=256 * 1024, slow_consumer_grace=30.0)
+    config = config_for(
+        tmp_path,
+        storage_url=storage_url,
+        max_outbox_bytes=256 * 1024,
+        slow_consumer_grace=30.0,
+    )
     async with running_server(config) as server:
         alice = await register(http, server.url, "alice")
         bob = await register(http, server.url, "bob")

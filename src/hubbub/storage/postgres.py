@@ -122,6 +122,7 @@ UNSTORABLE_TEXT = (asyncpg.CharacterNotInRepertoireError, asyncpg.Untranslatable
 class _Write(Generic[T]):
     job: Job[T]
     future: asyncio.Future[T]
+    room: str | None  # the room the job locks, locked with the batch's others up front
 
 
 class _Again(Exception):
@@ -265,8 +266,9 @@ class PostgresStorage(Storage):
 
     # --- the writer task ----------------------------------------------------------------
 
-    def _submit(self, job: Job[T]) -> asyncio.Future[T]:
-        """Enqueue now (so call order is commit order); resolve after the commit."""
+    def _submit(self, job: Job[T], room: str | None = None) -> asyncio.Future[T]:
+        """Enqueue now (so call order is commit order); resolve after the commit. ``room``
+        is the room the job will lock, if any."""
         assert self._loop is not None, "storage is not open"
         future: asyncio.Future[T] = self._loop.create_future()
         if self._closing:
@@ -277,7 +279,7 @@ class PostgresStorage(Storage):
             future.set_exception(Unavailable("too many writes waiting; try again"))
         else:
             self._queued += 1
-            self._jobs.put_nowait(_Write(job, future))
+            self._jobs.put_nowait(_Write(job, future, room))
         return future
 
     async def _run_writer(self) -> None:
@@ -344,13 +346,19 @@ class PostgresStorage(Storage):
         events: list[Event] = []
         self._locks.clear()
         try:
-            await db.execute("BEGIN; SAVEPOINT job")
+            await db.execute("BEGIN")
         except Exception as exc:
             # Nothing was done: a connection found dead here (cut while idle) is replaced, and
             # the batch runs on the fresh one; if there is none, the writer is down.
             self._db = None
             db.terminate()
             raise _Again from exc
+        try:
+            await self._locks.lock_all(db, {w.room for w in batch if w.room is not None})
+            await db.execute("SAVEPOINT job")
+        except RETRYABLE:
+            await db.execute("ROLLBACK")
+            raise _Again from None
         savepoint_used = False  # by a job that succeeded: the next needs a fresh one
         for write in batch:
             job_events: list[Event] = []
@@ -574,7 +582,7 @@ class PostgresStorage(Storage):
             room, _ = await self._locks.room(db, name, creator)
             return await _join(db, events, self._locks, room, creator, now, None)
 
-        return self._submit(job)
+        return self._submit(job, name)
 
     def ensure_room(self, name: str, kind: RoomKind, now: int) -> Awaitable[None]:
         async def job(db: Connection[Record], events: list[Event]) -> None:
@@ -586,7 +594,7 @@ class PostgresStorage(Storage):
                 now,
             )
 
-        return self._submit(job)
+        return self._submit(job, name)
 
     def open_dm(
         self, name: str, users: tuple[str, str], opener: str, now: int
@@ -609,7 +617,7 @@ class PostgresStorage(Storage):
             assert info is not None
             return Joined(info, None)
 
-        return self._submit(job)
+        return self._submit(job, name)
 
     def add_member(self, room: str, user: str, now: int, by: str | None) -> Awaitable[Joined]:
         async def job(db: Connection[Record], events: list[Event]) -> Joined:
@@ -617,7 +625,7 @@ class PostgresStorage(Storage):
             row, _ = await self._locks.room(db, room, user)
             return await _join(db, events, self._locks, row, user, now, by)
 
-        return self._submit(job)
+        return self._submit(job, room)
 
     def remove_member(self, room: str, user: str, now: int) -> Awaitable[MemberLeft | None]:
         async def job(db: Connection[Record], events: list[Event]) -> MemberLeft | None:
@@ -630,7 +638,7 @@ class PostgresStorage(Storage):
                 return None
             return await _insert(db, events, row, MemberLeft(room=room, seq=0, ts=now, user=user))
 
-        return self._submit(job)
+        return self._submit(job, room)
 
     def append(self, event: E, require_member: bool = True) -> Awaitable[Appended[E]]:
         if membership_change(event) is not None:
@@ -669,7 +677,7 @@ class PostgresStorage(Storage):
                 return stored
             return Appended(new, duplicate=False)
 
-        return self._submit(job)
+        return self._submit(job, event.room)
 
     def edit_message(self, edit: MessageEdited) -> Awaitable[Changed]:
         async def job(db: Connection[Record], events: list[Event]) -> Changed:
@@ -700,7 +708,7 @@ class PostgresStorage(Storage):
             await _mention(db, room.id, edit.target, names)
             return Changed(edited(target, stored), stored)
 
-        return self._submit(job)
+        return self._submit(job, edit.room)
 
     def delete_message(self, delete: MessageDeleted) -> Awaitable[Changed]:
         async def job(db: Connection[Record], events: list[Event]) -> Changed:
@@ -738,7 +746,7 @@ class PostgresStorage(Storage):
             )
             return Changed(tombstone(target), stored)
 
-        return self._submit(job)
+        return self._submit(job, delete.room)
 
     def react(self, reaction: ReactionAdded | ReactionRemoved) -> Awaitable[Changed]:
         async def job(db: Connection[Record], events: list[Event]) -> Changed:
@@ -765,7 +773,7 @@ class PostgresStorage(Storage):
             assert isinstance(message, Message)
             return Changed(message, stored)
 
-        return self._submit(job)
+        return self._submit(job, reaction.room)
 
     def set_role(self, change: RoleChanged) -> Awaitable[RoleChanged | None]:
         async def job(db: Connection[Record], events: list[Event]) -> RoleChanged | None:
@@ -789,7 +797,7 @@ class PostgresStorage(Storage):
             self._locks.roles[(room.id, change.member)] = change.role.value
             return await _insert(db, events, room, change)
 
-        return self._submit(job)
+        return self._submit(job, change.room)
 
     def mark_read(self, room: str, user: str, seq: int) -> Awaitable[int]:
         async def job(db: Connection[Record], events: list[Event]) -> int:
@@ -805,7 +813,7 @@ class PostgresStorage(Storage):
                 raise room_not_found(room)
             return int(marker)
 
-        return self._submit(job)
+        return self._submit(job, room)
 
     # --- reads --------------------------------------------------------------------------
 
@@ -1031,6 +1039,19 @@ class _Locks:
     def clear(self) -> None:
         self.rooms.clear()
         self.roles.clear()
+
+    async def lock_all(self, db: Connection[Record], names: set[str]) -> None:
+        """Lock the rooms of a whole batch at its start, in name order. Nodes whose batches
+        took their rooms' locks job by job, in their jobs' orders, would wait for each other
+        in a cycle that only PostgreSQL's deadlock detection (a second later) breaks; taken
+        all at once and in one order, the locks of two batches never form a cycle."""
+        rows = await db.fetch(
+            "SELECT id, name, kind, created_by FROM rooms WHERE name = ANY($1::text[])"
+            ' ORDER BY name COLLATE "C" FOR NO KEY UPDATE',
+            sorted(names),
+        )
+        for row in rows:
+            self.rooms[row[1]] = _Room(row[0], row[1], RoomKind(row[2]), row[3])
 
     async def room(self, db: Connection[Record], name: str, user: str) -> tuple[_Room, str | None]:
         """The room ``name``, locked until the commit (``NotFound`` if there is none), and
