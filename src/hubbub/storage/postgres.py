@@ -6,11 +6,13 @@ transaction and commits once: one WAL flush serves all of them, and a failing jo
 alone. One writer takes the jobs in the order they were called, so that is their commit order.
 Reads run on a pool of ``POOL_SIZE`` connections (``?pool_size=N`` in the URL).
 
-Several nodes may share one database. Every job that touches a room first locks the room's
-row, so the writes of one room are serialized across nodes: a membership checked in a job
-still holds when its event is inserted, and each event takes the room's next seq under that
-lock (``_insert``). Two batches that lock the same rooms in opposite orders deadlock; the
-server aborts one, and that batch is rolled back and run again whole, keeping its order.
+Several nodes may share one database. A batch locks the rows of every room its jobs touch
+when it begins, in name order, so the writes of one room are serialized across nodes: a
+membership checked in a job still holds when its event is inserted, and each event takes the
+room's next seq under that lock (``_insert``). Taken in one order, the room locks of two
+batches never wait for each other in a cycle; should other rows still deadlock (two nodes
+creating the same new names), the server aborts one batch, which is rolled back and run
+again whole, keeping its order.
 
 When the database fails (down, restarting, the writer's connection cut), every caller gets
 ``Unavailable`` and nothing waits: the writer reconnects by itself, at once and then after a
