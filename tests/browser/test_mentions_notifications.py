@@ -169,8 +169,13 @@ async def test_notifications_for_mentions_and_dms_while_hidden_and_none_when_mut
     await bob.page.evaluate("() => window.__noteObjects[0].dispatchEvent(new Event('click'))")
     await expect(bob.room_link("den")).to_have_attribute("aria-current", "page")
 
+    # The tab shows again (as a real one does after that click): den is read.
+    await bob.page.evaluate(
+        "() => { window.__hidden = false; document.dispatchEvent(new Event('visibilitychange')); }"
+    )
+    await expect(bob.room_link("den").locator(".mention-count")).to_be_hidden()
+
     # Muted: no notification from den, though its mentions are counted; the entry is dimmed.
-    await bob.page.evaluate("() => { window.__hidden = false; }")
     mute = bob.page.locator("#mute-room")
     await mute.click()
     await expect(mute).to_have_text("Unmute")

@@ -54,6 +54,21 @@ test('unread counts each message of others once, past what the server counted', 
   assert.equal(store.room('den').unread, 0);
 });
 
+test('a room list counted before our newer read marker reached the server counts nothing', () => {
+  const store = new Store('alice');
+  const info = { name: 'den', kind: 'public', last_seq: 4, read_seq: 1 };
+  store.setRooms([{ ...info, unread: 3, unread_mentions: 2 }]);
+  store.addEvents('den', [message(2), message(3), message(4)]);
+  store.markRead('den', 4); // sent to the server, which answered `rooms` before it got there
+  store.setRooms([{ ...info, unread: 3, unread_mentions: 2 }]);
+  assert.equal(store.room('den').unread, 0);
+  assert.equal(store.room('den').unreadMentions, 0);
+  // A list counted up to a newer seq than we have read is believed.
+  store.setRooms([{ ...info, last_seq: 6, unread: 2, unread_mentions: 1 }]);
+  assert.equal(store.room('den').unread, 2);
+  assert.equal(store.room('den').unreadMentions, 1);
+});
+
 test('forgetting a room resets its events, and the same seqs come in again', () => {
   const store = new Store('alice');
   store.addEvents('den', [message(1), message(2)]);

@@ -108,8 +108,10 @@ export class Store extends EventTarget {
     room.member = true;
     room.lastSeq = Math.max(room.lastSeq, info.last_seq);
     room.readSeq = Math.max(room.readSeq, info.read_seq);
-    room.unread = info.unread;
-    room.unreadMentions = info.unread_mentions ?? 0;
+    // The server counted before our newer read marker reached it: what it counted is read.
+    const readSince = room.readSeq > info.read_seq && room.readSeq >= info.last_seq;
+    room.unread = readSince ? 0 : info.unread;
+    room.unreadMentions = readSince ? 0 : (info.unread_mentions ?? 0);
     room.countedSeq = info.last_seq;
     // Without a role in the list (an older server), the role learned live stays.
     if (info.role && info.last_seq >= room.roleAt) [room.role, room.roleAt] = [info.role, info.last_seq];
