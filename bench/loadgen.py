@@ -693,7 +693,18 @@ def main() -> None:
     parser.add_argument("target", choices=sorted(TARGETS))
     parser.add_argument(
         "scenario",
-        choices=["fanout", "latency", "reqresp", "idle", "durable", "history", "ping", "mixed"],
+        choices=[
+            "fanout",
+            "latency",
+            "reqresp",
+            "idle",
+            "durable",
+            "history",
+            "ping",
+            "mixed",
+            "cluster-fanout",
+            "cluster-writes",
+        ],
     )
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--pid", type=int, required=True, help="the server's pid, for /proc")
@@ -708,6 +719,14 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=0, help="hubbub accounts to spread over")
     parser.add_argument("--sources", type=int, default=1, help="127.0.0.x source addresses")
     parser.add_argument("--rooms", type=int, default=1, help="rooms of the mixed scenario")
+    parser.add_argument(
+        "--node",
+        action="append",
+        default=[],
+        metavar="PORT:PID",
+        help="another hubbub node on the same database and broker (cluster scenarios)",
+    )
+    parser.add_argument("--database", help="the nodes' PostgreSQL URL, for its statistics")
     args = parser.parse_args()
 
     target = TARGETS[args.target](args.target, "127.0.0.1", args.port)
@@ -719,6 +738,8 @@ def main() -> None:
             "idle": ["idle"],
             "durable": ["durable"],
             "mixed": [f"mixed{i}" for i in range(args.rooms)],
+            "cluster-fanout": ["spread"],
+            "cluster-writes": [f"hot{i}" for i in range(args.rooms)],
         }
         room_list = rooms.get(args.scenario, [f"pair{i}" for i in range(args.n)])
         if args.scenario == "reqresp":
@@ -731,7 +752,8 @@ def main() -> None:
             target.tokens = tokens
         else:
             # mixed: an account per client, so that each toggles its own reactions
-            users = args.n if args.scenario == "mixed" else args.users or 100
+            own = ("mixed", "cluster-writes")
+            users = args.n if args.scenario in own else args.users or 100
             target.tokens = hubbub_accounts(f"http://127.0.0.1:{args.port}", users, room_list)
     elif isinstance(target, HubbubJson):
         target.tokens = hubbub_accounts(f"http://127.0.0.1:{args.port}", 1, [])
@@ -756,6 +778,19 @@ def main() -> None:
             return await mixed.mixed(target, args.pid, args.n, rooms, args.duration, args.rate)
         if args.scenario == "ping":
             return await ping(target, args.pid, args.duration)
+        if args.scenario.startswith("cluster"):
+            import cluster  # bench/cluster.py, beside this file
+
+            nodes = [cluster.NodeRef(target, args.pid)]
+            for spec in args.node:
+                port, pid = (int(x) for x in spec.split(":"))
+                other = HubbubJson(target.name, target.host, port, target.tokens)
+                nodes.append(cluster.NodeRef(other, pid))
+            if args.scenario == "cluster-fanout":
+                return await cluster.spread_latency(
+                    nodes, args.n, args.rate or 50, args.duration, args.database
+                )
+            return await cluster.writes(nodes, args.n, args.rooms, args.duration, args.database)
         return await history(target, args.pid, args.room, args.last_seq, args.duration)
 
     result = uvloop.run(run())

@@ -14,7 +14,8 @@ from typing import Any
 
 HUBBUBS = ["hubbub-json", "hubbub-plain"]
 PEERS = ["seed", "node-ws", "websockets", "socketio"]
-ORDER = HUBBUBS + PEERS
+SCALE_OUT = ["hubbub-pg", "hubbub-pg-2nodes"]
+ORDER = HUBBUBS + PEERS + SCALE_OUT
 DAGGER = "†"
 TIMES = "\u00d7"  # multiplication sign
 DASH = "\u2013"  # en dash, for ranges
@@ -27,6 +28,10 @@ TARGET_ABOUT = {
     "node-ws": "Node with `ws` (no permessage-deflate)",
     "websockets": "Python `websockets` with `broadcast()` on uvloop",
     "socketio": "python-socketio on aiohttp (uvloop), room emit",
+    "hubbub-pg": "hubbub (`hubbub.v1`) on PostgreSQL: `--database postgresql://…`, a fresh "
+    "database per run",
+    "hubbub-pg-2nodes": "two `hubbub serve` nodes on one fresh PostgreSQL database and one Redis "
+    "channel (`--broker redis://…?channel=…`), each with its own data dir",
 }
 
 Fmt = Callable[[float], str]
@@ -383,24 +388,54 @@ def idle_section(results: Results) -> list[str]:
 def hubbub_only_table(
     results: Results, scenario: str, columns: list[Column], first: str
 ) -> list[str]:
+    """One row per variant and hubbub target; a target column where more than one ran."""
+    variants = results.variants(scenario)
+    targets = [t for t in ORDER if any(results.case(scenario, v, t) for v in variants)]
+    shown = len(targets) > 1
     rows = []
+    for variant in variants:
+        for target in targets:
+            case = results.case(scenario, variant, target)
+            if case is None:
+                continue
+            row = [variant_title(variant), *([f"`{target}`"] if shown else [])]
+            row.append(loadgen_args(results, scenario, variant))
+            row += [cell(case, metric, fmt, bound) for _, metric, fmt, bound in columns]
+            rows.append(row)
+    header = [first, *(["target"] if shown else []), "loadgen"] + [c[0] for c in columns]
+    return table(header, rows)
+
+
+def storage_ratios(results: Results, scenario: str, metrics: list[tuple[str, str]]) -> list[str]:
+    """PostgreSQL ÷ SQLite per variant, for the ``metrics`` (name, label), from medians."""
+    lines = []
     for variant in results.variants(scenario):
-        case = results.case(scenario, variant, "hubbub-json")
-        row = [variant_title(variant), loadgen_args(results, scenario, variant)]
-        row += [cell(case, metric, fmt, bound) for _, metric, fmt, bound in columns]
-        rows.append(row)
-    return table([first, "loadgen"] + [c[0] for c in columns], rows)
+        sqlite = results.case(scenario, variant, "hubbub-json")
+        pg = results.case(scenario, variant, "hubbub-pg")
+        if sqlite is None or pg is None:
+            continue
+        parts = [
+            f"{label} {divide(median(pg, metric), median(sqlite, metric))}"
+            for metric, label in metrics
+        ]
+        lines.append(f"- {variant_title(variant)}: " + ", ".join(parts))
+    if lines:
+        lines = ["", "`hubbub-pg` ÷ `hubbub-json` (PostgreSQL ÷ SQLite, medians):", "", *lines]
+    return lines
 
 
 def durable_section(results: Results) -> list[str]:
     lines = [
-        "## Durable sends (`hubbub-json`)",
+        "## Durable sends (`hubbub-json`, `hubbub-pg`)",
         "",
         "Senders on their own connections (members of the room, not following it) send "
         "messages with an `id` and time the `sent` acknowledgement, which comes after the "
-        "message is committed to SQLite (WAL, `synchronous=FULL`, group commit). Either each "
-        "sender waits for its ack before the next send, or all together keep a fixed total rate. "
-        '1 s warm-up; "errors" counts error replies (not acks).',
+        "message is committed: to SQLite (WAL, `synchronous=FULL`, group commit) for "
+        "`hubbub-json`, to PostgreSQL (`synchronous_commit=on`, one group-committing writer "
+        "connection) for `hubbub-pg`. Either each sender waits for its ack before the next "
+        "send, or all together keep a fixed total rate. "
+        '1 s warm-up; "errors" counts error replies (not acks). Server CPU is the node\'s '
+        "alone: PostgreSQL's own processes are not in it.",
         "",
     ]
     columns: list[Column] = [
@@ -413,15 +448,19 @@ def durable_section(results: Results) -> list[str]:
         ("generator CPU", "loadgen_cpu_share", share, False),
     ]
     lines += hubbub_only_table(results, "durable", columns, "case")
+    ratios = [("acked_per_s", "acked msgs/s"), ("p99_ms", "p99")]
+    lines += storage_ratios(results, "durable", ratios)
     return lines + footnotes(results, "durable")
 
 
 def history_section(results: Results) -> list[str]:
     lines = [
-        "## History (`hubbub-json`)",
+        "## History (`hubbub-json`, `hubbub-pg`)",
         "",
         "A public room `big` holding 1 000 000 events, inserted directly into SQLite before "
-        "the server starts, row for row as the server writes them; one client asks for pages "
+        "the server starts, row for row as the server writes them (for `hubbub-pg`, that "
+        "database copied once into PostgreSQL with `hubbub migrate-to`, and each run on a "
+        "copy of that, `createdb -T`); one client asks for pages "
         "of 50 events before a random seq, one request at a time, and times each answer. In "
         "the first case every event is a message (100-byte body). *With reactions*: every 3rd "
         "message has 1" + DASH + "3 reactions (their `reaction_added` events right after it, "
@@ -451,7 +490,124 @@ def history_section(results: Results) -> list[str]:
                     f"{divide(median(case, 'p50_ms'), median(base, 'p50_ms'))}, p99 "
                     f"{divide(median(case, 'p99_ms'), median(base, 'p99_ms'))}.",
                 ]
+    lines += storage_ratios(results, "history", [("p50_ms", "p50"), ("p99_ms", "p99")])
     return lines + footnotes(results, "history")
+
+
+def cluster_fanout_section(results: Results) -> list[str]:
+    lines = [
+        "## Fan-out across nodes",
+        "",
+        "One room of N receivers; one sender on the first node sends a fixed number of "
+        "messages per second, and every receiver takes the send time out of the payload. "
+        "With two nodes the receivers are split evenly: those on the sender's node (*same "
+        "node*) get each event from that node's hub, those on the other (*cross node*) from "
+        "the other node after a trip through Redis; both halves hear the same messages in the "
+        "same run, so their ratio is the cost of the hop. With one node every receiver is on "
+        "it. 1 s warm-up, 1 s for the last messages to arrive. Server CPU per delivery and per "
+        "message is the nodes' CPU summed, and each node's per message is what a payload costs "
+        "that node (node 0 stores it and publishes it, node 1 takes it from Redis); the "
+        "database's and Redis's CPU are beside it, as shares of a core (Redis's counts every "
+        "user of that server). With 2 receivers and many messages, what a message costs a node "
+        "apart from its fan-out can be read.",
+    ]
+    latency: list[Column] = [
+        ("same-node p50 ms", "same_p50_ms", ms, False),
+        ("same-node p99 ms", "same_p99_ms", ms, False),
+        ("cross-node p50 ms", "cross_p50_ms", ms, False),
+        ("cross-node p99 ms", "cross_p99_ms", ms, False),
+        ("received", "received_share", share, False),
+        ("deliveries/s", "deliveries_per_s", rate, False),
+    ]
+    cost: list[Column] = [
+        ("server CPU µs/delivery", "server_cpu_us_per_delivery", us, False),
+        ("server CPU µs/message", "server_cpu_us_per_message", us, False),
+        ("node 0 µs/message", "node0_cpu_us_per_message", us, False),
+        ("node 1 µs/message", "node1_cpu_us_per_message", us, False),
+        ("server CPU", "server_cpu_share", share, False),
+        ("PostgreSQL CPU", "database_cpu_share", share, False),
+        ("Redis CPU", "redis_cpu_share", share, False),
+    ]
+    for variant in results.variants("cluster-fanout"):
+        title = variant_title(variant).replace("N =", "receivers =")
+        lines += ["", f"### {title}", "", loadgen_args(results, "cluster-fanout", variant)]
+        for columns in (latency, cost):
+            rows = []
+            for target in results.targets("cluster-fanout", variant):
+                case = results.case("cluster-fanout", variant, target)
+                rows.append([f"`{target}`"] + [cell(case, m, f, b) for _, m, f, b in columns])
+            lines += ["", *table(["target"] + [c[0] for c in columns], rows)]
+        two = results.case("cluster-fanout", variant, "hubbub-pg-2nodes")
+        one = results.case("cluster-fanout", variant, "hubbub-pg")
+        sqlite = results.case("cluster-fanout", variant, "hubbub-json")
+        metric = "server_cpu_us_per_delivery"
+        if two is not None:
+            lines += [
+                "",
+                "Cross node ÷ same node, median of the runs' ratios: p50 "
+                + cell(two, "cross_over_same_p50", ratio)
+                + ", p99 "
+                + cell(two, "cross_over_same_p99", ratio)
+                + ". Server CPU per delivery, two nodes ÷ one node on PostgreSQL: "
+                + divide(median(two, metric), median(one, metric))
+                + "; ÷ one node on SQLite: "
+                + divide(median(two, metric), median(sqlite, metric))
+                + ".",
+            ]
+    return lines + footnotes(results, "cluster-fanout")
+
+
+def cluster_writes_section(results: Results) -> list[str]:
+    lines = [
+        "## Writes across nodes",
+        "",
+        "Senders on their own connections and accounts, split evenly over the nodes and over "
+        "the rooms (sender i on node i mod nodes, in room i mod rooms), each waiting for its "
+        "`sent` ack before the next send. With one room every write of every node takes that "
+        "room's row lock in PostgreSQL (its seq comes from it), so writes serialize there; "
+        "with ten they can overlap. PostgreSQL transactions per second are counted over the "
+        "whole load (`pg_stat_database.xact_commit`, which also counts the nodes' few reads), "
+        "and acks per transaction is the writers' batch size. Server CPU per ack is the nodes' "
+        "CPU summed; PostgreSQL CPU per ack is its backends' for this database.",
+    ]
+    columns: list[Column] = [
+        ("acked msgs/s", "acked_per_s", rate, False),
+        ("p50 ms", "p50_ms", ms, False),
+        ("p99 ms", "p99_ms", ms, False),
+        ("errors", "errors", count, False),
+        ("PostgreSQL tx/s", "db_commits_per_s", rate, False),
+        ("acks per tx", "acks_per_commit", us, False),
+        ("server CPU µs/ack", "server_cpu_us_per_ack", us, False),
+        ("PostgreSQL CPU µs/ack", "database_cpu_us_per_ack", us, False),
+        ("server CPU", "server_cpu_share", share, False),
+        ("PostgreSQL CPU", "database_cpu_share", share, False),
+    ]
+    for variant in results.variants("cluster-writes"):
+        lines += ["", f"### {variant_title(variant)}", ""]
+        lines += [loadgen_args(results, "cluster-writes", variant), ""]
+        rows = []
+        for target in results.targets("cluster-writes", variant):
+            case = results.case("cluster-writes", variant, target)
+            rows.append([f"`{target}`"] + [cell(case, m, f, b) for _, m, f, b in columns])
+        lines += table(["target"] + [c[0] for c in columns], rows)
+        two = results.case("cluster-writes", variant, "hubbub-pg-2nodes")
+        one = results.case("cluster-writes", variant, "hubbub-pg")
+        if two is not None and one is not None:
+            lines += [
+                "",
+                "Two nodes ÷ one node (medians): acked msgs/s "
+                + divide(median(two, "acked_per_s"), median(one, "acked_per_s"))
+                + ", PostgreSQL tx/s "
+                + divide(median(two, "db_commits_per_s"), median(one, "db_commits_per_s"))
+                + ", p99 "
+                + divide(median(two, "p99_ms"), median(one, "p99_ms"))
+                + ". Two nodes' acks by node: node 0 "
+                + cell(two, "node0_acked_per_s", rate)
+                + ", node 1 "
+                + cell(two, "node1_acked_per_s", rate)
+                + " msgs/s.",
+            ]
+    return lines + footnotes(results, "cluster-writes")
 
 
 MIX_KINDS = [("send", "70 %"), ("react", "15 %"), ("edit", "10 %"), ("delete", "5 %")]
@@ -639,7 +795,8 @@ def disturbance(results: Results) -> list[str]:
     text = (
         "Other activity: over each generator run the suite also reads the whole machine's CPU "
         "time from `/proc/stat`. What neither the server nor the generator used (the suite "
-        f"itself and anything else) was at most {share(worst[0])} of one core "
+        "itself and anything else; for the `hubbub-pg` targets also PostgreSQL and Redis) "
+        f"was at most {share(worst[0])} of one core "
         f"(`{worst[2]['target']}` {worst[2]['scenario']} {worst[2]['variant']}, run "
         f"{worst[3]['run']}); the hypervisor took at most {share(steal)}."
     )
@@ -673,6 +830,20 @@ def merged_runs(data: dict[str, Any]) -> list[str]:
     if lines:
         lines.append("- Every other case is from the run above.")
     return lines
+
+
+def scale_out_servers(data: dict[str, Any]) -> str:
+    """Which PostgreSQL and Redis the scale-out targets ran on, from the newest run that
+    recorded them."""
+    for run in [*reversed(data.get("merged_runs", [])), data]:
+        m = run.get("machine", {})
+        if m.get("postgresql"):
+            return (
+                f"; the `hubbub-pg` targets use PostgreSQL {m['postgresql']} (its defaults, "
+                f"`synchronous_commit=on`) and Redis {m.get('redis')} on the same machine and "
+                "disk, which the nodes reach over 127.0.0.1"
+            )
+    return ""
 
 
 def method_section(results: Results) -> list[str]:
@@ -719,7 +890,8 @@ def method_section(results: Results) -> list[str]:
         "`bench/run` installs the pinned peers (`bench/package.json` with its lock file, "
         "`bench/requirements.txt`) and hubbub from this repository into `bench/.work/`, raises "
         "the open-files limit and runs `bench/suite.py`. The suite starts each server as a "
-        "subprocess on a free 127.0.0.1 port (hubbub with a fresh data dir on the disk), waits "
+        "subprocess on a free 127.0.0.1 port (hubbub with a fresh data dir on the disk, and a "
+        "fresh PostgreSQL database for the `hubbub-pg` targets), waits "
         "until it answers, runs `bench/loadgen.py` against it with the server's pid, and stops "
         "it (SIGTERM, then SIGKILL). hubbub runs from a copy of `src/` taken when the suite "
         "starts, so every run measures the same code. The generator is one process of raw "
@@ -733,7 +905,7 @@ def method_section(results: Results) -> list[str]:
         f"hubbub runs with {env}: Argon2 at its cheapest so that setting up hundreds of "
         "accounts takes seconds, and the per-user send and sign-up rate limits raised so far "
         "that they never cap the load. Everything else is hubbub's default configuration "
-        "(SQLite, `synchronous=FULL`).",
+        "(SQLite, `synchronous=FULL`)" + scale_out_servers(data) + ".",
         "",
         "| target | server |",
         "|---|---|",
@@ -765,6 +937,8 @@ def render(data: dict[str, Any], notes: str) -> str:
         ("durable", durable_section),
         ("history", history_section),
         ("mixed", mixed_section),
+        ("cluster-fanout", cluster_fanout_section),
+        ("cluster-writes", cluster_writes_section),
     ]
     for scenario, section in sections:
         if scenario in scenarios:

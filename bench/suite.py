@@ -1,8 +1,10 @@
 """hubbub's benchmark suite: every server x scenario x parameter, each run on a fresh server.
 
 Each run starts one server as a subprocess on a free 127.0.0.1 port (hubbub with a fresh data
-dir), waits until it answers, runs ``bench/loadgen.py`` against it with the server's own pid,
-stops the server and keeps the load generator's JSON. Every case is run ``--runs`` times; the
+dir; ``hubbub-pg`` also with a fresh PostgreSQL database, ``hubbub-pg-2nodes`` as two nodes on
+one fresh database and one Redis channel), waits until it answers, runs ``bench/loadgen.py``
+against it with the server's own pid (and the other node's), stops the server, drops the
+database and keeps the load generator's JSON. Every case is run ``--runs`` times; the
 results file keeps every run and the median and spread (min-max) of each metric, and
 ``bench/report.py`` turns it into ``docs/performance.md``.
 
@@ -44,9 +46,44 @@ sys.path.insert(0, str(BENCH))
 
 import report  # noqa: E402  (bench/report.py, beside this file)
 
-TARGETS = ["hubbub-json", "hubbub-plain", "seed", "node-ws", "websockets", "socketio"]
+TARGETS = [
+    "hubbub-json",
+    "hubbub-plain",
+    "seed",
+    "node-ws",
+    "websockets",
+    "socketio",
+    "hubbub-pg",
+    "hubbub-pg-2nodes",
+]
 PEERS = ["seed", "node-ws", "websockets", "socketio"]
-SCENARIOS = ["fanout", "latency", "reqresp", "idle", "durable", "history", "mixed"]
+SCENARIOS = [
+    "fanout",
+    "latency",
+    "reqresp",
+    "idle",
+    "durable",
+    "history",
+    "mixed",
+    "cluster-fanout",
+    "cluster-writes",
+]
+# hubbub on PostgreSQL (a fresh database per run), one node or two sharing it and a Redis
+# channel; they run only in the scenarios that compare storages and nodes.
+PG_TARGETS = ["hubbub-pg", "hubbub-pg-2nodes"]
+SCENARIO_TARGETS = {
+    "durable": ["hubbub-json", "hubbub-pg"],
+    "history": ["hubbub-json", "hubbub-pg"],
+    "mixed": ["hubbub-json"],
+    "cluster-fanout": ["hubbub-json", *PG_TARGETS],
+    "cluster-writes": ["hubbub-json", *PG_TARGETS],
+}
+POSTGRES_HOST = os.environ.get("HUBBUB_BENCH_PG", "127.0.0.1:5432")
+REDIS_URL = os.environ.get("HUBBUB_BENCH_REDIS", "redis://127.0.0.1:6379/0")
+CLUSTER_RECEIVERS = 200  # one room, split evenly over the nodes
+CLUSTER_RATE = 50  # messages/s from one sender on the first node
+CLUSTER_PAYLOAD_RATE = 500  # messages/s when the cost of a payload to each node is measured
+CLUSTER_SENDERS = 100  # acked sends as fast as acks come, split over the nodes
 
 # Fast account setup (Argon2 at its cheapest that is still real), and rate limits far above
 # anything the generator can send, so they never cap the load.
@@ -144,9 +181,8 @@ def plan(targets: list[str], only: list[str], quick: bool) -> list[Case]:
         timeout: float,
         fill: tuple[str, ...] = (),
     ) -> None:
-        chosen = targets
-        if scenario in ("durable", "history", "mixed"):
-            chosen = [t for t in targets if t == "hubbub-json"]
+        allowed = SCENARIO_TARGETS.get(scenario)
+        chosen = [t for t in targets if (t in allowed if allowed else t not in PG_TARGETS)]
         for target in chosen:
             extra = list(args)
             if scenario == "reqresp" and target == "hubbub-plain" and variant != "pairs=1":
@@ -188,6 +224,18 @@ def plan(targets: list[str], only: list[str], quick: bool) -> list[Case]:
         add("mixed", f"clients={MIXED_CLIENTS}", "mixed", [*base, long_], 240)
         rate = [*base, long_, "--rate", str(MIXED_RATE)]
         add("mixed", f"clients={MIXED_CLIENTS},rate={MIXED_RATE}", "mixed", rate, 240)
+    if not only or "cluster-fanout" in only:
+        receivers = 20 if quick else CLUSTER_RECEIVERS
+        # the receivers' view, then the nodes' cost per payload: one receiver per node and
+        # many payloads, so that CPU time per message can be read
+        for n, rate in [(receivers, CLUSTER_RATE), (2, CLUSTER_PAYLOAD_RATE)]:
+            args = ["-n", str(n), "--rate", str(rate), "--duration", short]
+            add("cluster-fanout", f"n={n},rate={rate}", "cluster-fanout", args, 180)
+    if not only or "cluster-writes" in only:
+        senders = 10 if quick else CLUSTER_SENDERS
+        for rooms in [1, 10]:
+            args = ["-n", str(senders), "--rooms", str(rooms), "--duration", short]
+            add("cluster-writes", f"senders={senders},rooms={rooms}", "cluster-writes", args, 180)
     return cases
 
 
@@ -223,10 +271,19 @@ def node() -> str:
 class Server:
     """One server process; ``pid`` is the server's own (no shell in between)."""
 
-    def __init__(self, target: str, data_dir: Path | None, log_path: Path) -> None:
+    def __init__(
+        self,
+        target: str,
+        data_dir: Path | None,
+        log_path: Path,
+        database: str | None = None,
+        broker: str | None = None,
+    ) -> None:
         self.target = target
         self.data_dir = data_dir
         self.log_path = log_path
+        self.database = database  # a storage URL (PostgreSQL); None: SQLite in the data dir
+        self.broker = broker  # a Redis URL shared with other nodes; None: this node only
         self.port = 0
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -243,6 +300,8 @@ class Server:
                 port,
                 "--data-dir",
                 str(self.data_dir),
+                *(["--database", self.database] if self.database else []),
+                *(["--broker", self.broker] if self.broker else []),
             ]
         if self.target == "seed":
             return [node(), str(BENCH / "peers" / "seed_server.js"), port]
@@ -327,6 +386,49 @@ def running(target: str, data_dir: Path | None, log_path: Path) -> Iterator[Serv
         yield server
     finally:
         server.stop()
+
+
+# --- PostgreSQL databases, one per run ----------------------------------------------------------
+
+
+def pg_url(name: str) -> str:
+    return f"postgresql://{POSTGRES_HOST}/{name}"
+
+
+def pg_tool(tool: str, *args: str) -> None:
+    host, _, port = POSTGRES_HOST.partition(":")
+    command = [tool, "-h", host, "-p", port or "5432", *args]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    if done.returncode != 0:
+        raise RuntimeError(f"{tool} {' '.join(args)}: {done.stderr.strip()}")
+
+
+def create_database(template: str | None = None) -> str:
+    """A new empty database (or a copy of ``template``); its name."""
+    name = f"hubbub_bench_{uuid.uuid4().hex[:12]}"
+    pg_tool("createdb", *(["-T", template] if template else []), name)
+    return name
+
+
+def drop_database(name: str) -> None:
+    pg_tool("dropdb", "--if-exists", "--force", name)
+
+
+def build_history_database(sqlite_dir: Path) -> str:
+    """A PostgreSQL database holding what the SQLite template holds, copied with
+    ``hubbub migrate-to`` (COPY, one transaction); later runs copy it as their template."""
+    name = create_database()
+    try:
+        hubbub_cli(
+            "migrate-to",
+            pg_url(name),
+            "--database",
+            f"sqlite://{sqlite_dir.resolve()}/hubbub.sqlite3",
+        )
+    except BaseException:
+        drop_database(name)
+        raise
+    return name
 
 
 # --- hubbub's big room for the history scenario -------------------------------------------------
@@ -503,6 +605,8 @@ class Runner:
     logs: Path
     # one filled data dir per kind of fill (``Case.fill``), made when first needed
     history_templates: dict[tuple[str, ...], Path] = field(default_factory=dict)
+    # the same rooms in PostgreSQL: a database per fill, copied for each run
+    history_databases: dict[tuple[str, ...], str] = field(default_factory=dict)
     quick: bool = False
     data_root: Path = field(default_factory=lambda: WORK / "data")
 
@@ -518,67 +622,113 @@ class Runner:
             self.history_templates[fill] = template
         return self.history_templates[fill]
 
+    def history_template_database(self, fill: tuple[str, ...] = ()) -> str:
+        if fill not in self.history_databases:
+            source = self.history_template_dir(fill)
+            log("copying the room into PostgreSQL (hubbub migrate-to)")
+            started = time.monotonic()
+            self.history_databases[fill] = build_history_database(source)
+            log(f"  copied in {time.monotonic() - started:.1f} s")
+        return self.history_databases[fill]
+
+    def drop_templates(self) -> None:
+        for template in self.history_templates.values():
+            shutil.rmtree(template, ignore_errors=True)
+        for name in self.history_databases.values():
+            with contextlib.suppress(Exception):
+                drop_database(name)
+
     def run_once(self, case: Case, index: int) -> dict[str, Any]:
-        """One run on a fresh server: {"ok": True, "result": {...}} or {"ok": False, "error"}."""
+        """One run on a fresh server (or two fresh nodes on a fresh database): {"ok": True,
+        "result": {...}} or {"ok": False, "error"}."""
         settle()
-        data_dir: Path | None = None
-        if case.target.startswith("hubbub"):
-            data_dir = Path(tempfile.mkdtemp(prefix="hubbub-", dir=self.data_root))
-            if case.scenario == "history":
-                data_dir.rmdir()
-                shutil.copytree(self.history_template_dir(case.fill), data_dir)
+        nodes = 2 if case.target == "hubbub-pg-2nodes" else 1
+        data_dirs: list[Path] = []
+        database: str | None = None
         safe = case.key.replace("/", "_").replace("=", "").replace(",", "_")
-        server_log = self.logs / f"{safe}_run{index}.server.log"
         started = time.monotonic()
         record: dict[str, Any] = {"run": index}
-        server: Server | None = None
+        servers: list[Server] = []
+        server_log = self.logs / f"{safe}_run{index}.server.log"
         try:
-            server = Server(case.target, data_dir, server_log)
-            server.start()
+            if case.target in PG_TARGETS:
+                template = None
+                if case.scenario == "history":
+                    template = self.history_template_database(case.fill)
+                database = create_database(template)
+                if template is None:  # the schema before any node starts: none races another
+                    hubbub_cli("migrate", "--database", pg_url(database))
+            if case.target.startswith("hubbub"):
+                for _ in range(nodes):
+                    data_dirs.append(Path(tempfile.mkdtemp(prefix="hubbub-", dir=self.data_root)))
+                if case.scenario == "history" and database is None:
+                    data_dirs[0].rmdir()
+                    shutil.copytree(self.history_template_dir(case.fill), data_dirs[0])
+            broker = None
+            if nodes > 1:
+                broker = f"{REDIS_URL}?channel=hubbub_bench_{uuid.uuid4().hex[:12]}"
+            for i in range(nodes):
+                node_log = server_log if i == 0 else server_log.with_suffix(f".node{i}.log")
+                servers.append(
+                    Server(
+                        case.target,
+                        data_dirs[i] if data_dirs else None,
+                        node_log,
+                        pg_url(database) if database else None,
+                        broker,
+                    )
+                )
+                servers[-1].start()
+            server = servers[0]
             command = [
                 sys.executable,
                 str(BENCH / "loadgen.py"),
-                case.target,
+                "hubbub-json" if case.target in PG_TARGETS else case.target,
                 case.loadgen_scenario,
                 "--port",
                 str(server.port),
                 "--pid",
                 str(server.pid),
+                *(f"--node={s.port}:{s.pid}" for s in servers[1:]),
+                *([f"--database={pg_url(database)}"] if database else []),
                 *case.args,
             ]
-            before = Usage.now(server.pid)
+            pids = [s.pid for s in servers]
+            before = Usage.now(pids)
             try:
                 done = subprocess.run(command, capture_output=True, timeout=case.timeout, cwd=ROOT)
             except subprocess.TimeoutExpired:
                 raise RuntimeError(f"loadgen timed out after {case.timeout:.0f} s") from None
-            record["usage"] = Usage.now(server.pid).since(before)
-            crashed = not server.alive()
+            record["usage"] = Usage.now(pids).since(before)
+            crashed = [s for s in servers if not s.alive()]
             if done.returncode != 0:
                 tail = done.stderr.decode(errors="replace").strip().splitlines()[-3:]
                 raise RuntimeError(f"loadgen exited with {done.returncode}: {' | '.join(tail)}")
             if crashed:
                 raise RuntimeError(
-                    f"the server exited during the run (code {server.proc.returncode})"
-                )  # type: ignore[union-attr]
+                    f"a server exited during the run (code {crashed[0].proc.returncode})"  # type: ignore[union-attr]
+                )
             lines = done.stdout.decode().strip().splitlines()
             record["result"] = json.loads(lines[-1])
             record["ok"] = True
         except Exception as exc:
             record["ok"] = False
             record["error"] = str(exc) or type(exc).__name__
-            if (
-                server is not None
-                and server.proc is not None
-                and server.proc.poll() not in (None, 0, -15)
-            ):
-                record["error"] += (
-                    f" (server exit code {server.proc.returncode}; log {server_log.name})"
-                )
+            for s in servers:
+                if s.proc is not None and s.proc.poll() not in (None, 0, -15):
+                    record["error"] += (
+                        f" (server exit code {s.proc.returncode}; log {s.log_path.name})"
+                    )
         finally:
-            if server is not None:
-                server.stop()
-            if data_dir is not None:
+            for s in servers:
+                s.stop()
+            for data_dir in data_dirs:
                 shutil.rmtree(data_dir, ignore_errors=True)
+            if database is not None:
+                try:
+                    drop_database(database)
+                except Exception as exc:
+                    log(f"  could not drop database {database}: {exc}")
         record["wall_s"] = round(time.monotonic() - started, 1)
         return record
 
@@ -594,15 +744,16 @@ class Usage:
     children: float  # finished children: here, the load generator
 
     @staticmethod
-    def now(pid: int) -> Usage:
+    def now(pids: list[int]) -> Usage:
         with open("/proc/stat") as f:
             fields = [int(x) for x in f.readline().split()[1:]]
         ticks = os.sysconf("SC_CLK_TCK")
         user, nice, system, _idle, _iowait, irq, softirq, steal = fields[:8]
-        server = 0.0
-        with contextlib.suppress(OSError), open(f"/proc/{pid}/stat") as f:
-            parts = f.read().rsplit(")", 1)[1].split()
-            server = (int(parts[11]) + int(parts[12])) / ticks
+        server = 0.0  # every node of the run
+        for pid in pids:
+            with contextlib.suppress(OSError), open(f"/proc/{pid}/stat") as f:
+                parts = f.read().rsplit(")", 1)[1].split()
+                server += (int(parts[11]) + int(parts[12])) / ticks
         children = resource.getrusage(resource.RUSAGE_CHILDREN)
         return Usage(
             wall=time.monotonic(),
@@ -709,7 +860,24 @@ def machine() -> dict[str, Any]:
         "python_packages": python_packages,
         "node_packages": node_packages,
         "hubbub_commit": hubbub_commit(),
+        "postgresql": postgresql_version(),
+        "redis": redis_version(),
     }
+
+
+def postgresql_version() -> str | None:
+    host, _, port = POSTGRES_HOST.partition(":")
+    return command_output(
+        "psql", "-h", host, "-p", port or "5432", "-d", "postgres", "-Atc", "SHOW server_version"
+    )
+
+
+def redis_version() -> str | None:
+    found = command_output("redis-cli", "-u", REDIS_URL, "INFO", "server")
+    for line in (found or "").splitlines():
+        if line.startswith("redis_version:"):
+            return line.split(":", 1)[1].strip()
+    return None
 
 
 def hubbub_commit() -> str | None:
@@ -843,8 +1011,7 @@ def main() -> int:
         run["finished"] = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
         run["elapsed_s"] = round(time.monotonic() - t0)
         save(results, args.out)
-        for template in runner.history_templates.values():
-            shutil.rmtree(template, ignore_errors=True)
+        runner.drop_templates()
         shutil.rmtree(source, ignore_errors=True)
     if not args.no_report:
         report.write(results, args.report, BENCH / "notes.md")
