@@ -48,6 +48,8 @@ class Config:
     typing_burst: float = 3.0
     read_rate: float = 5.0  # read-marker moves per user
     read_burst: float = 20.0
+    search_rate: float = 1.0  # searches per user: each reads an index, not a page
+    search_burst: float = 10.0
     room_action_rate: float = 0.5  # create, dm, invite, join and leave per user
     room_action_burst: float = 20.0
     guest_relay_rate: float = 2.0  # a guest address's start_ renames and binary frames

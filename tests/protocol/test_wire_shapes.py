@@ -32,6 +32,7 @@ SHAPES: dict[str, Any] = dict.fromkeys(EVENT_CLASSES, Event) | {
     "current": m.MessageReply,
     "thread": m.ThreadReply,
     "mention": m.MentionNotice,
+    "search": m.SearchReply,
 }
 
 MESSAGE = Message(

@@ -975,3 +975,85 @@ async def test_mentions_name_members_only_and_room_only_where_allowed(store: Sto
     assert info is not None and (info.unread, info.unread_mentions) == (2, 0)
     (tombstone_,) = (await store.history("r", None, admins_room.seq - 1, 1)).events
     assert isinstance(tombstone_, Message) and tombstone_.deleted and not tombstone_.room_mention
+
+
+# --- 13. search follows the rows -------------------------------------------------------------
+
+
+def at(room: str, author: str, body: str, ts: int) -> Message:
+    return msgspec.structs.replace(message(room, author, body), ts=ts)
+
+
+async def found(store: Storage, user: str, query: str, room: str | None = None) -> list[str]:
+    return [f.body for f in (await store.search(user, query, room, None, 50)).found]
+
+
+async def test_search_finds_substrings_in_any_script_and_case(store: Storage) -> None:
+    await store.create_room("r", RoomKind.PUBLIC, "alice", NOW)
+    for body in ("今天我们去吃饭", "Meeting at NOON", "the noonday sun", "nothing here"):
+        await append(store, "r", "alice", body)
+    assert await found(store, "alice", "我们去") == ["今天我们去吃饭"]
+    assert await found(store, "alice", "noon") == ["the noonday sun", "Meeting at NOON"]
+    assert await found(store, "alice", "ETIN") == ["Meeting at NOON"]  # inside a word
+    assert await found(store, "alice", "50%") == []  # no wildcards
+    (hit,) = (await store.search("alice", "NG AT", None, None, 5)).found
+    assert (hit.room, hit.user, hit.ranges) == ("r", "alice", [(5, 10)])
+
+
+async def test_search_follows_edits_and_deletes(store: Storage) -> None:
+    await store.create_room("r", RoomKind.PUBLIC, "alice", NOW)
+    first = (await append(store, "r", "alice", "original wording")).event.seq
+    second = (await append(store, "r", "alice", "doomed wording")).event.seq
+    await store.edit_message(edit("r", "alice", first, "revised text"))
+    assert await found(store, "alice", "original") == []
+    assert await found(store, "alice", "revised") == ["revised text"]
+    await store.delete_message(delete("r", "alice", second))
+    assert await found(store, "alice", "doomed") == []
+    assert await found(store, "alice", "wording") == []
+
+
+async def test_search_reads_only_the_rooms_the_user_is_in_now(store: Storage) -> None:
+    await store.create_room("mine", RoomKind.PUBLIC, "alice", NOW)
+    await store.create_room("left", RoomKind.PUBLIC, "alice", NOW)
+    await store.create_room("theirs", RoomKind.PRIVATE, "bob", NOW)
+    await store.add_member("left", "bob", NOW, None)
+    await append(store, "mine", "alice", "shared phrase in mine")
+    await append(store, "left", "bob", "shared phrase in left")
+    await append(store, "theirs", "bob", "shared phrase in theirs")
+    await store.add_member("mine", "bob", NOW, None)
+    await store.remove_member("left", "bob", NOW)
+    assert await found(store, "bob", "shared phrase") == [
+        "shared phrase in theirs",
+        "shared phrase in mine",
+    ]
+    assert await found(store, "bob", "shared phrase", "mine") == ["shared phrase in mine"]
+    for room in ("left", "missing"):
+        with pytest.raises(NotFound) as raised:
+            await store.search("bob", "shared phrase", room, None, 5)
+        assert str(raised.value) == str(NotFound(f"no room named {room!r}"))
+
+
+async def test_search_pages_newest_first_below_a_cursor(store: Storage) -> None:
+    await store.create_room("a", RoomKind.PUBLIC, "alice", NOW)
+    await store.create_room("b", RoomKind.PUBLIC, "alice", NOW)
+    for n in range(5):  # two rooms with messages of the same time: then room, then seq
+        await store.append(at("a", "alice", f"hit a{n}", NOW + n // 2))
+        await store.append(at("b", "alice", f"hit b{n}", NOW + n // 2))
+        await store.append(at("a", "alice", f"miss {n}", NOW + n // 2))
+    order = ["b4", "a4", "b3", "b2", "a3", "a2", "b1", "b0", "a1", "a0"]
+    pages: list[list[str]] = []
+    before = None
+    while True:
+        page = await store.search("alice", "hit ", None, before, 4)
+        pages.append([f.body[4:] for f in page.found])
+        if not page.has_more:
+            break
+        before = page.found[-1].cursor
+    assert pages == [order[:4], order[4:8], order[8:]]
+
+
+async def test_search_refuses_a_query_shorter_than_three_characters(store: Storage) -> None:
+    await store.create_room("r", RoomKind.PUBLIC, "alice", NOW)
+    await append(store, "r", "alice", "ab ab ab")
+    with pytest.raises(BadRequest, match="at least 3 characters"):
+        await store.search("alice", "ab", None, None, 5)

@@ -272,3 +272,27 @@ async def test_rows_written_before_edits_existed_read_back_and_their_creator_own
             MessageDeleted(room="old", seq=0, ts=NOW, user="alice", target=2)
         )
         assert changed.event is not None and changed.message.deleted
+
+
+async def test_the_search_migration_indexes_the_messages_already_stored(db_path: Path) -> None:
+    with closing(sqlite3.connect(db_path)) as db:
+        for _, script in migrations("sqlite")[:4]:
+            db.executescript(script)
+        db.executescript(
+            "INSERT INTO users VALUES ('bob', 'h', 1);"
+            "INSERT INTO rooms (id, name, kind, created_by, created_at, last_seq)"
+            " VALUES (1, 'old', 'public', 'bob', 1, 2);"
+            "INSERT INTO members (room_id, username, joined_at) VALUES (1, 'bob', 1);"
+            "INSERT INTO events (room_id, seq, type, author, ts, body)"
+            " VALUES (1, 1, 'message', 'bob', 5, 'kept from before');"
+            "INSERT INTO events (room_id, seq, type, author, ts, body, deleted)"
+            " VALUES (1, 2, 'message', 'bob', 6, '', 1);"
+            "PRAGMA user_version = 4;"
+        )
+    async with opened(db_path) as s:
+        results = await s.search("bob", "FROM BEF", None, None, 5)
+        assert [(f.seq, f.body, f.ranges) for f in results.found] == [
+            (1, "kept from before", [(5, 13)])
+        ]
+        await s.delete_message(MessageDeleted(room="old", seq=0, ts=NOW, user="bob", target=1))
+        assert not (await s.search("bob", "from bef", None, None, 5)).found

@@ -1,6 +1,6 @@
-"""Guarantee 5: nobody reads, syncs, sends or replies to, edits, deletes or reacts in, reads
-the threads of, gives roles in, or learns the members of a room they are not in; a mention
-of a non-member tells them nothing.
+"""Guarantee 5: nobody reads, searches, syncs, sends or replies to, edits, deletes or reacts
+in, reads the threads of, gives roles in, or learns the members of a room they are not in; a
+mention of a non-member tells them nothing.
 
 alice and bob share a private room and a DM; carol is the outsider. For every request she can
 make about those rooms, over the WebSocket and over the HTTP API, she gets ``not_found`` in
@@ -49,6 +49,7 @@ WS_KINDS = [
     "react",
     "reply",
     "thread",
+    "search",
 ]
 MESSAGE_SEQ = 3  # each room's message: after alice's and bob's member_joined
 
@@ -150,6 +151,8 @@ def ws_fields(kind: str, room: str) -> dict[str, Any]:
         return {**ws_fields("send", room), "reply_to": MESSAGE_SEQ}
     if kind == "thread":
         return {"room": room, "root": MESSAGE_SEQ}
+    if kind == "search":
+        return {"room": room, "query": "the plan"}
     return {"room": room}
 
 
@@ -346,6 +349,33 @@ async def test_outsider_gets_the_not_found_of_a_missing_room_over_http(
         assert missing_body["code"] == "not_found"
         for ref, canonical in refs:
             assert_like_missing(await attempt(ref), (ref, canonical), missing_body, missing)
+    await assert_rooms_untouched(http, world)
+
+
+async def test_outsider_searches_find_nothing_of_the_rooms_over_http(
+    world: World, http: aiohttp.ClientSession
+) -> None:
+    """Naming a room, the ``not_found`` of a missing one; naming none, her own rooms only."""
+
+    async def search(token: str, **params: str) -> Any:
+        reply = await call_api(
+            http, "GET", f"{world.url}/api/v1/search", token, params={"query": "the", **params}
+        )
+        return reply.status, reply.body
+
+    for refs, missing in CASES:
+        status, missing_body = await search(world.carol, room=missing)
+        assert (status, missing_body["code"]) == (404, "not_found")
+        for ref, canonical in refs:
+            status, body = await search(world.carol, room=ref)
+            assert status == 404
+            assert_like_missing(body, (ref, canonical), missing_body, missing)
+    assert await search(world.carol, query="the plan") == (
+        200,
+        {"query": "the plan", "results": [], "has_more": False},
+    )
+    status, body = await search(world.bob, query="between us")
+    assert status == 200 and [r["room"] for r in body["results"]] == [DM]
     await assert_rooms_untouched(http, world)
 
 

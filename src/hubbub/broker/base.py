@@ -40,6 +40,7 @@ class Audience(enum.Enum):
     ROOM = "room"  # the connections following the room ``Notice.name``
     USER = "user"  # the connections of the user ``Notice.name``
     GUESTS = "guests"  # the seed's plain-text guests, all in lobby
+    PRESENCE = "presence"  # the nodes themselves: ``service.presence`` (``name`` unused)
 
 
 class Notice(msgspec.Struct, frozen=True, kw_only=True):

@@ -7,6 +7,7 @@ from typing import Annotated
 from msgspec import Meta
 
 from hubbub.core.models import USERNAME
+from hubbub.core.search import MAX_QUERY_CHARS, MAX_SEARCH_LIMIT, MIN_QUERY_CHARS
 
 MAX_BODY_CHARS = 8000
 MAX_CLIENT_MSG_ID = 64
@@ -65,3 +66,18 @@ Body = Annotated[
 ClientMsgId = Annotated[str, Meta(min_length=1, max_length=MAX_CLIENT_MSG_ID)]
 Seq = Annotated[int, Meta(ge=0, le=MAX_SEQ)]
 HistoryLimit = Annotated[int, Meta(ge=1, le=MAX_HISTORY_LIMIT)]
+SearchQuery = Annotated[
+    str,
+    Meta(
+        max_length=MAX_QUERY_CHARS,
+        description=f"{MIN_QUERY_CHARS}-{MAX_QUERY_CHARS} characters, matched as a substring",
+    ),
+]
+SearchCursor = Annotated[
+    str,
+    Meta(
+        pattern=r"^[0-9]{1,19}:[0-9]{1,19}:.{1,200}$",
+        description="<ts>:<seq>:<room> of the last result of the page before",
+    ),
+]
+SearchLimit = Annotated[int, Meta(ge=1, le=MAX_SEARCH_LIMIT)]

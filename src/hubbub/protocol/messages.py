@@ -13,7 +13,9 @@ import msgspec
 
 from hubbub.core.events import Event, Message, Role
 from hubbub.core.models import PublicRoom, RoomInfo, normalize_room
+from hubbub.core.presence import State
 from hubbub.core.reactions import EMOJI_RULE, is_emoji
+from hubbub.core.search import DEFAULT_SEARCH_LIMIT, Found
 from hubbub.errors import BadRequest
 from hubbub.protocol.limits import (
     DEFAULT_HISTORY_LIMIT,
@@ -23,6 +25,9 @@ from hubbub.protocol.limits import (
     HistoryLimit,
     RoomName,
     RoomRef,
+    SearchCursor,
+    SearchLimit,
+    SearchQuery,
     Seq,
     Token,
     Username,
@@ -136,6 +141,17 @@ class Thread(_RoomRequest, tag="thread", kw_only=True):
     limit: HistoryLimit = DEFAULT_HISTORY_LIMIT
 
 
+class Search(_Request, tag="search", kw_only=True):
+    query: SearchQuery
+    room: RoomRef | None = None
+    before: SearchCursor | None = None
+    limit: SearchLimit = DEFAULT_SEARCH_LIMIT
+
+    def __post_init__(self) -> None:
+        if self.room is not None:
+            self.room = normalize_room(self.room)
+
+
 class Sync(_Request, tag="sync", kw_only=True):
     since: dict[RoomRef, Seq] = {}
 
@@ -151,6 +167,12 @@ class Read(_RoomRequest, tag="read", kw_only=True):
 
 class Typing(_RoomRequest, tag="typing", kw_only=True):
     pass
+
+
+class Idle(_Request, tag="idle", kw_only=True):
+    """The client's user has been idle a while (``away``), or is back."""
+
+    away: bool
 
 
 class Ping(_Request, tag="ping", kw_only=True):
@@ -174,9 +196,11 @@ Request = (
     | SetRole
     | History
     | Thread
+    | Search
     | Sync
     | Read
     | Typing
+    | Idle
     | Ping
 )
 
@@ -310,6 +334,40 @@ class ThreadReply(_Reply, tag="thread", kw_only=True):
     has_more: bool
 
 
+class SearchHit(msgspec.Struct, kw_only=True):
+    """A message that matches a search, as it stands, and where the query occurs in its
+    body: ``[start, end)`` offsets in code points."""
+
+    room: str
+    seq: int
+    ts: int
+    user: str
+    body: str
+    ranges: list[tuple[int, int]]
+
+    @classmethod
+    def of(cls, found: Found) -> SearchHit:
+        return cls(
+            room=found.room,
+            seq=found.seq,
+            ts=found.ts,
+            user=found.user,
+            body=found.body,
+            ranges=found.ranges,
+        )
+
+
+class SearchResults(msgspec.Struct, kw_only=True):
+    """A page of search results, newest first; the next page is ``before`` the last."""
+
+    query: str
+    results: list[SearchHit]
+    has_more: bool
+
+
+SearchReply = _reply_of("SearchReply", "search", SearchResults)
+
+
 class SyncState(msgspec.Struct, kw_only=True):
     last_seq: int
     complete: bool
@@ -317,6 +375,8 @@ class SyncState(msgspec.Struct, kw_only=True):
 
 class Synced(_Reply, tag="synced", kw_only=True):
     rooms: dict[str, SyncState]
+    # In the reply to `sync`: who sharing a room with the user is online or away now.
+    presence: dict[str, State] = {}
 
 
 class ReadNotice(_Reply, tag="read", kw_only=True):
@@ -336,6 +396,12 @@ class MentionNotice(_Reply, tag="mention", kw_only=True):
     room: str
     seq: int
     user: str
+
+
+class PresenceNotice(_Reply, tag="presence", kw_only=True):
+    """Users sharing a room with the client's user, and their presence now."""
+
+    users: dict[str, State]
 
 
 class Pong(_Reply, tag="pong", kw_only=True):

@@ -43,6 +43,7 @@ from hubbub.core.models import (
     guest_author,
     storable,
 )
+from hubbub.core.search import MIN_QUERY_CHARS, SHORT_QUERY, Cursor, Results
 from hubbub.errors import (
     BadRequest,
     Forbidden,
@@ -106,6 +107,7 @@ class Actions:
         self._registrations = RateLimiter(config.signup_rate, config.signup_burst, seconds)
         self._typing = RateLimiter(config.typing_rate, config.typing_burst, seconds)
         self._reads = RateLimiter(config.read_rate, config.read_burst, seconds)
+        self._searches = RateLimiter(config.search_rate, config.search_burst, seconds)
         # create, dm, invite, join and leave share one bucket per user.
         self._room_actions = RateLimiter(config.room_action_rate, config.room_action_burst, seconds)
         self._guest_relays = RateLimiter(config.guest_relay_rate, config.guest_relay_burst, seconds)
@@ -330,6 +332,22 @@ class Actions:
         """A page of the thread of ``root``; whoever may read the room's history may."""
         await self._visible(user, room)
         return await self.storage.thread(room, root, before, limit, reader=user)
+
+    async def search(
+        self, user: str, query: str, room: str | None, before: str | None, limit: int
+    ) -> Results:
+        """The messages of the rooms ``user`` is in now (or of ``room``) that hold
+        ``query``, newest first; ``before`` is the cursor of the last result of a page."""
+        if len(query) < MIN_QUERY_CHARS:
+            raise BadRequest(SHORT_QUERY)  # a shorter query has no trigram to look up
+        self._searches.check(user, what="searches")
+        cursor = None
+        if before is not None:
+            try:
+                cursor = Cursor.parse(before)
+            except ValueError as exc:
+                raise BadRequest(str(exc)) from None
+        return await self.storage.search(user, query, room, cursor, limit)
 
     async def sync(self, session: Session, since: dict[str, int]) -> dict[str, SyncState]:
         """Replay what the session missed in each of its rooms, then deliver them live (see

@@ -19,6 +19,7 @@ from hubbub.broker.base import Audience, Notice, Payload
 from hubbub.core.events import Event, Membership, Message, membership_change
 from hubbub.protocol.codes import CloseCode
 from hubbub.protocol.messages import MentionNotice, encode
+from hubbub.service.presence import Presence
 from hubbub.service.resume import Feed, Resume
 from hubbub.service.session import Encoded, Outlet, Session, connection_ids
 from hubbub.storage.base import Storage
@@ -33,6 +34,7 @@ class Hub:
     def __init__(self, storage: Storage, replay_bound: int) -> None:
         self.node_id = secrets.token_hex(8)  # names this node in the notices it publishes
         self.resume = Resume(self, storage, replay_bound)
+        self.presence = Presence(self, storage)
         self._rooms: dict[str, dict[Session, Feed]] = {}  # ordered
         self._users: dict[str, dict[Session, None]] = {}  # ordered sets
         self._revoked: OrderedDict[bytes, None] = OrderedDict()
@@ -46,12 +48,14 @@ class Hub:
             session.outlet.close(CloseCode.UNAUTHENTICATED, "signed out")
             return
         self._users.setdefault(session.user, {})[session] = None
+        self.presence.started(session)
 
     def remove(self, session: Session) -> None:
         for room in session.feeds:
             self._drop(self._rooms, room, session)
         session.feeds.clear()
         self._drop(self._users, session.user, session)
+        self.presence.ended(session)
 
     def revoke(self, user: str, token_hash: bytes) -> None:
         """The user's token is revoked: every session that showed it leaves and is closed with
@@ -114,6 +118,7 @@ class Hub:
         with no later one to show the hole. Each room followed here is checked against
         storage, and its feeds that are behind are repaired."""
         self.resume.missed(list(self._rooms))
+        self.presence.ask()  # presence notices may be lost too
 
     def followers(self, room: str) -> list[tuple[Session, Feed]]:
         """The sessions following ``room`` here, with their feeds."""
@@ -129,6 +134,9 @@ class Hub:
                 for session in self._users.get(event.user, ()):
                     if session.synced:
                         self.follow_from(session, room, event.seq - 1)
+                self.presence.joined(event.user, room)
+            elif change is Membership.LEFT:
+                self.presence.member_changed(event.user)
             followers = self._rooms.get(room)
             if followers:
                 message = Encoded(encode(event))
@@ -167,6 +175,8 @@ class Hub:
                 self._to_sessions(self._users.get(notice.name, ()), message, exclude)
             case Audience.GUESTS:
                 self.to_guests(message, exclude)
+            case Audience.PRESENCE:
+                self.presence.receive(notice)
 
     @staticmethod
     def _to_sessions(sessions: Iterable[Session], message: Encoded, exclude: int | None) -> None:

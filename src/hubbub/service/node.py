@@ -2,6 +2,7 @@
 
 storage commit → ``on_events`` → broker → every node's hub → its sessions.
 actions' notices (typing, read markers, guests' relays) → broker → every node's hub.
+presence (each node's part of who is online) → broker → every node's hub.
 
 The broker opens before storage (which publishes from its first commit) and closes after it
 (which publishes what it commits while closing).
@@ -45,6 +46,8 @@ class Node:
             await self._stack.enter_async_context(self.broker)
             await self._stack.enter_async_context(self.storage)
             await self.storage.ensure_room(LOBBY, RoomKind.PUBLIC, self.actions.clock())
+            self.hub.presence.start(self.broker.publish)
+            self._stack.callback(self.hub.presence.stop)  # first to run: the broker is open
         except BaseException:
             await self._stack.aclose()  # what opened closes: no thread or connection left
             raise

@@ -79,13 +79,26 @@ async def handle(
             return m.ThreadReply(
                 re=re, room=room, root=thread.root, events=thread.events, has_more=thread.has_more
             )
+        case m.Search(query=query, room=room, before=before, limit=limit):
+            found = await actions.search(user, query, room, before, limit)
+            return m.SearchReply(
+                re=re,
+                query=query,
+                results=[m.SearchHit.of(f) for f in found.found],
+                has_more=found.has_more,
+            )
         case m.Sync(since=since):
-            return m.Synced(re=re, rooms=await actions.sync(session, since))
+            rooms = await actions.sync(session, since)
+            presence = await actions.hub.presence.snapshot(session)
+            return m.Synced(re=re, rooms=rooms, presence=presence)
         case m.Read(room=room, seq=seq):
             await actions.read(user, room, seq, session)
             return m.Ok(re=re)
         case m.Typing(room=room):
             await actions.typing(session, room)
+            return None
+        case m.Idle(away=away):
+            actions.hub.presence.idle(session, away)
             return None
         case m.Auth():
             return m.Error(re=re, code="bad_request", message="already authenticated")

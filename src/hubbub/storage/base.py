@@ -44,6 +44,11 @@ Rooms and users are named by their (normalized) names. Every guarantee below is 
    ``last_reply_at``); a delete counts it off again. A message or edit keeps only the mentions
    of members other than its author, and ``@room`` only where ``core.mentions`` allows it.
    ``RoomInfo.unread_mentions`` counts what mentions the reader after their read marker.
+13. **Search follows the rows.** The search index changes in the write that changes a
+   message's body: an edit's new body is found and its old one is not, and a deleted
+   message is found by no search (its index entries are erased as the engine allows: see
+   each backend). ``search`` returns what ``core.search.match_ranges`` matches, in the order
+   of ``core.search.Cursor``, on every backend.
 
 Events are appended through one method, ``append``, whatever their kind; the methods that
 change members (``create_room``, ``open_dm``, ``add_member``, ``remove_member``) or messages
@@ -69,6 +74,7 @@ from hubbub.core.events import (
     RoleChanged,
 )
 from hubbub.core.models import PublicRoom, Room, RoomInfo, RoomKind
+from hubbub.core.search import Cursor, Results
 from hubbub.lifecycle import Opened
 
 EventSink = Callable[[list[Event]], None]
@@ -272,6 +278,14 @@ class Storage(Opened):
         """The message ``root`` and up to ``limit`` of its thread's replies, oldest first:
         the newest ones below ``before`` (or of all), as ``reader`` is shown them, in one
         snapshot. ``NotFound`` if ``root`` is no message of the room."""
+
+    @abc.abstractmethod
+    async def search(
+        self, user: str, query: str, room: str | None, before: Cursor | None, limit: int
+    ) -> Results:
+        """Up to ``limit`` messages, not deleted, of the rooms ``user`` is a member of (or
+        of ``room`` only) whose body holds ``query`` (at least ``MIN_QUERY_CHARS``), newest
+        first, below ``before``. ``NotFound`` for a ``room`` that ``user`` is not in."""
 
 
 def _discard(events: list[Event]) -> None:

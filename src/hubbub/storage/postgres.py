@@ -61,6 +61,7 @@ from hubbub.core.models import PublicRoom, Room, RoomInfo, RoomKind, RoomRole
 from hubbub.core.projection import edited, quote_of, replying, tombstone
 from hubbub.core.reactions import MAX_REACTIONS
 from hubbub.core.roles import may_delete, owner
+from hubbub.core.search import MIN_QUERY_CHARS, SHORT_QUERY, Cursor, Found, Results, matches
 from hubbub.errors import (
     BadRequest,
     Conflict,
@@ -948,6 +949,56 @@ class PostgresStorage(Storage):
             return Thread(shown, events, has_more=len(rows) > limit)
 
         return await self._read(read, snapshot=True)  # the root and its replies
+
+    async def search(
+        self, user: str, query: str, room: str | None, before: Cursor | None, limit: int
+    ) -> Results:
+        if len(query) < MIN_QUERY_CHARS:
+            raise BadRequest(SHORT_QUERY)
+        # ILIKE finds candidates through the trigram index; `matches` decides, as on SQLite.
+        pattern = "%" + "".join("\\" + c if c in "\\%_" else c for c in query) + "%"
+
+        async def read(db: DB) -> Results:
+            args: list[Any] = [user, pattern]
+            where = ""
+            if room is not None:
+                row = await _find_room(db, room)
+                if row is None or not await db.fetchval(
+                    "SELECT EXISTS (SELECT 1 FROM members WHERE room_id = $1 AND username = $2)",
+                    row.id,
+                    user,
+                ):
+                    raise room_not_found(room)
+                args.append(row.id)
+                where += f" AND e.room_id = ${len(args)}"
+            found: list[Found] = []
+            below = before
+            while True:
+                after = ""
+                cursor_args: list[Any] = []
+                if below is not None:
+                    n = len(args)
+                    after = f" AND (e.ts, r.name, e.seq) < (${n + 1}, ${n + 2}, ${n + 3})"
+                    cursor_args = [below.ts, below.room, below.seq]
+                chunk = limit + 1
+                rows = await db.fetch(
+                    "SELECT r.name, e.seq, e.ts, e.author, e.body FROM events e"
+                    " JOIN rooms r ON r.id = e.room_id"
+                    " JOIN members m ON m.room_id = e.room_id AND m.username = $1"
+                    " WHERE e.type = 'message' AND e.deleted IS NOT TRUE AND e.body ILIKE $2"
+                    f"{where}{after} ORDER BY e.ts DESC, r.name DESC, e.seq DESC"
+                    f" LIMIT {chunk}",
+                    *args,
+                    *cursor_args,
+                )
+                candidates = [tuple(r) for r in rows]
+                found += matches(candidates, query)
+                if len(found) > limit or len(rows) < chunk:
+                    return Results(found[:limit], len(found) > limit)
+                last = candidates[-1]
+                below = Cursor(last[2], last[0], last[1])
+
+        return await self._read(read, snapshot=True)
 
 
 # --- SQL shared by the jobs and the reads -------------------------------------------------

@@ -30,6 +30,9 @@ from hubbub.storage.sqlite import migrate_database as migrate_sqlite
 
 # Every table that holds data, parents before the tables whose foreign keys name them.
 TABLES = ("users", "tokens", "rooms", "members", "events", "reactions", "mentions")
+# SQLite's search index (an FTS5 table, with the shadow tables named after it) is not copied:
+# PostgreSQL's migration indexes the bodies of `events` itself, as they are copied.
+NOT_COPIED = ("message_search",)
 BATCH = 5_000  # rows per COPY
 LOCK_TIMEOUT = "10s"  # how long to wait for a server still writing to the target
 APPLICATION_NAME = "hubbub-migrate-to"

@@ -18,6 +18,7 @@ from aiohttp import web
 from hubbub.core.events import Event, Message, Role
 from hubbub.core.models import PublicRoom, RoomInfo, normalize_room
 from hubbub.core.reactions import EMOJI_RULE, is_emoji
+from hubbub.core.search import DEFAULT_SEARCH_LIMIT
 from hubbub.errors import BadRequest, Forbidden, HubbubError
 from hubbub.protocol.limits import (
     DEFAULT_HISTORY_LIMIT,
@@ -26,10 +27,14 @@ from hubbub.protocol.limits import (
     HistoryLimit,
     Password,
     RoomName,
+    RoomRef,
+    SearchCursor,
+    SearchLimit,
+    SearchQuery,
     Seq,
     Username,
 )
-from hubbub.protocol.messages import SentOut
+from hubbub.protocol.messages import SearchHit, SearchResults, SentOut
 from hubbub.service.actions import Actions, Login
 from hubbub.transport.context import (
     SESSION_COOKIE,
@@ -95,6 +100,13 @@ class HistoryQuery(msgspec.Struct, forbid_unknown_fields=True):
 class ThreadQuery(msgspec.Struct, forbid_unknown_fields=True):
     before: Seq | None = None
     limit: HistoryLimit = DEFAULT_HISTORY_LIMIT
+
+
+class SearchParams(msgspec.Struct, forbid_unknown_fields=True):
+    query: SearchQuery
+    room: RoomRef | None = None  # only this room (one you are in)
+    before: SearchCursor | None = None
+    limit: SearchLimit = DEFAULT_SEARCH_LIMIT
 
 
 class RoomList(msgspec.Struct):
@@ -316,6 +328,14 @@ async def history(call: Call) -> web.Response:
     return json_response(200, HistoryPage(call.room, page.events, page.has_more))
 
 
+async def search(call: Call) -> web.Response:
+    q = call.body
+    room = None if q.room is None else normalize_room(q.room)
+    found = await _actions(call).search(call.user, q.query, room, q.before, q.limit)
+    hits = [SearchHit.of(f) for f in found.found]
+    return json_response(200, SearchResults(query=q.query, results=hits, has_more=found.has_more))
+
+
 async def post_message(call: Call) -> web.Response:
     new = call.body
     stored = await _actions(call).send(
@@ -421,6 +441,14 @@ ENDPOINTS = [
     ),
     Endpoint("GET", PREFIX + "/me", "The signed-in user", me, response=UserOut),
     Endpoint("GET", PREFIX + "/rooms", "The rooms you are in", my_rooms, response=RoomList),
+    Endpoint(
+        "GET",
+        PREFIX + "/search",
+        "Messages holding the query in the rooms you are in (or one of them), newest first",
+        search,
+        query=SearchParams,
+        response=SearchResults,
+    ),
     Endpoint(
         "POST",
         PREFIX + "/rooms",

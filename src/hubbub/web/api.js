@@ -1,7 +1,8 @@
-// The few HTTP API calls the page makes: who am I, sign up, sign in, sign out.
+// The few HTTP API calls the page makes: who am I, sign up, sign in, sign out, search.
 //
 // Sign-in sets the HttpOnly session cookie; the page never sees or stores the token, and
-// the WebSocket handshake carries the cookie. Everything else goes over the WebSocket.
+// the WebSocket handshake carries the cookie. Everything else but search goes over the
+// WebSocket: a search answers one person's question and changes nothing, so plain HTTP.
 
 export class ApiError extends Error {
   constructor(status, body) {
@@ -62,4 +63,11 @@ export async function login(username, password) {
 
 export async function logout() {
   await call('POST', 'logout');
+}
+
+/** A page of the messages holding `query`, newest first, after the cursor `before`. */
+export async function searchMessages(query, before) {
+  const params = new URLSearchParams({ query });
+  if (before) params.set('before', before);
+  return call('GET', `search?${params}`);
 }

@@ -9,9 +9,11 @@ import { Dialogs } from './dialogs.js';
 import { MembersDialog } from './members_dialog.js';
 import { byId } from './dom.js';
 import { roomLabel } from './format.js';
+import { IdleWatch } from './idle.js';
 import { MentionAutocomplete } from './mentions.js';
 import { Notifier } from './notify.js';
 import { Outbox } from './outbox.js';
+import { SearchBox } from './search.js';
 import { Sidebar, roomHref } from './sidebar.js';
 import { Store, kindOf } from './store.js';
 import { ThreadPanel, replyTo } from './threads.js';
@@ -77,6 +79,7 @@ export class App {
     this.#outbox = new Outbox(me);
     this.#conn = new Connection();
     this.#chat = new Chat({ me, conn: this.#conn, store: this.#store, outbox: this.#outbox });
+    new IdleWatch((away) => this.#chat.setAway(away)); // five minutes without input: away
     this.#restoreRoomList();
 
     this.#timeline = new Timeline(
@@ -145,6 +148,11 @@ export class App {
       chat: this.#chat,
       navigate: (room) => this.navigate(room),
       activeRoom: () => this.#chat.active,
+    });
+    new SearchBox({
+      navigate: (room) => this.navigate(room),
+      me: () => me,
+      before: document.querySelector('.room-nav'),
     });
 
     byId('me-name').textContent = me;

@@ -31,6 +31,7 @@ export class Chat extends EventTarget {
   #me;
   #inFlight = new Set(); // client_msg_ids sent on this connection and not yet acknowledged
   #typingSent = new Map(); // room -> when we last sent `typing`
+  #away = false; // the user is idle here: said to the server again on each connection
   #readSent = new Map(); // room -> seq of the last `read` sent on this connection
   #roomsTimer = null;
   #loadingNewest = new Set();
@@ -74,6 +75,8 @@ export class Chat extends EventTarget {
     this.#readSent.clear();
     try {
       const synced = await this.#sync();
+      this.#store.setPresence(synced.presence ?? {}, true);
+      if (this.#away) this.#conn.notify('idle', { away: true });
       for (const [name, state] of Object.entries(synced.rooms)) {
         if (!this.#store.room(name)) this.#refreshRooms();
         if (!state.complete) this.#store.resetEvents(name);
@@ -135,6 +138,8 @@ export class Chat extends EventTarget {
         if (!state.complete) this.#store.resetEvents(name);
       }
       if (this.active) this.ensureLoaded(this.active);
+    } else if (frame.type === 'presence') {
+      this.#store.setPresence(frame.users);
     } else if (frame.type === 'mention') {
       // Someone called the user by name (or @room): a notice, not a room event.
       this.dispatchEvent(new CustomEvent('mention', { detail: frame }));
@@ -334,6 +339,13 @@ export class Chat extends EventTarget {
   }
 
   // --- presence ----------------------------------------------------------------------
+
+  /** The user has been idle a while (`away`), or is back: the server tells who shares a room. */
+  setAway(away) {
+    if (this.#away === away) return;
+    this.#away = away;
+    this.#conn.notify('idle', { away });
+  }
 
   /** The user is typing in `room`: tell the others, at most every few seconds. */
   typing(room) {

@@ -1,7 +1,8 @@
 // The list of rooms and direct messages, with unread counts and the active room marked.
 // A room the user is no longer in stays listed, marked, while it holds messages not sent.
 // Unread mentions of the user show as "@N" beside a room's count (in a DM every unread
-// message is one: its count says it); a muted room is dimmed.
+// message is one: its count says it); a muted room is dimmed. A DM shows whether the other
+// person is online (a green dot) or away (a hollow yellow one); offline shows nothing.
 
 import { byId, el, reconcile } from './dom.js';
 import { colourClass, dmPeer, initial, roomLabel } from './format.js';
@@ -25,13 +26,14 @@ export class Sidebar {
     const byLabel = (a, b) => label(a).localeCompare(label(b));
     const rooms = all.filter((room) => room.kind !== 'dm').sort(byLabel);
     const dms = all.filter((room) => room.kind === 'dm').sort(byLabel);
-    this.#fill(this.#rooms, rooms, this.#roomCache, me, active, muted);
-    this.#fill(this.#dms, dms, this.#dmCache, me, active, muted);
+    const presenceOf = (user) => store.presenceOf(user);
+    this.#fill(this.#rooms, rooms, this.#roomCache, me, active, muted, presenceOf);
+    this.#fill(this.#dms, dms, this.#dmCache, me, active, muted, presenceOf);
     this.#roomsEmpty.hidden = rooms.length > 0;
     this.#dmsEmpty.hidden = dms.length > 0;
   }
 
-  #fill(list, rooms, cache, me, active, muted) {
+  #fill(list, rooms, cache, me, active, muted, presenceOf) {
     reconcile(
       list,
       rooms,
@@ -59,7 +61,14 @@ export class Sidebar {
       mentionCount.hidden = mentions === 0 || room.kind === 'dm';
       link.classList.toggle('mentioned', mentions > 0);
       link.classList.toggle('muted', muted.has(room.name));
-      link.setAttribute('aria-label', linkLabel(room, count, me, mentions, muted.has(room.name)));
+      const presence = room.kind === 'dm' ? presenceOf(dmPeer(room.name, me)) : 'offline';
+      const dot = link.querySelector('.presence-dot');
+      if (dot) {
+        dot.dataset.state = presence;
+        dot.hidden = presence === 'offline';
+      }
+      const label = linkLabel(room, count, me, mentions, muted.has(room.name), presence);
+      link.setAttribute('aria-label', label);
     }
   }
 
@@ -88,6 +97,9 @@ export class Sidebar {
           dataset: { room: room.name },
         },
         icon,
+        room.kind === 'dm'
+          ? el('span', { class: 'presence-dot', hidden: true, attrs: { 'aria-hidden': 'true' } })
+          : null,
         el('span', { class: 'room-label', text: roomLabel(room.name, room.kind, me) }),
         el('span', { class: 'mention-count', hidden: true, text: '@0', attrs: { 'aria-hidden': 'true' } }),
         el('span', { class: room.left ? 'badge unsent' : 'badge', hidden: true, text: '0' }),
@@ -96,10 +108,11 @@ export class Sidebar {
   }
 }
 
-function linkLabel(room, count, me, mentions = 0, muted = false) {
+function linkLabel(room, count, me, mentions = 0, muted = false, presence = 'offline') {
   const label = roomLabel(room.name, room.kind, me);
   if (room.left) return `${label}, left, ${count} message${count === 1 ? '' : 's'} not sent`;
   const parts = [label];
+  if (presence !== 'offline') parts.push(presence);
   if (count) parts.push(`${count} unread`);
   if (mentions && room.kind !== 'dm') parts.push(`${mentions} mention${mentions === 1 ? '' : 's'}`);
   if (muted) parts.push('muted');

@@ -1,5 +1,6 @@
-// What the page knows about rooms: the user's rooms, each room's events, unread counts and
-// who is typing. Pure state: no sockets, no DOM. Every change fires a `change` event.
+// What the page knows about rooms: the user's rooms, each room's events, unread counts,
+// who is typing and who is online. Pure state: no sockets, no DOM. Every change fires a
+// `change` event.
 //
 // A room's events are kept sorted by `seq` with each `seq` at most once, whatever order
 // pages of history, sync replays and live events arrive in. `countedSeq` is how far the
@@ -316,6 +317,24 @@ export class Store extends EventTarget {
     const now = Date.now();
     for (const [user, until] of room.typing) if (until <= now) room.typing.delete(user);
     return [...room.typing.keys()].sort();
+  }
+
+  // --- presence: user -> 'online' | 'away'; a user not held is offline ------------------
+
+  #presence = new Map();
+
+  /** States the server told; `all`: everyone not named is offline (the reply to `sync`). */
+  setPresence(users, all = false) {
+    if (all) this.#presence.clear();
+    for (const [user, state] of Object.entries(users)) {
+      if (state === 'online' || state === 'away') this.#presence.set(user, state);
+      else this.#presence.delete(user);
+    }
+    this.changed('presence');
+  }
+
+  presenceOf(user) {
+    return this.#presence.get(user) ?? 'offline';
   }
 
   totalUnread() {
