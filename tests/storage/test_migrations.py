@@ -20,10 +20,21 @@ LATEST = len(migrations("sqlite"))
 
 # What each released migration is, byte for byte: databases in use were made by these.
 RELEASED = {
-    "0001_initial.sql": "b52c2535219bc5b94b33fe2b396d4d28d6d3c762fd9ebc806e9d98da51fcc1e0",
-    "0002_edit_delete_roles.sql": (
-        "dd86d208e70d6b712083d558a2e3ec4e4dfb3d2a6a08f0609f439808562e1bec"
-    ),
+    "sqlite": {
+        "0001_initial.sql": "b52c2535219bc5b94b33fe2b396d4d28d6d3c762fd9ebc806e9d98da51fcc1e0",
+        "0002_edit_delete_roles.sql": (
+            "dd86d208e70d6b712083d558a2e3ec4e4dfb3d2a6a08f0609f439808562e1bec"
+        ),
+        "0003_reactions.sql": "ccfe0901f33bcf0b3f62a0fb04923cd3f0701514ffe55dd198fe682502d57e9b",
+        "0004_replies_mentions.sql": (
+            "a96a925be86f3b987127381c2340530c8bc062eba63bc677be9fefe49faee094"
+        ),
+        "0005_search.sql": "abfdbabb4fa848f6b082a7314128edffd2e8cbb10d30ac3a06f8721c4fcc6128",
+    },
+    "postgresql": {
+        "0001_initial.sql": "bf3a94777232426a8ce7f879bdab12428dd694039c00aa20f02c8c56ad8f8405",
+        "0002_search.sql": "562c44eb6966fc778d5b1123e7621369b32101bdd2e2a112a6fccbf5f4aaff32",
+    },
 }
 
 TRICKY = """
@@ -98,7 +109,8 @@ def test_a_database_newer_than_this_code_is_refused(tmp_path: Path) -> None:
 
 
 def test_released_migrations_never_change() -> None:
-    folder = resources.files("hubbub.storage.migrations").joinpath("sqlite")
-    for name, digest in RELEASED.items():
-        script = folder.joinpath(name).read_bytes()
-        assert hashlib.sha256(script).hexdigest() == digest, f"{name} was edited"
+    for engine, released in RELEASED.items():
+        folder = resources.files("hubbub.storage.migrations").joinpath(engine)
+        for name, digest in released.items():
+            script = folder.joinpath(name).read_bytes()
+            assert hashlib.sha256(script).hexdigest() == digest, f"{engine} {name} was edited"
