@@ -44,7 +44,11 @@ TEST_SETTINGS: dict[str, Any] = {
     "send_rate": 100_000.0,
     "send_burst": 100_000.0,
     "signup_burst": 10_000.0,
+    # A new account joins no room unless a test asks (tests of the first minute do, with the
+    # server's default, LANDING_ROOMS): the others count their rooms from nothing.
+    "default_rooms": (),
 }
+LANDING_ROOMS = ("lobby",)  # Config's default_rooms
 
 
 def config_for(data_dir: Path, **overrides: Any) -> Config:
@@ -176,7 +180,8 @@ class ServerProcess:
         self.port = port or free_port()
         self.env = dict(os.environ)
         for key, value in (TEST_SETTINGS | settings).items():
-            self.env[f"HUBBUB_{key.upper()}"] = str(value)
+            text = ",".join(value) if isinstance(value, tuple) else str(value)
+            self.env[f"HUBBUB_{key.upper()}"] = text
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property

@@ -29,6 +29,8 @@ class Config:
     storage_url: str = ""  # empty: sqlite:<data_dir>/hubbub.sqlite3 (see storage/factory.py)
     broker: str = ""  # empty: in-process, one node; redis://… shares it (see broker/factory.py)
     guests: bool = True  # the seed's plain-text clients, as guests in `lobby`
+    # Public rooms every new account joins, the first one shown first; created if missing.
+    default_rooms: tuple[str, ...] = ("lobby",)
     allowed_origins: tuple[str, ...] = ()  # besides the server's own
     # Proxies (addresses or networks) whose X-Forwarded-For/-Proto are believed.
     trusted_proxies: tuple[str, ...] = ()
@@ -73,6 +75,9 @@ class Config:
         if not self.storage_url:  # derived here, so every reader sees the URL in use
             default = sqlite_url(self.data_dir / "hubbub.sqlite3")
             object.__setattr__(self, "storage_url", default)
+        # Room names are case-insensitive: kept lowercase, each once, in their order.
+        rooms = tuple(dict.fromkeys(room.lower() for room in self.default_rooms))
+        object.__setattr__(self, "default_rooms", rooms)
 
 
 _ENV_PREFIX = "HUBBUB_"
@@ -123,6 +128,7 @@ _RANGES: dict[str, tuple[int, int]] = {
     "token_ttl_days": (1, 36_500),
 }
 _ORIGIN = re.compile(r"https?://[^/\s]+")
+ROOM_NAME_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")  # protocol.limits.RoomName, lowercased
 
 
 def _check(config: Config) -> None:
@@ -163,6 +169,10 @@ def _problem(name: str, value: Any, default: Any) -> str | None:
             Proxies(value)
         except BadProxy as exc:
             return f"has {exc}"
+    if name == "default_rooms":
+        for room in value:
+            if not ROOM_NAME_RE.fullmatch(room):
+                return f"has {room!r}, which is not a room name (1-64 of a-z 0-9 _ -)"
     if name == "allowed_origins":
         for origin in value:
             if not _ORIGIN.fullmatch(origin):

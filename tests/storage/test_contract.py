@@ -1057,3 +1057,34 @@ async def test_search_refuses_a_query_shorter_than_three_characters(store: Stora
     await append(store, "r", "alice", "ab ab ab")
     with pytest.raises(BadRequest, match="at least 3 characters"):
         await store.search("alice", "ab", None, None, 5)
+
+
+# --- 14. one first admin -----------------------------------------------------------------
+
+
+async def test_the_first_account_is_the_admin_and_the_next_is_not(url: str) -> None:
+    async with opened(url) as store:
+        assert not await store.is_admin("alice")  # no such user yet
+        await store.create_user("alice", "hash-of-alice", NOW)
+        await store.create_user("bob", "hash-of-bob", NOW)
+        assert await store.is_admin("alice")
+        assert not await store.is_admin("bob")
+        with pytest.raises(Conflict):  # a taken name changes nobody's role
+            await store.create_user("alice", "another hash", NOW)
+    async with opened(url) as store:  # kept
+        assert [await store.is_admin(u) for u in ("alice", "bob")] == [True, False]
+
+
+async def test_accounts_created_at_once_on_two_nodes_have_exactly_one_admin(url: str) -> None:
+    names = [f"user{n}" for n in range(12)]
+    async with opened(url) as one, opened(url) as two:
+        created = await asyncio.gather(
+            *(
+                (one if n % 2 else two).create_user(name, "hash-of-" + name, NOW)
+                for n, name in enumerate(names)
+            )
+        )
+        assert created == [None] * len(names)
+        admins = [name for name in names if await one.is_admin(name)]
+        assert len(admins) == 1
+        assert [name for name in names if await two.is_admin(name)] == admins

@@ -30,10 +30,16 @@ RELEASED = {
             "a96a925be86f3b987127381c2340530c8bc062eba63bc677be9fefe49faee094"
         ),
         "0005_search.sql": "abfdbabb4fa848f6b082a7314128edffd2e8cbb10d30ac3a06f8721c4fcc6128",
+        "0006_server_roles.sql": (
+            "cd65c5dc5bf6b9294996ee603b5667993cdcf776de36320425cee619316c7386"
+        ),
     },
     "postgresql": {
         "0001_initial.sql": "bf3a94777232426a8ce7f879bdab12428dd694039c00aa20f02c8c56ad8f8405",
         "0002_search.sql": "562c44eb6966fc778d5b1123e7621369b32101bdd2e2a112a6fccbf5f4aaff32",
+        "0003_server_roles.sql": (
+            "cd65c5dc5bf6b9294996ee603b5667993cdcf776de36320425cee619316c7386"
+        ),
     },
 }
 
@@ -114,3 +120,22 @@ def test_released_migrations_never_change() -> None:
         for name, digest in released.items():
             script = folder.joinpath(name).read_bytes()
             assert hashlib.sha256(script).hexdigest() == digest, f"{engine} {name} was edited"
+
+
+def test_server_roles_make_the_oldest_account_of_an_older_database_its_admin(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "hubbub.sqlite3"
+    with closing(sqlite3.connect(path, isolation_level=None)) as db:
+        for number, script in migrations("sqlite")[:5]:  # a database made before roles
+            for statement in statements(script):
+                db.execute(statement)
+            db.execute(f"PRAGMA user_version = {number}")
+        db.executemany(
+            "INSERT INTO users (username, password_hash, created_at) VALUES (?, 'h', ?)",
+            [("zed", 1), ("amy", 2), ("bob", 1)],
+        )
+    migrate(sqlite_url(path))
+    with closing(sqlite3.connect(path)) as db:
+        roles = dict(db.execute("SELECT username, role FROM users").fetchall())
+    assert roles == {"bob": "admin", "zed": "member", "amy": "member"}  # first made, then by name

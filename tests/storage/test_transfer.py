@@ -290,9 +290,11 @@ async def assert_alike(old: Storage, new: Storage, deployment: Deployment) -> No
         hashed = await old.password_hash(user)
         assert hashed is not None and hashed.startswith("$argon2id$")
         assert await new.password_hash(user) == hashed
+        assert await new.is_admin(user) == await old.is_admin(user)  # the server's role too
         for token in deployment.tokens[user]:
             assert await old.user_for_token(token_hash(token), now) == user
             assert await new.user_for_token(token_hash(token), now) == user
+    assert [await new.is_admin(user) for user in USERS].count(True) == 1
     for token in deployment.expired:
         assert await new.user_for_token(token_hash(token), now - 7_000) == "dave"
         assert await new.user_for_token(token_hash(token), now) is None

@@ -82,6 +82,7 @@ def _check_storable(*texts: str) -> None:
 class Login:
     token: str
     username: str
+    rooms: tuple[str, ...] = ()  # a new account's default rooms
 
 
 class Actions:
@@ -126,7 +127,10 @@ class Actions:
         self._registrations.check(address, what="sign-ups from this address")
         password_hash = await self.passwords.hash(password)
         await self.storage.create_user(username, password_hash, self.clock())
-        return await self._new_session(username)
+        for room in self.config.default_rooms:  # as ordinary joins: their events go out
+            await self.storage.add_member(room, username, self.clock(), None)
+        login = await self._new_session(username)
+        return Login(login.token, username, self.config.default_rooms)
 
     async def login(self, username: str, password: str, address: str) -> Login:
         """An unknown user and a wrong password take the same path, the same time and the
@@ -146,6 +150,10 @@ class Actions:
         ttl_ms = self.config.token_ttl_days * 86_400_000
         await self.storage.create_token(token_hash(token), username, now, now + ttl_ms)
         return Login(token, username)
+
+    async def is_admin(self, user: str) -> bool:
+        """Whether ``user`` is the server's admin: its first account."""
+        return await self.storage.is_admin(user)
 
     async def logout(self, token: str) -> None:
         """Revoke the token; every WebSocket authenticated with it is closed at once."""
@@ -173,7 +181,16 @@ class Actions:
         return await self.storage.user_rooms(user)
 
     async def directory(self) -> list[PublicRoom]:
-        return await self.storage.public_rooms()
+        """Every public room. ``lobby``'s count includes the plain-text guests connected to
+        this node: they chat there without being members (other nodes' are not known here)."""
+        rooms = await self.storage.public_rooms()
+        guests = self.hub.guests
+        return [
+            msgspec.structs.replace(room, members=room.members + guests)
+            if room.name == LOBBY
+            else room
+            for room in rooms
+        ]
 
     async def members(self, user: str, room: str) -> list[str]:
         await self._visible(user, room)

@@ -79,6 +79,11 @@ class Hub:
         self._guests.pop(guest_id, None)
 
     @property
+    def guests(self) -> int:
+        """The plain-text guests connected to this node."""
+        return len(self._guests)
+
+    @property
     def connections(self) -> int:
         return sum(len(s) for s in self._users.values()) + len(self._guests)
 

@@ -16,7 +16,7 @@ from typing import Self
 
 from hubbub.broker.base import Broker
 from hubbub.broker.factory import build_broker
-from hubbub.config import Config
+from hubbub.config import Config, ConfigError
 from hubbub.core.models import LOBBY, RoomKind
 from hubbub.service.actions import Actions, Clock, wall_clock_ms
 from hubbub.service.hub import Hub
@@ -45,13 +45,23 @@ class Node:
         try:
             await self._stack.enter_async_context(self.broker)
             await self._stack.enter_async_context(self.storage)
-            await self.storage.ensure_room(LOBBY, RoomKind.PUBLIC, self.actions.clock())
+            await self._ensure_rooms()
             self.hub.presence.start(self.broker.publish)
             self._stack.callback(self.hub.presence.stop)  # first to run: the broker is open
         except BaseException:
             await self._stack.aclose()  # what opened closes: no thread or connection left
             raise
         return self
+
+    async def _ensure_rooms(self) -> None:
+        """Create ``lobby`` and the default rooms if missing. A default room must be public:
+        new accounts are put in it unasked, which a private room's members did not agree to."""
+        now = self.actions.clock()
+        for name in dict.fromkeys((LOBBY, *self.config.default_rooms)):
+            await self.storage.ensure_room(name, RoomKind.PUBLIC, now)
+            room = await self.storage.get_room(name)
+            if name in self.config.default_rooms and (room is None or room.kind != RoomKind.PUBLIC):
+                raise ConfigError(f"HUBBUB_DEFAULT_ROOMS has {name!r}, which is not a public room")
 
     async def __aexit__(
         self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None

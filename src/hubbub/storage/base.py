@@ -49,6 +49,10 @@ Rooms and users are named by their (normalized) names. Every guarantee below is 
    message is found by no search (its index entries are erased as the engine allows: see
    each backend). ``search`` returns what ``core.search.match_ranges`` matches, in the order
    of ``core.search.Cursor``, on every backend.
+14. **One first admin.** ``create_user`` makes the account it creates the server's admin
+   when no account exists yet, decided in its write transaction: however many accounts are
+   created at once, on however many nodes, exactly one is the admin (the first committed);
+   every later one is a member. ``is_admin`` reads it.
 
 Events are appended through one method, ``append``, whatever their kind; the methods that
 change members (``create_room``, ``open_dm``, ``add_member``, ``remove_member``) or messages
@@ -144,7 +148,11 @@ class Storage(Opened):
 
     @abc.abstractmethod
     def create_user(self, username: str, password_hash: str, now: int) -> Awaitable[None]:
-        """Raises ``Conflict`` if the name is taken."""
+        """Raises ``Conflict`` if the name is taken. The first account is the admin (14)."""
+
+    @abc.abstractmethod
+    async def is_admin(self, username: str) -> bool:
+        """Whether ``username`` is the server's admin (False for no such user)."""
 
     @abc.abstractmethod
     async def password_hash(self, username: str) -> str | None: ...

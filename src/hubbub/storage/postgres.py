@@ -515,9 +515,14 @@ class PostgresStorage(Storage):
 
     def create_user(self, username: str, password_hash: str, now: int) -> Awaitable[None]:
         async def job(db: Connection[Record], events: list[Event]) -> None:
+            # Accounts are created one at a time, whichever node creates them, so that the
+            # first is seen by every later one (reads of users are not blocked).
+            await db.execute("LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE")
             added = await db.execute(
-                "INSERT INTO users (username, password_hash, created_at) VALUES ($1, $2, $3)"
-                " ON CONFLICT DO NOTHING",
+                "INSERT INTO users (username, password_hash, created_at, role)"
+                " SELECT $1, $2, $3,"
+                " CASE WHEN EXISTS (SELECT 1 FROM users) THEN 'member' ELSE 'admin' END"
+                " ON CONFLICT (username) DO NOTHING",
                 username,
                 password_hash,
                 now,
@@ -526,6 +531,13 @@ class PostgresStorage(Storage):
                 raise Conflict(f"the username {username!r} is taken")
 
         return self._submit(job)
+
+    async def is_admin(self, username: str) -> bool:
+        async def read(db: DB) -> bool:
+            role = await db.fetchval("SELECT role FROM users WHERE username = $1", username)
+            return bool(role == "admin")
+
+        return await self._read(read)
 
     async def password_hash(self, username: str) -> str | None:
         async def read(db: DB) -> str | None:

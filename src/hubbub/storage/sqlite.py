@@ -494,14 +494,24 @@ class SQLiteStorage(Storage):
     def create_user(self, username: str, password_hash: str, now: int) -> Awaitable[None]:
         def job(db: sqlite3.Connection, events: list[Event]) -> None:
             try:
+                # One writer: no other account can be created between the check and the insert.
                 db.execute(
-                    "INSERT INTO users (username, password_hash, created_at) VALUES (?, ?, ?)",
+                    "INSERT INTO users (username, password_hash, created_at, role)"
+                    " SELECT ?, ?, ?,"
+                    " CASE WHEN EXISTS (SELECT 1 FROM users) THEN 'member' ELSE 'admin' END",
                     (username, password_hash, now),
                 )
             except sqlite3.IntegrityError:
                 raise Conflict(f"the username {username!r} is taken") from None
 
         return self._submit(job)
+
+    async def is_admin(self, username: str) -> bool:
+        def read(db: sqlite3.Connection) -> bool:
+            row = db.execute("SELECT role FROM users WHERE username = ?", (username,)).fetchone()
+            return row is not None and row[0] == "admin"
+
+        return await self._read(read)
 
     async def password_hash(self, username: str) -> str | None:
         def read(db: sqlite3.Connection) -> str | None:

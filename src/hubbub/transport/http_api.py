@@ -59,9 +59,16 @@ class UserOut(msgspec.Struct):
     username: str
 
 
-class SessionOut(msgspec.Struct):
+class MeOut(msgspec.Struct, omit_defaults=True):
+    username: str
+    admin: bool = False  # present, and true, for the server's admin alone
+
+
+class SessionOut(msgspec.Struct, omit_defaults=True):
     token: str
     user: UserOut
+    # On registration: the default rooms the new account was put in, the first to be shown.
+    rooms: list[str] = msgspec.field(default_factory=list)
 
 
 class NewRoom(msgspec.Struct, forbid_unknown_fields=True):
@@ -240,7 +247,8 @@ def _route(endpoint: Endpoint) -> Callable[[web.Request], Awaitable[web.Response
 
 
 def _session_response(status: int, login: Login, request: web.Request) -> web.Response:
-    response = json_response(status, SessionOut(token=login.token, user=UserOut(login.username)))
+    out = SessionOut(token=login.token, user=UserOut(login.username), rooms=list(login.rooms))
+    response = json_response(status, out)
     config = state_of(request).config
     response.set_cookie(
         SESSION_COOKIE,
@@ -281,7 +289,7 @@ async def logout(call: Call) -> web.Response:
 
 
 async def me(call: Call) -> web.Response:
-    return json_response(200, UserOut(call.user))
+    return json_response(200, MeOut(call.user, admin=await _actions(call).is_admin(call.user)))
 
 
 async def my_rooms(call: Call) -> web.Response:
@@ -439,7 +447,7 @@ ENDPOINTS = [
         auth=False,
         sets_cookie=True,
     ),
-    Endpoint("GET", PREFIX + "/me", "The signed-in user", me, response=UserOut),
+    Endpoint("GET", PREFIX + "/me", "The signed-in user", me, response=MeOut),
     Endpoint("GET", PREFIX + "/rooms", "The rooms you are in", my_rooms, response=RoomList),
     Endpoint(
         "GET",

@@ -53,8 +53,10 @@ export async function whoAmI() {
   }
 }
 
+/** A new account: its name, and the default rooms it was put in (the first to be shown). */
 export async function register(username, password) {
-  return (await call('POST', 'register', { username, password })).user.username;
+  const answer = await call('POST', 'register', { username, password });
+  return { username: answer.user.username, rooms: answer.rooms ?? [] };
 }
 
 export async function login(username, password) {

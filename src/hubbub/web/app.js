@@ -13,6 +13,7 @@ import { IdleWatch } from './idle.js';
 import { MentionAutocomplete } from './mentions.js';
 import { Notifier } from './notify.js';
 import { Outbox } from './outbox.js';
+import { RoomPreview } from './preview.js';
 import { SearchBox } from './search.js';
 import { Sidebar, roomHref } from './sidebar.js';
 import { Store, kindOf } from './store.js';
@@ -72,6 +73,7 @@ export class App {
   #threads;
   #notifier;
   #leaveArmed = null;
+  #preview; // a room the user is not in, opened from a link
 
   constructor(me, { onSignOut }) {
     this.#me = me;
@@ -149,6 +151,16 @@ export class App {
       navigate: (room) => this.navigate(room),
       activeRoom: () => this.#chat.active,
     });
+    this.#preview = new RoomPreview({
+      me,
+      chat: this.#chat,
+      onChange: () => this.#queueRender(),
+      onJoined: (room) => {
+        this.#loadMembers(room);
+        this.#queueRender();
+        this.#composer.focus();
+      },
+    });
     new SearchBox({
       navigate: (room) => this.navigate(room),
       me: () => me,
@@ -176,10 +188,14 @@ export class App {
     document.addEventListener('visibilitychange', () => this.#queueRender());
   }
 
-  start() {
+  /** `landing`: the room a new account opens in (its first default room), on any screen. */
+  start(landing = null) {
     this.#view.hidden = false;
     let room = roomFromHash();
-    if (!room) {
+    if (!room && landing) {
+      room = landing;
+      history.replaceState(null, '', roomHref(room));
+    } else if (!room) {
       room = recall(`hubbub:last-room:${this.#me}`);
       // On a phone the list of rooms comes first; on a wide screen, the last room.
       if (room && matchMedia('(min-width: 721px)').matches) {
@@ -265,11 +281,15 @@ export class App {
     const active = this.#chat.active;
     const room = active ? store.room(active) : null;
     const left = this.#leftRooms();
-    const shown = room ?? left.find((r) => r.name === active) ?? null;
+    const leftRoom = left.find((r) => r.name === active) ?? null;
+    // A room the user is not in, opened from a link: looked into (preview.js).
+    const look = active && !room && !leftRoom ? this.#preview.lookAt(active) : null;
+    const shown = room ?? leftRoom ?? look?.room ?? null;
     // Far history is forgotten unless it is being read (scrolled up to) in the open room.
     store.trimHistory(room && !this.#timeline.atBottom ? active : null);
     this.#sidebar.render(store, active, left, this.#notifier.muted);
     this.#renderHeader(active, room, shown);
+    this.#preview.render(look?.room ?? null);
     const empty = byId('room-empty');
     if (shown) {
       empty.hidden = true;
@@ -279,7 +299,7 @@ export class App {
     } else {
       this.#timeline.clear();
       empty.hidden = false;
-      const [title, text] = this.#emptyText(active);
+      const [title, text] = this.#emptyText(active, look);
       empty.querySelector('h2').textContent = title;
       empty.querySelector('p').textContent = text;
     }
@@ -322,12 +342,16 @@ export class App {
     return `Waiting — ${why}, retrying in ${Math.max(1, Math.ceil(remaining / 1000))} s`;
   }
 
-  #emptyText(active) {
+  /** `look`: what is known of a room the user is not in (preview.js), if that is `active`. */
+  #emptyText(active, look = null) {
     if (!active) {
       return ['Pick a room', 'Choose a room on the left, create one, browse the public rooms or message someone.'];
     }
     if (!this.#chat.synced) return ['Connecting…', 'The room appears once the connection is up.'];
-    return ['Not in this room', `You are not a member of “${active}”. Browse the public rooms to join one.`];
+    if (look?.state === 'failed') return ['Could not open the room', 'It is tried again once the connection is back.'];
+    if (look?.state !== 'missing') return ['Opening the room…', ''];
+    // Missing, or private and not the user's: the server does not say which, nor does this.
+    return ['No such room', `There is no room named “${active}” that you can open. Check the link, or browse the public rooms.`];
   }
 
   #renderHeader(active, room, shown) {
@@ -337,6 +361,11 @@ export class App {
     if (!active) {
       icon.hidden = true;
       name.textContent = 'hubbub';
+      sub.textContent = '';
+    } else if (!shown) {
+      // Not known to be a room the user may see (yet): nothing is said of its kind.
+      icon.hidden = true;
+      name.textContent = roomLabel(active, kindOf(active), this.#me);
       sub.textContent = '';
     } else {
       const kind = shown?.kind ?? kindOf(active);

@@ -85,8 +85,15 @@ export class AuthView {
     say(this.#error, '');
     this.#submit.disabled = true;
     let user = null;
+    let landing = null; // a new account opens in its first default room
     try {
-      user = this.#mode === 'signup' ? await register(username, password) : await login(username, password);
+      if (this.#mode === 'signup') {
+        const account = await register(username, password);
+        user = account.username;
+        landing = account.rooms[0] ?? null;
+      } else {
+        user = await login(username, password);
+      }
     } catch (err) {
       say(this.#error, explain(err, this.#mode));
       if (err.status === 429) this.#coolDown(err.retryAfter);
@@ -95,7 +102,7 @@ export class AuthView {
     }
     this.#submit.disabled = false;
     this.#password.value = '';
-    onSignedIn(user);
+    onSignedIn(user, landing);
   }
 
   /** Keep the button disabled until the server will listen again. */

@@ -408,6 +408,14 @@ export class Chat extends EventTarget {
     return this.#store.room(room) !== null;
   }
 
+  /**
+   * The newest page of a room the user is not in: {events, has_more}. Anyone signed in may
+   * read a public room's history; any other room answers `not_found`, as a missing one does.
+   */
+  async peek(room) {
+    return await this.#conn.request('history', { room, limit: NEWEST_PAGE });
+  }
+
   async directory() {
     return (await this.#conn.request('directory')).rooms;
   }

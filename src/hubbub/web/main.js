@@ -8,10 +8,10 @@ const FLASH = 'hubbub:flash'; // a message for the sign-in form that survives th
 
 let app = null;
 
-function startApp(user) {
+function startApp(user, landing = null) {
   auth.hide();
   app = new App(user, { onSignOut: signOut });
-  app.start();
+  app.start(landing);
 }
 
 async function signOut(reason) {

@@ -99,6 +99,7 @@ export class Timeline {
   #hasOlder = false;
   #canRetry = true; // false in a room the user is no longer in
   #dm = false; // the room on screen is a DM: nobody moderates it
+  #readOnly = false; // a public room the user is not in, looked into: no actions
 
   constructor({ scroller, list, marker, status }, handlers) {
     this.#scroller = scroller;
@@ -143,13 +144,17 @@ export class Timeline {
    * deleted since the last render (their rows are made again).
    */
   render(room, pending, me, note = null, revised = []) {
-    const switching = room.name !== this.#roomKey || me !== this.#me;
+    const readOnly = Boolean(room.preview);
+    // Joining a room looked into draws it anew: its rows get their actions.
+    const switching = room.name !== this.#roomKey || me !== this.#me || readOnly !== this.#readOnly;
     if (switching) {
       this.clear();
       this.#roomKey = room.name;
       this.#me = me;
       this.#stick = true;
+      this.#readOnly = readOnly;
     }
+    this.#list.toggleAttribute('data-read-only', readOnly);
     this.#canRetry = !room.left;
     this.#dm = room.kind === 'dm';
     // Delete on others' messages shows while the user moderates the room (actions.js).
@@ -231,6 +236,7 @@ export class Timeline {
 
   /** The action buttons of a stored message (actions.js decides which it offers). */
   #actions(message) {
+    if (this.#readOnly) return null;
     const actions = actionsFor(message, { me: this.#me, dm: this.#dm });
     return actionButtons(actions, (name, button) => this.#run(name, message.seq, button));
   }
@@ -254,6 +260,7 @@ export class Timeline {
 
   /** Open the thread the message `seq` is in (it is its root, or one of its replies). */
   #openThread(seq) {
+    if (this.#readOnly) return; // its panel would offer to reply
     const row = this.#rowAt(seq);
     if (row) this.#handlers.onOpenThread(this.#roomKey, row.event.thread ?? row.event.seq);
   }
@@ -273,6 +280,7 @@ export class Timeline {
 
   /** A long press on the row `node`: its actions as a sheet (only those the user has now). */
   #openSheet(node) {
+    if (this.#readOnly) return;
     const row = this.#rowAt(Number(node.dataset.seq));
     if (!row || row.node !== node) return;
     const moderator = this.#list.hasAttribute('data-moderator');
@@ -436,6 +444,11 @@ export class Timeline {
     if (room.left) {
       state = 'left';
       text = 'You are no longer in this room. Messages not sent stay here until you discard them.';
+    } else if (room.preview) {
+      state = 'preview';
+      text = room.previewHasMore
+        ? 'The newest messages of this room. Join it to read all of them and to write.'
+        : 'This is the very beginning of the conversation.';
     } else if (!room.loaded) [state, text] = ['loading', 'Loading messages…'];
     else if (room.loadingOlder) [state, text] = ['loading', 'Loading earlier messages…'];
     else if (room.hasOlder) [state, text] = ['more', ''];
@@ -590,6 +603,13 @@ export class Timeline {
 
   /** The chips under a message: a click toggles the user's reaction, "+" picks another. */
   #reactions(message) {
+    if (this.#readOnly) {
+      // Shown as counts: reacting is for members.
+      const chips = reactionChips(message, { onToggle: () => {}, onAdd: () => {} });
+      chips?.querySelector('.reaction-add')?.remove();
+      for (const chip of chips?.querySelectorAll('button') ?? []) chip.disabled = true;
+      return chips;
+    }
     return reactionChips(message, {
       onToggle: (emoji, on) => this.#react(message.seq, emoji, on),
       onAdd: (button) => this.#pickReaction(message.seq, button),
