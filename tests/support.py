@@ -51,6 +51,11 @@ TEST_SETTINGS: dict[str, Any] = {
 LANDING_ROOMS = ("lobby",)  # Config's default_rooms
 
 
+def env_text(value: Any) -> str:
+    """A setting as a ``HUBBUB_*`` variable holds it (a list is comma-separated)."""
+    return ",".join(value) if isinstance(value, tuple) else str(value)
+
+
 def config_for(data_dir: Path, **overrides: Any) -> Config:
     return Config(data_dir=data_dir, port=0, **(TEST_SETTINGS | overrides))
 
@@ -180,8 +185,7 @@ class ServerProcess:
         self.port = port or free_port()
         self.env = dict(os.environ)
         for key, value in (TEST_SETTINGS | settings).items():
-            text = ",".join(value) if isinstance(value, tuple) else str(value)
-            self.env[f"HUBBUB_{key.upper()}"] = text
+            self.env[f"HUBBUB_{key.upper()}"] = env_text(value)
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property

@@ -21,7 +21,7 @@ from typing import IO, Any
 
 import aiohttp
 import pytest
-from support import TEST_SETTINGS, Client, free_port, register
+from support import TEST_SETTINGS, Client, env_text, free_port, register
 
 from hubbub.config import Config, ConfigError, load
 from hubbub.storage.migrations import migrations
@@ -33,7 +33,7 @@ def clean_env(**extra: Any) -> dict[str, str]:
     """This environment without any ``HUBBUB_*`` setting, plus the fast test settings."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("HUBBUB_")}
     for key, value in TEST_SETTINGS.items():
-        env[f"HUBBUB_{key.upper()}"] = str(value)
+        env[f"HUBBUB_{key.upper()}"] = env_text(value)
     env.update({k: str(v) for k, v in extra.items()})
     return env
 

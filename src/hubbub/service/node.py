@@ -59,8 +59,10 @@ class Node:
         now = self.actions.clock()
         for name in dict.fromkeys((LOBBY, *self.config.default_rooms)):
             await self.storage.ensure_room(name, RoomKind.PUBLIC, now)
+            if name not in self.config.default_rooms:
+                continue
             room = await self.storage.get_room(name)
-            if name in self.config.default_rooms and (room is None or room.kind != RoomKind.PUBLIC):
+            if room is None or room.kind != RoomKind.PUBLIC:
                 raise ConfigError(f"HUBBUB_DEFAULT_ROOMS has {name!r}, which is not a public room")
 
     async def __aexit__(
