@@ -100,9 +100,9 @@ async def test_left_in_this_page_while_a_message_waits(
 
         # Discard: the message and the room are gone from the page.
         await failed.get_by_role("button", name="Discard").click()
-        await expect(alice.messages()).to_have_count(0)
+        await expect(alice.messages("failed")).to_have_count(0)
         await expect(alice.room_link("den")).to_have_count(0)
-        # den is public: it is shown read-only, with Join.
+        # den is public: it is shown read-only, with Join, and without what was discarded.
         await expect(alice.page.locator("#join-bar")).to_be_visible()
         await alice.wait_bodies(["first"])
         assert await stored_messages(http, server.url) == ["first"]
