@@ -47,7 +47,6 @@ from hubbub.core.events import (
     Message,
     MessageDeleted,
     MessageEdited,
-    Quote,
     Reaction,
     ReactionAdded,
     ReactionRemoved,
@@ -83,6 +82,7 @@ from hubbub.storage.base import (
     Thread,
 )
 from hubbub.storage.migrations.postgresql import migrate
+from hubbub.storage.rows import COMMON_COLUMNS, EVENT_COLUMNS, RowDecoder, as_read, kind_columns
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -891,7 +891,7 @@ class PostgresStorage(Storage):
                 raise room_not_found(room)
             if after is not None:
                 rows = await db.fetch(
-                    f"SELECT {_EVENT_COLUMNS} FROM events WHERE room_id = $1 AND seq > $2"
+                    f"SELECT {EVENT_COLUMNS} FROM events WHERE room_id = $1 AND seq > $2"
                     " ORDER BY seq LIMIT $3",
                     row.id,
                     after,
@@ -902,7 +902,7 @@ class PostgresStorage(Storage):
             else:
                 top = row.last_seq + 1 if before is None else before
                 rows = await db.fetch(
-                    f"SELECT {_EVENT_COLUMNS} FROM events WHERE room_id = $1 AND seq < $2"
+                    f"SELECT {EVENT_COLUMNS} FROM events WHERE room_id = $1 AND seq < $2"
                     " ORDER BY seq DESC LIMIT $3",
                     row.id,
                     top,
@@ -923,7 +923,7 @@ class PostgresStorage(Storage):
             if row is None:
                 raise room_not_found(room)
             rows = await db.fetch(
-                f"SELECT {_EVENT_COLUMNS} FROM events WHERE room_id = $1 AND seq > $2"
+                f"SELECT {EVENT_COLUMNS} FROM events WHERE room_id = $1 AND seq > $2"
                 " ORDER BY seq LIMIT $3",
                 row.id,
                 since,
@@ -947,7 +947,7 @@ class PostgresStorage(Storage):
             state = _Room(row.id, row.name, row.kind, None)
             top = row.last_seq + 1 if before is None else before
             rows = await db.fetch(
-                f"SELECT {_EVENT_COLUMNS} FROM events WHERE room_id = $1 AND thread = $2"
+                f"SELECT {EVENT_COLUMNS} FROM events WHERE room_id = $1 AND thread = $2"
                 " AND type = 'message' AND seq < $3 ORDER BY seq DESC LIMIT $4",
                 row.id,
                 root,
@@ -1015,23 +1015,6 @@ class PostgresStorage(Storage):
 
 # --- SQL shared by the jobs and the reads -------------------------------------------------
 
-# An event is one row of `events`: the common fields in columns of their own (`user` in
-# `author`), and each field of its kind in the column of the same name (`by` in `by_user`: BY
-# is an SQL keyword). A new kind whose fields have no column yet comes with a migration that
-# adds them; appending, reading and replaying need no change.
-_COLUMN_OF = {"by": "by_user"}
-_COMMON_COLUMNS = ["seq", "type", "author", "ts"]
-
-
-def _columns(fields: tuple[str, ...]) -> list[str]:
-    return [_COLUMN_OF.get(f, f) for f in fields]
-
-
-_KIND_COLUMNS = list(
-    dict.fromkeys(c for k in EVENT_CLASSES.values() for c in _columns(own_fields(k)))
-)
-_EVENT_COLUMNS = ", ".join(_COMMON_COLUMNS + _KIND_COLUMNS)  # what reads select
-
 
 def _insert_sql(kind: type[Event]) -> str:
     """The insert of one kind, with the room's next seq. The UPDATE allocates it in the
@@ -1042,13 +1025,13 @@ def _insert_sql(kind: type[Event]) -> str:
     of the whole transaction, gives the number back together with the event. For a kind with
     a ``client_msg_id``, an event its author stored with the same one stops both: the insert
     returns no row."""
-    own = _columns(own_fields(kind))
+    own = kind_columns(kind)
     params = [f"${n}" for n in range(5, 5 + len(own))]
     unless = ""
     if "client_msg_id" in own:
         key = params[own.index("client_msg_id")]
         unless = f" AND NOT EXISTS (SELECT FROM events WHERE author = $3 AND client_msg_id = {key})"
-    columns = ", ".join(["room_id", *_COMMON_COLUMNS, *own])
+    columns = ", ".join(["room_id", *COMMON_COLUMNS, *own])
     values = ", ".join(["$1", "last_seq", "$2", "$3", "$4", *params])
     return (
         f"WITH next AS (UPDATE rooms SET last_seq = last_seq + 1 WHERE id = $1{unless}"
@@ -1057,28 +1040,19 @@ def _insert_sql(kind: type[Event]) -> str:
     )
 
 
-def _positions(kind: type[Event]) -> list[tuple[str, int]]:
-    """Each field of the kind's own, and its place in a row selected with _EVENT_COLUMNS."""
-    first = len(_COMMON_COLUMNS)
-    return [
-        (f, first + _KIND_COLUMNS.index(c))
-        for f, c in zip(own_fields(kind), _columns(own_fields(kind)), strict=True)
-    ]
-
-
 _INSERT = {t: _insert_sql(kind) for t, kind in EVENT_CLASSES.items()}
 
 # Fields whose column holds them in another form: a message's mentions are a text[] (NULL
 # for none), and columns of fields a kind lacks hold NULL.
 _TO_COLUMN: dict[str, Callable[[Any], Any]] = {"mentions": lambda names: _names(names)}
-_FROM_COLUMN: dict[str, Callable[[Any], Any]] = {
-    "deleted": bool,
-    "room_mention": bool,
-    "replies": lambda v: v or 0,
-    "mentions": lambda v: tuple(v) if v else (),
-}
-_CONVERTED = frozenset(_FROM_COLUMN)
-_DECODE = {t: (kind, _positions(kind)) for t, kind in EVENT_CLASSES.items()}
+_event = RowDecoder(
+    {
+        "deleted": bool,
+        "room_mention": bool,
+        "replies": lambda v: v or 0,
+        "mentions": lambda v: tuple(v) if v else (),
+    }
+)
 
 
 @dataclass(slots=True)
@@ -1199,7 +1173,7 @@ async def _insert_unless_stored(
 async def _target(db: DB, room: _Room, seq: int) -> Message:
     """The message ``seq`` of the room as it stands; ``NotFound`` if that is no message."""
     row = await db.fetchrow(
-        f"SELECT {_EVENT_COLUMNS} FROM events WHERE room_id = $1 AND seq = $2", room.id, seq
+        f"SELECT {EVENT_COLUMNS} FROM events WHERE room_id = $1 AND seq = $2", room.id, seq
     )
     message = None if row is None else _event(room.name, row)
     if not isinstance(message, Message):
@@ -1251,17 +1225,7 @@ async def _as_read(db: DB, room_id: int, events: list[Event], reader: str | None
             quotes[seq] = quote_of(author, body, bool(deleted))
     if not counted and not quotes:
         return events
-    return [_read_message(e, counted, quotes) if isinstance(e, Message) else e for e in events]
-
-
-def _read_message(
-    message: Message, counted: dict[int, list[Reaction]], quotes: dict[int, Quote]
-) -> Message:
-    reactions = counted.get(message.seq)
-    quote = None if message.deleted else quotes.get(message.reply_to or 0)
-    if reactions is None and quote is None:
-        return message
-    return msgspec.structs.replace(message, reactions=tuple(reactions or ()), quote=quote)
+    return [as_read(e, counted, quotes) if isinstance(e, Message) else e for e in events]
 
 
 async def _insert_message(
@@ -1362,7 +1326,7 @@ async def _stored(db: DB, event: E) -> Appended[E] | None:
     if key is None:
         return None
     row = await db.fetchrow(
-        f"SELECT r.name, {_EVENT_COLUMNS} FROM events e"
+        f"SELECT r.name, {EVENT_COLUMNS} FROM events e"
         " JOIN rooms r ON r.id = e.room_id"
         " WHERE e.author = $1 AND e.client_msg_id = $2",
         event.user,
@@ -1463,16 +1427,6 @@ async def _info(db: DB, room_id: int, user: str) -> RoomInfo | None:
         unread_mentions=unread_mentions,
         role=await _role(db, room_id, room_kind, user),
     )
-
-
-def _event(room: str, row: Record | tuple[Any, ...]) -> Event:
-    """The event of a row selected with ``_EVENT_COLUMNS``."""
-    seq, type_, author, ts = row[:4]
-    cls, positions = _DECODE[type_]
-    own = {name: row[i] for name, i in positions}
-    for name in _CONVERTED.intersection(own):
-        own[name] = _FROM_COLUMN[name](own[name])
-    return cls(room=room, seq=seq, ts=ts, user=author, **own)
 
 
 def _count(status: str) -> int:

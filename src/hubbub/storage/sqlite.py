@@ -36,7 +36,6 @@ from hubbub.core.events import (
     Message,
     MessageDeleted,
     MessageEdited,
-    Quote,
     Reaction,
     ReactionAdded,
     ReactionRemoved,
@@ -72,6 +71,7 @@ from hubbub.storage.base import (
     Thread,
 )
 from hubbub.storage.migrations.sqlite import migrate
+from hubbub.storage.rows import COMMON_COLUMNS, EVENT_COLUMNS, RowDecoder, as_read, kind_columns
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -852,7 +852,7 @@ class SQLiteStorage(Storage):
                 raise room_not_found(room)
             if after is not None:
                 rows = db.execute(
-                    f"SELECT {_EVENT_COLUMNS} FROM events WHERE room_id = ? AND seq > ?"
+                    f"SELECT {EVENT_COLUMNS} FROM events WHERE room_id = ? AND seq > ?"
                     " ORDER BY seq LIMIT ?",
                     (row.id, after, limit + 1),
                 ).fetchall()
@@ -861,7 +861,7 @@ class SQLiteStorage(Storage):
             else:
                 top = row.last_seq + 1 if before is None else before
                 rows = db.execute(
-                    f"SELECT {_EVENT_COLUMNS} FROM events WHERE room_id = ? AND seq < ?"
+                    f"SELECT {EVENT_COLUMNS} FROM events WHERE room_id = ? AND seq < ?"
                     " ORDER BY seq DESC LIMIT ?",
                     (row.id, top, limit + 1),
                 ).fetchall()
@@ -882,7 +882,7 @@ class SQLiteStorage(Storage):
                 if row is None:
                     raise room_not_found(room)
                 rows = db.execute(
-                    f"SELECT {_EVENT_COLUMNS} FROM events WHERE room_id = ? AND seq > ?"
+                    f"SELECT {EVENT_COLUMNS} FROM events WHERE room_id = ? AND seq > ?"
                     " ORDER BY seq LIMIT ?",
                     (row.id, since, bound + 1),
                 ).fetchall()
@@ -907,7 +907,7 @@ class SQLiteStorage(Storage):
                 state = _RoomState(row.id, row.name, row.kind, row.last_seq)
                 top = row.last_seq + 1 if before is None else before
                 rows = db.execute(
-                    f"SELECT {_EVENT_COLUMNS} FROM events WHERE room_id = ? AND thread = ?"
+                    f"SELECT {EVENT_COLUMNS} FROM events WHERE room_id = ? AND thread = ?"
                     " AND type = 'message' AND seq < ? ORDER BY seq DESC LIMIT ?",
                     (row.id, root, top, limit + 1),
                 ).fetchall()
@@ -971,36 +971,10 @@ class SQLiteStorage(Storage):
 
 # --- SQL shared by the jobs and the reads -------------------------------------------------
 
-# An event is one row of `events`: the common fields in columns of their own (`user` in
-# `author`), and each field of its kind in the column of the same name (`by` in `by_user`: BY
-# is an SQL keyword). A new kind whose fields have no column yet comes with a migration that
-# adds them; appending, reading and replaying need no change.
-_COLUMN_OF = {"by": "by_user"}
-_COMMON_COLUMNS = ["seq", "type", "author", "ts"]
-
-
-def _columns(fields: tuple[str, ...]) -> list[str]:
-    return [_COLUMN_OF.get(f, f) for f in fields]
-
-
-_KIND_COLUMNS = list(
-    dict.fromkeys(c for k in EVENT_CLASSES.values() for c in _columns(own_fields(k)))
-)
-_EVENT_COLUMNS = ", ".join(_COMMON_COLUMNS + _KIND_COLUMNS)  # what reads select
-
 
 def _insert_sql(kind: type[Event]) -> str:
-    columns = ["room_id", *_COMMON_COLUMNS, *_columns(own_fields(kind))]
+    columns = ["room_id", *COMMON_COLUMNS, *kind_columns(kind)]
     return f"INSERT INTO events ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
-
-
-def _positions(kind: type[Event]) -> list[tuple[str, int]]:
-    """Each field of the kind's own, and its place in a row selected with _EVENT_COLUMNS."""
-    first = len(_COMMON_COLUMNS)
-    return [
-        (f, first + _KIND_COLUMNS.index(c))
-        for f, c in zip(own_fields(kind), _columns(own_fields(kind)), strict=True)
-    ]
 
 
 _INSERT = {t: _insert_sql(kind) for t, kind in EVENT_CLASSES.items()}
@@ -1011,16 +985,14 @@ _TO_COLUMN: dict[str, Callable[[Any], Any]] = {
     "mentions": lambda names: _names(names),
     "room_mention": int,
 }
-_FROM_COLUMN: dict[str, Callable[[Any], Any]] = {
-    "deleted": bool,
-    "room_mention": bool,
-    "replies": lambda v: v or 0,
-    "mentions": lambda v: tuple(v.split()) if v else (),
-}
-_DECODE = {
-    t: (kind, _positions(kind), [f for f in own_fields(kind) if f in _FROM_COLUMN])
-    for t, kind in EVENT_CLASSES.items()
-}
+_event = RowDecoder(
+    {
+        "deleted": bool,
+        "room_mention": bool,
+        "replies": lambda v: v or 0,
+        "mentions": lambda v: tuple(v.split()) if v else (),
+    }
+)
 
 
 def _find_room(db: sqlite3.Connection, name: str) -> Room | None:
@@ -1060,7 +1032,7 @@ def _insert(db: sqlite3.Connection, events: list[Event], room: _RoomState, event
 def _target(db: sqlite3.Connection, room: _RoomState, seq: int) -> Message:
     """The message ``seq`` of the room as it stands; ``NotFound`` if that is no message."""
     row = db.execute(
-        f"SELECT {_EVENT_COLUMNS} FROM events WHERE room_id = ? AND seq = ?", (room.id, seq)
+        f"SELECT {EVENT_COLUMNS} FROM events WHERE room_id = ? AND seq = ?", (room.id, seq)
     ).fetchone()
     message = None if row is None else _event(room.name, row)
     if not isinstance(message, Message):
@@ -1114,17 +1086,7 @@ def _as_read(
             quotes[seq] = quote_of(author, body, bool(deleted))
     if not counted and not quotes:
         return events
-    return [_read_message(e, counted, quotes) if isinstance(e, Message) else e for e in events]
-
-
-def _read_message(
-    message: Message, counted: dict[int, list[Reaction]], quotes: dict[int, Quote]
-) -> Message:
-    reactions = counted.get(message.seq)
-    quote = None if message.deleted else quotes.get(message.reply_to or 0)
-    if reactions is None and quote is None:
-        return message
-    return msgspec.structs.replace(message, reactions=tuple(reactions or ()), quote=quote)
+    return [as_read(e, counted, quotes) if isinstance(e, Message) else e for e in events]
 
 
 def _insert_message(
@@ -1215,7 +1177,7 @@ def _stored(db: sqlite3.Connection, event: E) -> Appended[E] | None:
     if key is None:
         return None
     row = db.execute(
-        f"SELECT r.name, {_EVENT_COLUMNS} FROM events e"
+        f"SELECT r.name, {EVENT_COLUMNS} FROM events e"
         " JOIN rooms r ON r.id = e.room_id"
         " WHERE e.author = ? AND e.client_msg_id = ?",
         (event.user, key),
@@ -1308,16 +1270,6 @@ def _info(
         unread_mentions=unread_mentions,
         role=_role(db, room, user),
     )
-
-
-def _event(room: str, row: tuple[Any, ...]) -> Event:
-    """The event of a row selected with ``_EVENT_COLUMNS``."""
-    seq, type_, author, ts = row[:4]
-    cls, positions, converted = _DECODE[type_]
-    own = {name: row[i] for name, i in positions}
-    for name in converted:
-        own[name] = _FROM_COLUMN[name](own[name])
-    return cls(room=room, seq=seq, ts=ts, user=author, **own)
 
 
 def _rewrite_version(db: sqlite3.Connection, events: list[Event]) -> None:
