@@ -423,3 +423,16 @@ async def call_api(
         raw = await response.read()
         body = json.loads(raw) if raw else None
         return ApiReply(response.status, body, response.headers.copy(), response.content_type)
+
+
+async def team_and_outsider(server: RunningServer, http: aiohttp.ClientSession) -> list[str]:
+    """``team``, public, owned by alice, with bob in it; carol is registered, not a member.
+    Their tokens."""
+    return await public_room(http, server.url, "team", ["alice", "bob"], others=["carol"])
+
+
+async def message_at(client: Client, seq: int, room: str = "team") -> dict[str, Any]:
+    """The message ``seq`` as ``client`` reads it in the room's history now."""
+    events = (await client.ok("history", room=room, limit=200))["events"]
+    (found,) = [e for e in events if e["seq"] == seq]
+    return dict(found)

@@ -10,27 +10,15 @@ from __future__ import annotations
 
 import sqlite3
 from contextlib import closing
-from typing import Any
 from urllib.parse import quote
 
 import aiohttp
-from support import Client, RunningServer, call_api, public_room
+from support import Client, RunningServer, call_api, message_at, team_and_outsider
 
 from hubbub.core.reactions import MAX_REACTIONS
 
 ROOM = "team"
 UP, TADA = "\N{THUMBS UP SIGN}", "\N{PARTY POPPER}"
-
-
-async def team(server: RunningServer, http: aiohttp.ClientSession) -> list[str]:
-    """``team``, public, owned by alice, with bob in it; carol is registered, not a member."""
-    return await public_room(http, server.url, ROOM, ["alice", "bob"], others=["carol"])
-
-
-async def message_in_history(client: Client, seq: int, room: str = ROOM) -> dict[str, Any]:
-    events = (await client.ok("history", room=room, limit=200))["events"]
-    (message,) = [e for e in events if e["seq"] == seq]
-    return dict(message)
 
 
 def reactions_url(server: RunningServer, seq: int, emoji: str, room: str = ROOM) -> str:
@@ -40,7 +28,7 @@ def reactions_url(server: RunningServer, seq: int, emoji: str, room: str = ROOM)
 async def test_members_see_reactions_live_and_history_counts_them_per_reader(
     server: RunningServer, http: aiohttp.ClientSession
 ) -> None:
-    alice_token, bob_token, _ = await team(server, http)
+    alice_token, bob_token, _ = await team_and_outsider(server, http)
     async with (
         Client.connect(http, server.url, alice_token, sync={}) as alice,
         Client.connect(http, server.url, bob_token, sync={}) as bob,
@@ -65,7 +53,7 @@ async def test_members_see_reactions_live_and_history_counts_them_per_reader(
         assert put.body["reactions"] == [{"emoji": UP, "count": 2, "me": True}]
         await bob.ok("react", room=ROOM, seq=seq, emoji=":tada:", on=True)
 
-        assert (await message_in_history(alice, seq))["reactions"] == [
+        assert (await message_at(alice, seq))["reactions"] == [
             {"emoji": ":tada:", "count": 1, "me": False},
             {"emoji": UP, "count": 2, "me": True},
         ]
@@ -84,7 +72,7 @@ async def test_members_see_reactions_live_and_history_counts_them_per_reader(
 async def test_a_reaction_is_safe_to_retry(
     server: RunningServer, http: aiohttp.ClientSession
 ) -> None:
-    alice_token, bob_token, _ = await team(server, http)
+    alice_token, bob_token, _ = await team_and_outsider(server, http)
     async with (
         Client.connect(http, server.url, alice_token, sync={}) as alice,
         Client.connect(http, server.url, bob_token, sync={}) as bob,
@@ -102,7 +90,7 @@ async def test_a_reaction_is_safe_to_retry(
         await alice.wait_for(lambda c: c.room_events(ROOM, "reaction_added"))
         await alice.ok("ping")  # anything more would be in front of this pong
         assert [e["type"] for e in alice.room_events(ROOM)] == ["message", "reaction_added"]
-        assert (await message_in_history(alice, seq))["reactions"] == [
+        assert (await message_at(alice, seq))["reactions"] == [
             {"emoji": UP, "count": 1, "me": False}
         ]
 
@@ -110,7 +98,7 @@ async def test_a_reaction_is_safe_to_retry(
 async def test_refused_reactions_store_nothing_and_keep_the_connection(
     server: RunningServer, http: aiohttp.ClientSession
 ) -> None:
-    alice_token, bob_token, carol_token = await team(server, http)
+    alice_token, bob_token, carol_token = await team_and_outsider(server, http)
     async with (
         Client.connect(http, server.url, alice_token, sync={}) as alice,
         Client.connect(http, server.url, bob_token, sync={}) as bob,
@@ -147,19 +135,19 @@ async def test_refused_reactions_store_nothing_and_keep_the_connection(
         for client in (alice, bob, carol):
             assert (await client.ok("ping"))["type"] == "pong"
         assert (await alice.ok("history", room=ROOM, limit=200))["events"] == before
-        assert "reactions" not in (await message_in_history(bob, in_dm, dm))
+        assert "reactions" not in (await message_at(bob, in_dm, dm))
 
         for n in range(MAX_REACTIONS):
             await bob.ok("react", room=ROOM, seq=mine, emoji=f":e{n}:", on=True)
         over = await bob.request("react", room=ROOM, seq=mine, emoji=":one-more:", on=True)
         assert over["type"] == "error" and over["code"] == "conflict", over
-        assert len((await message_in_history(bob, mine))["reactions"]) == MAX_REACTIONS
+        assert len((await message_at(bob, mine))["reactions"]) == MAX_REACTIONS
 
 
 async def test_a_client_offline_during_reactions_syncs_to_the_history_state(
     server: RunningServer, http: aiohttp.ClientSession
 ) -> None:
-    alice_token, bob_token, _ = await team(server, http)
+    alice_token, bob_token, _ = await team_and_outsider(server, http)
     async with Client.connect(http, server.url, alice_token, sync={}) as alice:
         seqs = [(await alice.send(ROOM, f"message {n}"))["seq"] for n in range(3)]
         async with Client.connect(http, server.url, bob_token, sync={}) as bob:
@@ -173,7 +161,7 @@ async def test_a_client_offline_during_reactions_syncs_to_the_history_state(
         async with Client.connect(http, server.url, bob_token, sync={ROOM: since}) as bob:
             await bob.ok("ping")
             missed = bob.room_events(ROOM)
-            fresh = await message_in_history(bob, seqs[0])
+            fresh = await message_at(bob, seqs[0])
     assert [(e["type"], e.get("target")) for e in missed] == [
         ("reaction_added", seqs[0]),
         ("reaction_added", seqs[1]),
@@ -186,14 +174,14 @@ async def test_a_client_offline_during_reactions_syncs_to_the_history_state(
 async def test_a_deleted_messages_reactions_are_gone(
     server: RunningServer, http: aiohttp.ClientSession
 ) -> None:
-    alice_token, _, _ = await team(server, http)
+    alice_token, _, _ = await team_and_outsider(server, http)
     async with Client.connect(http, server.url, alice_token, sync={}) as alice:
         seq = (await alice.send(ROOM, "regrettable"))["seq"]
         await alice.ok("react", room=ROOM, seq=seq, emoji=UP, on=True)
         kept = (await alice.send(ROOM, "fine"))["seq"]
         await alice.ok("react", room=ROOM, seq=kept, emoji=TADA, on=True)
         await alice.ok("delete", room=ROOM, seq=seq)
-        tombstone = await message_in_history(alice, seq)
+        tombstone = await message_at(alice, seq)
     assert tombstone["deleted"] is True and "reactions" not in tombstone
     with closing(sqlite3.connect(server.config.data_dir / "hubbub.sqlite3")) as db:
         rows = db.execute("SELECT seq, emoji, username FROM reactions").fetchall()

@@ -13,26 +13,22 @@ import uuid
 from typing import Any
 
 import aiohttp
-from support import Client, RunningServer, call_api, public_room, register
+from support import (
+    Client,
+    RunningServer,
+    call_api,
+    message_at,
+    register,
+    team_and_outsider,
+)
 
 ROOM = "team"
-
-
-async def team(server: RunningServer, http: aiohttp.ClientSession) -> list[str]:
-    """``team``, public, owned by alice, with bob in it; carol is registered, not a member."""
-    return await public_room(http, server.url, ROOM, ["alice", "bob"], others=["carol"])
 
 
 async def reply(client: Client, parent: int, body: str, room: str = ROOM) -> dict[str, Any]:
     return await client.request(
         "send", room=room, body=body, client_msg_id=uuid.uuid4().hex, reply_to=parent
     )
-
-
-async def message(client: Client, seq: int, room: str = ROOM) -> dict[str, Any]:
-    events = (await client.ok("history", room=room, limit=200))["events"]
-    (found,) = [e for e in events if e["seq"] == seq]
-    return dict(found)
 
 
 async def room_info(client: Client, room: str = ROOM) -> dict[str, Any]:
@@ -43,7 +39,7 @@ async def room_info(client: Client, room: str = ROOM) -> dict[str, Any]:
 async def test_a_reply_quotes_its_parent_and_counts_on_the_root_live_and_in_history(
     server: RunningServer, http: aiohttp.ClientSession
 ) -> None:
-    alice_token, bob_token, _ = await team(server, http)
+    alice_token, bob_token, _ = await team_and_outsider(server, http)
     async with (
         Client.connect(http, server.url, alice_token, sync={}) as alice,
         Client.connect(http, server.url, bob_token, sync={}) as bob,
@@ -58,22 +54,22 @@ async def test_a_reply_quotes_its_parent_and_counts_on_the_root_live_and_in_hist
 
         # A reply to a reply joins the same thread (one level deep) and quotes its parent.
         second = await reply(alice, first["seq"], "great, 12:30")
-        shown = await message(bob, second["seq"])
+        shown = await message_at(bob, second["seq"])
         assert (shown["reply_to"], shown["thread"]) == (first["seq"], root)
         assert shown["quote"] == {"user": "bob", "body": "me"}
 
-        top = await message(bob, root)
+        top = await message_at(bob, root)
         assert top["replies"] == 2 and top["last_reply_at"] == shown["ts"]
         assert "quote" not in top and "thread" not in top
 
         # The quote follows its parent: an edit, then a delete.
         await bob.ok("edit", room=ROOM, seq=first["seq"], body="me! " + "x" * 300)
-        assert (await message(alice, second["seq"]))["quote"] == {
+        assert (await message_at(alice, second["seq"]))["quote"] == {
             "user": "bob",
             "body": "me! " + "x" * 196,  # the first 200 code points
         }
         await bob.ok("delete", room=ROOM, seq=first["seq"])
-        assert (await message(alice, second["seq"]))["quote"] == {
+        assert (await message_at(alice, second["seq"]))["quote"] == {
             "user": "bob",
             "body": "",
             "deleted": True,
@@ -81,9 +77,9 @@ async def test_a_reply_quotes_its_parent_and_counts_on_the_root_live_and_in_hist
         await bob.wait_for(lambda c: len(c.room_events(ROOM, "message_deleted")) == 1)
         (gone,) = bob.room_events(ROOM, "message_deleted")
         assert gone["target"] == first["seq"] and gone["thread"] == root
-        top = await message(bob, root)
+        top = await message_at(bob, root)
         assert top["replies"] == 1 and top["last_reply_at"] == shown["ts"]
-        tombstone = await message(bob, first["seq"])
+        tombstone = await message_at(bob, first["seq"])
         assert tombstone["deleted"] is True and "quote" not in tombstone
         assert tombstone["thread"] == root
 
@@ -96,7 +92,7 @@ async def test_a_reply_quotes_its_parent_and_counts_on_the_root_live_and_in_hist
 async def test_a_thread_pages_its_replies_oldest_first(
     server: RunningServer, http: aiohttp.ClientSession
 ) -> None:
-    alice_token, bob_token, _ = await team(server, http)
+    alice_token, bob_token, _ = await team_and_outsider(server, http)
     async with (
         Client.connect(http, server.url, alice_token, sync={}) as alice,
         Client.connect(http, server.url, bob_token) as bob,
@@ -149,7 +145,7 @@ async def test_a_thread_pages_its_replies_oldest_first(
 async def test_bad_replies_are_refused_with_their_error_and_store_nothing(
     server: RunningServer, http: aiohttp.ClientSession
 ) -> None:
-    alice_token, *_ = await team(server, http)
+    alice_token, *_ = await team_and_outsider(server, http)
     async with Client.connect(http, server.url, alice_token, sync={}) as alice:
         await alice.ok("create", name="elsewhere")
         there = (await alice.send("elsewhere", "in another room"))["seq"]
@@ -178,7 +174,7 @@ async def test_bad_replies_are_refused_with_their_error_and_store_nothing(
 async def test_mentions_notify_members_once_and_count_until_read(
     server: RunningServer, http: aiohttp.ClientSession
 ) -> None:
-    alice_token, bob_token, carol_token = await team(server, http)
+    alice_token, bob_token, carol_token = await team_and_outsider(server, http)
     async with (
         Client.connect(http, server.url, alice_token, sync={}) as alice,
         Client.connect(http, server.url, bob_token, sync={}) as bob,
@@ -190,7 +186,7 @@ async def test_mentions_notify_members_once_and_count_until_read(
         await bob_phone.wait_for(lambda c: c.room_events(ROOM, "mention"))
         (notice,) = bob.room_events(ROOM, "mention")
         assert notice == {"type": "mention", "room": ROOM, "seq": sent["seq"], "user": "alice"}
-        stored = await message(bob, sent["seq"])
+        stored = await message_at(bob, sent["seq"])
         assert stored["mentions"] == ["bob"]  # carol is no member; alice is the author
         assert "room_mention" not in stored
 
@@ -198,7 +194,7 @@ async def test_mentions_notify_members_once_and_count_until_read(
         assert (info["unread"], info["unread_mentions"]) == (1, 1)
         await alice.send(ROOM, "no mention here")
         everyone = await alice.send(ROOM, "@room lunch")  # 2 members: anyone may
-        assert (await message(bob, everyone["seq"]))["room_mention"] is True
+        assert (await message_at(bob, everyone["seq"]))["room_mention"] is True
         await bob.wait_for(lambda c: len(c.room_events(ROOM, "mention")) == 2)
         info = await room_info(bob)
         assert (info["unread"], info["unread_mentions"]) == (3, 2)
@@ -250,7 +246,7 @@ async def test_in_a_dm_every_unread_message_is_a_mention(
 async def test_rooms_tell_each_member_their_role(
     server: RunningServer, http: aiohttp.ClientSession
 ) -> None:
-    alice_token, bob_token, carol_token = await team(server, http)
+    alice_token, bob_token, carol_token = await team_and_outsider(server, http)
     async with (
         Client.connect(http, server.url, alice_token) as alice,
         Client.connect(http, server.url, bob_token) as bob,
