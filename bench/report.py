@@ -72,6 +72,11 @@ def share(v: float) -> str:
     return f"{v * 100:.0f} %"
 
 
+def fine_share(v: float) -> str:
+    """A share of a core that may be a few per cent: one decimal."""
+    return f"{v * 100:.1f} %"
+
+
 def kib(v: float) -> str:
     return f"{v:.2f}" if v < 10 else f"{v:.1f}"
 
@@ -253,6 +258,11 @@ def variant_title(variant: str) -> str:
         "rate": "msgs/s",
         "events": "events",
         "clients": "clients",
+        "messages": "messages",
+        "users": "users",
+        "rooms": "rooms",
+        "uploads": "uploads",
+        "mib": "MiB each",
     }
     shown = []
     for part in variant.split(","):
@@ -668,6 +678,168 @@ def mixed_section(results: Results) -> list[str]:
     return lines + footnotes(results, "mixed")
 
 
+def script_args(results: Results, scenario: str, variant: str) -> str:
+    """The command of a scenario measured by a script of its own (``suite.SCRIPTS``)."""
+    return loadgen_args(results, scenario, variant).replace("loadgen.py", f"{scenario}.py")
+
+
+SEARCH_KINDS = [
+    ("latin_common", "English words, common (`meeting`, `deploy`, `tomorrow`, `release`)"),
+    ("latin_partial", "pieces of English words (`ploym`, `orrow`, `eleas`, `atab`)"),
+    ("latin_rare", "English words, rare (`kubernetes`, `zanzibar`, `flamingo`, `quartz`)"),
+    ("cjk_common", "Chinese, common (`服务器`, `数据库`, `会议室`, `明天的`)"),
+    ("cjk_partial", "pieces of Chinese words (`据库迁`, `器重启`, `议室预`)"),
+    ("cjk_rare", "Chinese, rare (`长颈鹿`, `冰淇淋`, `大熊猫`, `火烈鸟`)"),
+    ("no_match", "found nowhere (`qxzvjk`, `锟斤拷烫`)"),
+]
+
+
+def search_section(results: Results) -> list[str]:
+    lines = [
+        "## Search (`hubbub-json`, `hubbub-pg`)",
+        "",
+        "200 public rooms holding 1 000 000 messages over a year (room r gets a share of "
+        "1/(r+1)^0.7 of them; 15 authors each): 70 % English-like text, 25 % Chinese, 5 % "
+        "both; 55 % short (2" + DASH + "8 words), 35 % medium (8" + DASH + "25), 10 % long "
+        "(25" + DASH + "120); words drawn by Zipf's law from everyday chat words followed by "
+        "thousands of made-up ones, with a few real rare words deep in the tail. The searching "
+        "user is a member of 50 of the rooms. Every message was written through "
+        "`SQLiteStorage.append` (batches of 5 000), so the trigram index (FTS5 on SQLite) is "
+        "the one production writes; the database is built once per set of migrations and "
+        "cached in `bench/.cache`, and PostgreSQL (its `pg_trgm` GIN index) gets a copy by "
+        "`hubbub migrate-to`. The user signs in and sends `GET /api/v1/search?query=…` (the "
+        "first page, 20 results) one after another over one keep-alive connection, each query "
+        "below once per round in a shuffled order, after one round of warm-up; latency is from "
+        "the request to the whole body. CPU per search is read around each request from "
+        "`/proc` (in 10 ms ticks, so only means are given): the server's, and for `hubbub-pg` "
+        "also its PostgreSQL backends'; unlike latency, it holds when other work on the "
+        "machine takes the cores. The server runs with `HUBBUB_SEARCH_RATE` and "
+        "`HUBBUB_SEARCH_BURST` at 1e9, so the per-user limit never answers 429.",
+    ]
+    columns: list[Column] = [
+        ("p50 ms", "p50_ms", ms, False),
+        ("p99 ms", "p99_ms", ms, False),
+        ("max ms", "max_ms", ms, False),
+        ("CPU ms/search", "cpu_ms_per_search", us, False),
+        ("searches", "searches", count, False),
+        ("errors", "errors", count, False),
+        ("server CPU", "server_cpu_share", share, False),
+        ("generator CPU", "loadgen_cpu_share", share, False),
+    ]
+    for variant in results.variants("search"):
+        targets = results.targets("search", variant)
+        lines += ["", f"### {variant_title(variant)}", "", script_args(results, "search", variant)]
+        rows = []
+        for target in targets:
+            case = results.case("search", variant, target)
+            rows.append([f"`{target}`"] + [cell(case, m, f, b) for _, m, f, b in columns])
+        lines += ["", *table(["target"] + [c[0] for c in columns], rows), ""]
+        lines.append(
+            "By kind of query: latency p50 and p99 and the mean CPU per query (ms); results: "
+            "on the first page, on average."
+        )
+        header = ["queries"]
+        for target in targets:
+            header += [f"`{target}` p50", f"`{target}` p99", f"`{target}` CPU"]
+        header.append("results")
+        rows = []
+        for kind, about in SEARCH_KINDS:
+            row = [about]
+            for target in targets:
+                case = results.case("search", variant, target)
+                row += [cell(case, f"{kind}_p50_ms", ms), cell(case, f"{kind}_p99_ms", ms)]
+                row.append(cell(case, f"{kind}_cpu_ms", ms))
+            first = results.case("search", variant, targets[0]) if targets else None
+            row.append(cell(first, f"{kind}_results", us))
+            rows.append(row)
+        lines += ["", *table(header, rows)]
+    lines += storage_ratios(results, "search", [("p50_ms", "p50"), ("p99_ms", "p99")])
+    return lines + footnotes(results, "search")
+
+
+def presence_section(results: Results) -> list[str]:
+    lines = [
+        "## Presence (`hubbub-json`)",
+        "",
+        "10 000 accounts and 1 000 public rooms, each account a member of 2" + DASH + "4 rooms "
+        "(3 on average: about 30 members a room, about 90 users sharing a room with each), "
+        "built once through `SQLiteStorage` and cached. Four client processes (open-files "
+        "limit raised, each from its own 127.0.0.x address) open one connection per account "
+        "with its token and ask for `sync`, so each hears of the presence of the users it "
+        "shares a room with. Then, on one schedule: *at rest* (30 s) nothing happens; in "
+        "*churn* 10 % of the users change state at evenly spaced times over 60 s, every other "
+        "one by `idle {away: true}`, the rest by closing their connection and opening a new one "
+        "(with `sync`) 2 s later; the churn window is measured 2 s past the last change. Server "
+        "CPU is the process's user + system time from `/proc/<pid>/stat` over each window "
+        "divided by its wall time (a share of one core); CPU per change is the churn window's "
+        "CPU above the rest rate, per changing user. Presence frames are counted per "
+        "connection (a connection gets at most one a second); users named counts the entries "
+        "in them. At rest the server pings every connection silent for 20 s, and the clients "
+        "answer.",
+    ]
+    cpu: list[Column] = [
+        ("connected", "connected", count, False),
+        ("connect s", "connect_s", us, False),
+        ("server CPU ms/connect", "server_cpu_ms_per_connect", us, False),
+        ("server CPU at rest", "server_cpu_rest_share", fine_share, False),
+        ("server CPU in churn", "server_cpu_churn_share", fine_share, False),
+        ("churn ÷ rest", "churn_over_rest", ratio, False),
+        ("server CPU µs/change", "server_cpu_us_per_change", us, False),
+        ("RSS at rest MiB", "rss_rest_kib", mib_from_kib, False),
+    ]
+    frames: list[Column] = [
+        ("frames/connection at rest", "presence_frames_per_client_rest", us, False),
+        ("frames/connection in churn", "presence_frames_per_client_churn", us, False),
+        ("most frames on one connection", "presence_frames_max_client_churn", count, False),
+        ("users named/connection", "presence_entries_per_client_churn", us, False),
+        ("frames per change", "presence_frames_per_change", us, False),
+        ("failed reconnects", "reconnect_failures", count, False),
+        ("generator CPU", "loadgen_cpu_share", share, False),
+    ]
+    for variant in results.variants("presence"):
+        case = results.case("presence", variant, "hubbub-json")
+        lines += ["", f"### {variant_title(variant)}", ""]
+        lines += [script_args(results, "presence", variant)]
+        for columns in (cpu, frames):
+            row = [cell(case, m, f, b) for _, m, f, b in columns]
+            lines += ["", *table([c[0] for c in columns], [row])]
+    return lines + footnotes(results, "presence")
+
+
+def uploads_section(results: Results) -> list[str]:
+    lines = [
+        "## Uploads (`hubbub-json`)",
+        "",
+        "Ten accounts, members of one room, each upload a file of random bytes at the same "
+        "moment: the raw body of `POST /api/v1/rooms/files/files?name=…` with its "
+        "Content-Length, one connection each (one account per upload: a user gets at most 4 "
+        "at once). Throughput is the bytes answered `201` over the wall time from the first "
+        "request to the last answer; *disk* is the same bytes written right after by as many "
+        "threads straight to files on the same filesystem (64 KiB writes, then an fsync), the "
+        "bound the disk sets under the load of that moment. The server's RSS is sampled every "
+        "20 ms: before (after 1 s of rest), its peak, and 2 s after the last answer.",
+    ]
+    columns: list[Column] = [
+        ("MiB/s", "mib_per_s", us, False),
+        ("disk MiB/s", "disk_mib_per_s", us, False),
+        ("÷ disk", "over_disk", ratio, False),
+        ("upload p50 s", "upload_p50_s", us, False),
+        ("slowest s", "upload_max_s", us, False),
+        ("RSS before MiB", "rss_before_kib", mib_from_kib, False),
+        ("RSS peak MiB", "rss_peak_kib", mib_from_kib, False),
+        ("RSS after MiB", "rss_after_kib", mib_from_kib, False),
+        ("peak growth MiB", "rss_peak_growth_mib", us, False),
+        ("server CPU ms/MiB", "server_cpu_ms_per_mib", us, False),
+        ("server CPU", "server_cpu_share", share, False),
+    ]
+    for variant in results.variants("uploads"):
+        case = results.case("uploads", variant, "hubbub-json")
+        lines += ["", f"### {variant_title(variant)}", ""]
+        lines += [script_args(results, "uploads", variant), ""]
+        lines += table([c[0] for c in columns], [[cell(case, m, f, b) for _, m, f, b in columns]])
+    return lines + footnotes(results, "uploads")
+
+
 # --- goals ---------------------------------------------------------------------------------------
 
 
@@ -759,6 +931,16 @@ def goals_section(results: Results) -> list[str]:
                 f"history ({variant_title(variant)}): p99 ≤ 2 ms per 50-message page",
                 "—" if p99 is None else f"{ms(p99)} ms",
                 verdict(None if p99 is None else p99 <= 2),
+            ]
+        )
+    for variant in results.variants("search"):
+        case = results.case("search", variant, "hubbub-json")
+        p99 = median(case, "p99_ms")
+        rows.append(
+            [
+                f"search ({variant_title(variant)}, SQLite): p99 ≤ 50 ms over HTTP",
+                "—" if p99 is None else f"{ms(p99)} ms",
+                verdict(None if p99 is None else p99 <= 50),
             ]
         )
     lines = [
@@ -939,6 +1121,9 @@ def render(data: dict[str, Any], notes: str) -> str:
         ("mixed", mixed_section),
         ("cluster-fanout", cluster_fanout_section),
         ("cluster-writes", cluster_writes_section),
+        ("search", search_section),
+        ("presence", presence_section),
+        ("uploads", uploads_section),
     ]
     for scenario, section in sections:
         if scenario in scenarios:

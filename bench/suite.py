@@ -44,7 +44,10 @@ ROOT = BENCH.parent
 WORK = BENCH / ".work"
 sys.path.insert(0, str(BENCH))
 
+import prebuilt  # noqa: E402  (bench/prebuilt.py: the cached databases)
+import presence as presence_bench  # noqa: E402  (bench/presence.py)
 import report  # noqa: E402  (bench/report.py, beside this file)
+import search as search_bench  # noqa: E402  (bench/search.py)
 
 TARGETS = [
     "hubbub-json",
@@ -67,6 +70,9 @@ SCENARIOS = [
     "mixed",
     "cluster-fanout",
     "cluster-writes",
+    "search",
+    "presence",
+    "uploads",
 ]
 # hubbub on PostgreSQL (a fresh database per run), one node or two sharing it and a Redis
 # channel; they run only in the scenarios that compare storages and nodes.
@@ -77,7 +83,13 @@ SCENARIO_TARGETS = {
     "mixed": ["hubbub-json"],
     "cluster-fanout": ["hubbub-json", *PG_TARGETS],
     "cluster-writes": ["hubbub-json", *PG_TARGETS],
+    "search": ["hubbub-json", "hubbub-pg"],
+    "presence": ["hubbub-json"],
+    "uploads": ["hubbub-json"],
 }
+# Scenarios measured by a script of their own instead of loadgen.py (it takes loadgen's first
+# arguments); search and presence run on a database built once and cached (bench/prebuilt.py).
+SCRIPTS = {"search": "search.py", "presence": "presence.py", "uploads": "uploads.py"}
 POSTGRES_HOST = os.environ.get("HUBBUB_BENCH_PG", "127.0.0.1:5432")
 REDIS_URL = os.environ.get("HUBBUB_BENCH_REDIS", "redis://127.0.0.1:6379/0")
 CLUSTER_RECEIVERS = 200  # one room, split evenly over the nodes
@@ -96,6 +108,8 @@ HUBBUB_ENV = {
     "HUBBUB_MAX_CONNECTIONS": "100000",  # the benchmark opens up to 10 000 sockets,
     "HUBBUB_MAX_USER_CONNECTIONS_PER_ADDRESS": "100000",  # all from 127.0.0.1
     "HUBBUB_MAX_GUEST_CONNECTIONS_PER_ADDRESS": "100000",
+    "HUBBUB_SEARCH_RATE": "1e9",  # the search scenario asks one query after another
+    "HUBBUB_SEARCH_BURST": "1e9",
 }
 HISTORY_ROOM = "big"
 HISTORY_USER = "bench0"
@@ -236,7 +250,28 @@ def plan(targets: list[str], only: list[str], quick: bool) -> list[Case]:
         for rooms in [1, 10]:
             args = ["-n", str(senders), "--rooms", str(rooms), "--duration", short]
             add("cluster-writes", f"senders={senders},rooms={rooms}", "cluster-writes", args, 180)
+    if not only or "search" in only:
+        duration = ["--duration", "2", "--rounds", "1"] if quick else ["--duration", "20"]
+        add("search", f"messages={search_rows(quick)}", "search", duration, 300)
+    if not only or "presence" in only:
+        users, rooms = presence_size(quick)
+        args = ["-n", str(users), "--rooms", str(rooms)]
+        args += ["--rest", "3", "--churn", "6"] if quick else ["--rest", "30", "--churn", "60"]
+        add("presence", f"users={users},rooms={rooms}", "presence", args, 600)
+    if not only or "uploads" in only:
+        n, mib = (2, 5) if quick else (10, 25)
+        args = ["-n", str(n), "--mib", str(mib)]
+        add("uploads", f"uploads={n},mib={mib}", "uploads", args, 180)
     return cases
+
+
+def search_rows(quick: bool) -> int:
+    return 20_000 if quick else 1_000_000
+
+
+def presence_size(quick: bool) -> tuple[int, int]:
+    """Accounts and rooms of the presence scenario."""
+    return (1000, 100) if quick else (10_000, 1000)
 
 
 def history_rows(quick: bool) -> int:
@@ -631,6 +666,40 @@ class Runner:
             log(f"  copied in {time.monotonic() - started:.1f} s")
         return self.history_databases[fill]
 
+    def prebuilt_dir(self, scenario: str) -> Path:
+        """The cached database of ``scenario`` (``SCRIPTS``), built first if missing."""
+        if scenario == "search":
+            rows = search_rows(self.quick)
+            name, args, age = search_bench.cache_name(rows), ["--messages", str(rows)], None
+        else:
+            users, rooms = presence_size(self.quick)
+            name = presence_bench.cache_name(users, rooms)
+            args, age = ["-n", str(users), "--rooms", str(rooms)], presence_bench.REBUILD_AFTER_DAYS
+        return prebuilt.cached(name, BENCH / SCRIPTS[scenario], args, hubbub_env(), log, age)
+
+    def prebuilt_database(self, scenario: str) -> str:
+        """A PostgreSQL copy of ``prebuilt_dir``, kept across runs under a name with the
+        cache's key (a copy with an older key is dropped); runs copy it."""
+        source = self.prebuilt_dir(scenario)
+        name = "hubbub_bench_" + source.name.replace("-", "_")
+        kind = name.rsplit("_", 1)[0]  # without the key: older copies of the same size go
+        host, _, port = POSTGRES_HOST.partition(":")
+        listed = command_output(
+            "psql", "-h", host, "-p", port or "5432", "-d", "postgres", "-Atc",
+            f"SELECT datname FROM pg_database WHERE datname LIKE '{kind}\\_%'",
+        )  # fmt: skip
+        found = (listed or "").split()
+        for stale in found:
+            if stale != name:
+                drop_database(stale)
+        if name not in found:
+            log(f"copying {source.relative_to(ROOT)} into PostgreSQL {name} (hubbub migrate-to)")
+            started = time.monotonic()
+            building = build_history_database(source)
+            pg_tool("psql", "-d", "postgres", "-c", f"ALTER DATABASE {building} RENAME TO {name}")
+            log(f"  copied in {time.monotonic() - started:.1f} s")
+        return name
+
     def drop_templates(self) -> None:
         for template in self.history_templates.values():
             shutil.rmtree(template, ignore_errors=True)
@@ -655,6 +724,8 @@ class Runner:
                 template = None
                 if case.scenario == "history":
                     template = self.history_template_database(case.fill)
+                elif case.scenario in ("search", "presence"):
+                    template = self.prebuilt_database(case.scenario)
                 database = create_database(template)
                 if template is None:  # the schema before any node starts: none races another
                     hubbub_cli("migrate", "--database", pg_url(database))
@@ -664,6 +735,9 @@ class Runner:
                 if case.scenario == "history" and database is None:
                     data_dirs[0].rmdir()
                     shutil.copytree(self.history_template_dir(case.fill), data_dirs[0])
+                if case.scenario in ("search", "presence") and database is None:
+                    for built in self.prebuilt_dir(case.scenario).glob(prebuilt.DATABASE + "*"):
+                        shutil.copy2(built, data_dirs[0])
             broker = None
             if nodes > 1:
                 broker = f"{REDIS_URL}?channel=hubbub_bench_{uuid.uuid4().hex[:12]}"
@@ -682,7 +756,7 @@ class Runner:
             server = servers[0]
             command = [
                 sys.executable,
-                str(BENCH / "loadgen.py"),
+                str(BENCH / SCRIPTS.get(case.scenario, "loadgen.py")),
                 "hubbub-json" if case.target in PG_TARGETS else case.target,
                 case.loadgen_scenario,
                 "--port",

@@ -218,6 +218,7 @@ class ServerProcess:
             except OSError:
                 if self.proc.poll() is not None:
                     output = self.proc.stdout.read().decode() if self.proc.stdout else ""
+                    self.stop()  # its pipe closed here, not left to the garbage collector
                     raise RuntimeError(f"server exited: {output}") from None
                 time.sleep(0.05)
         raise RuntimeError("server did not start in time")

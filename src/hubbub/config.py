@@ -65,6 +65,13 @@ class Config:
     ping_interval: float = 20.0  # a WebSocket silent this long is pinged
     ping_timeout: float = 20.0  # and dropped if it stays silent this much longer
     http_body_timeout: float = 10.0  # seconds to receive a whole HTTP request body
+    # Files: their blobs, in a directory every node shares (empty: <data_dir>/files).
+    files_dir: Path = Path("")
+    max_file_bytes: int = 25 * 1024 * 1024
+    file_quota_bytes: int = 1024 * 1024 * 1024  # a user's live files, in all
+    pending_file_ttl: float = 86_400.0  # seconds an upload no message refers to is kept
+    file_sweep_interval: float = 3600.0  # seconds between sweeps of forgotten files
+    max_uploads_per_user: int = 4  # uploads running at once, per user and node
     token_ttl_days: int = 30
     auth_timeout: float = 10.0
     argon2_time_cost: int = 3
@@ -75,6 +82,8 @@ class Config:
         if not self.storage_url:  # derived here, so every reader sees the URL in use
             default = sqlite_url(self.data_dir / "hubbub.sqlite3")
             object.__setattr__(self, "storage_url", default)
+        if self.files_dir == Path(""):
+            object.__setattr__(self, "files_dir", self.data_dir / "files")
         # Room names are case-insensitive: kept lowercase, each once, in their order.
         rooms = tuple(dict.fromkeys(room.lower() for room in self.default_rooms))
         object.__setattr__(self, "default_rooms", rooms)

@@ -14,6 +14,7 @@ details go to the log only.
     ├── Forbidden         forbidden       403  allowed to see, not allowed to do
     ├── NotFound          not_found       404  missing, or not visible to this user
     ├── Conflict          conflict        409  the name is taken
+    ├── TooLarge          too_large       413  over a size bound or a quota
     ├── RateLimited       rate_limited    429  slow down; ``retry_after`` in seconds
     └── Unavailable       unavailable     503  the server is overloaded or shutting down
 """
@@ -88,6 +89,10 @@ class Conflict(HubbubError):
     http_status = 409
 
 
+class TooLarge(HubbubError):
+    http_status = 413
+
+
 class RateLimited(HubbubError):
     http_status = 429
 
@@ -103,3 +108,8 @@ class Unavailable(HubbubError):
 def room_not_found(room: str) -> NotFound:
     """The answer for a room that is missing *or* that the user may not see: identical."""
     return NotFound(f"no room named {room!r}")
+
+
+def file_not_found(file_id: str) -> NotFound:
+    """The answer for a file that is missing *or* that the user may not fetch: identical."""
+    return NotFound(f"no file {file_id!r}")

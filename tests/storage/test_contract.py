@@ -36,7 +36,7 @@ from hubbub.core.events import (
     Role,
     RoleChanged,
 )
-from hubbub.core.models import RoomInfo, RoomKind
+from hubbub.core.models import RoomInfo, RoomKind, RoomRole
 from hubbub.core.projection import current, project, tombstone
 from hubbub.core.reactions import MAX_REACTIONS
 from hubbub.errors import BadRequest, Conflict, Forbidden, NotFound, Unavailable
@@ -758,6 +758,21 @@ async def test_roles_are_given_by_the_owner_once_per_change(store: Storage, sink
     await store.add_member("r", "bob", NOW, "alice")  # the role ended with the membership
     assert project(await log_of(store, "r")).admins == set()
     assert (await store.set_role(role("r", "alice", "bob", Role.ADMIN))) is not None
+
+
+async def test_a_rooms_roles_name_its_owner_and_admins(store: Storage) -> None:
+    await store.create_room("r", RoomKind.PUBLIC, "alice", NOW)
+    for member in ("bob", "carol"):
+        await store.add_member("r", member, NOW, None)
+    assert await store.room_roles("r") == {"alice": RoomRole.OWNER}
+    await store.set_role(role("r", "alice", "carol", Role.ADMIN))
+    assert await store.room_roles("r") == {"alice": RoomRole.OWNER, "carol": RoomRole.ADMIN}
+    await store.remove_member("r", "alice", NOW)  # an owner who left owns nothing here
+    assert await store.room_roles("r") == {"carol": RoomRole.ADMIN}
+    await store.open_dm("dm:alice:bob", ("alice", "bob"), "alice", NOW)
+    assert await store.room_roles("dm:alice:bob") == {}  # a DM has no owner
+    with pytest.raises(NotFound):
+        await store.room_roles("nowhere")
 
 
 @pytest.mark.parametrize("seed", range(8))

@@ -33,6 +33,8 @@ RELEASED = {
         "0006_server_roles.sql": (
             "cd65c5dc5bf6b9294996ee603b5667993cdcf776de36320425cee619316c7386"
         ),
+        "0007_files.sql": "76e7245cc53a5c47916f39084ae6be22be4986c5bd88be07cf18485099d6d0d5",
+        "0008_profiles.sql": "ddd6db2136fb20d2a88a5b6ee0ea20793ec9400e6335d546eac900e5a64e15a5",
     },
     "postgresql": {
         "0001_initial.sql": "bf3a94777232426a8ce7f879bdab12428dd694039c00aa20f02c8c56ad8f8405",
@@ -40,6 +42,8 @@ RELEASED = {
         "0003_server_roles.sql": (
             "cd65c5dc5bf6b9294996ee603b5667993cdcf776de36320425cee619316c7386"
         ),
+        "0004_files.sql": "264533e5571dcee3f331cb1d0c7562029f82b6eb95527498fb0127a68c68a473",
+        "0005_profiles.sql": "861ff1dee67f919ee83887467d62cccba76196e8081686dd28b9d66d75f7fa33",
     },
 }
 

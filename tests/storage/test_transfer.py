@@ -59,7 +59,7 @@ class Deployment:
     data_dir: Path
     rooms: list[str]
     tokens: dict[str, list[str]] = field(default_factory=dict)  # unexpired, per user
-    expired: list[str] = field(default_factory=list)
+    expired: list[tuple[str, int]] = field(default_factory=list)  # with when it expired
     threads: list[tuple[str, int]] = field(default_factory=list)  # (room, root)
 
     @property
@@ -113,7 +113,7 @@ async def build(data_dir: Path, busy: int = 0) -> Deployment:
         now = wall_clock_ms()
         expired = new_token()
         await store.create_token(token_hash(expired), "dave", now - 10_000, now - 5_000)
-        deployment.expired.append(expired)
+        deployment.expired.append((expired, now - 5_000))
 
         await public_room_with_everything(store, deployment, now)
         await store.create_room("secret", RoomKind.PRIVATE, "bob", now)
@@ -295,8 +295,8 @@ async def assert_alike(old: Storage, new: Storage, deployment: Deployment) -> No
             assert await old.user_for_token(token_hash(token), now) == user
             assert await new.user_for_token(token_hash(token), now) == user
     assert [await new.is_admin(user) for user in USERS].count(True) == 1
-    for token in deployment.expired:
-        assert await new.user_for_token(token_hash(token), now - 7_000) == "dave"
+    for token, expires_at in deployment.expired:
+        assert await new.user_for_token(token_hash(token), expires_at - 1) == "dave"
         assert await new.user_for_token(token_hash(token), now) is None
 
 

@@ -21,6 +21,7 @@ from urllib.parse import quote
 
 import aiohttp
 import pytest
+from file_samples import image
 from support import Client, RunningServer, call_api, config_for, register, running_server
 
 STORAGE_ENGINES = ("sqlite", "postgresql")  # each test with the server, on each (tests/conftest.py)
@@ -317,6 +318,7 @@ HTTP_CALLS: dict[str, tuple[str, str, Any]] = {
     "react": ("PUT", f"messages/{MESSAGE_SEQ}/reactions/%F0%9F%91%8D", None),
     "reply": ("POST", "messages", "reply"),
     "thread": ("GET", f"threads/{MESSAGE_SEQ}", None),
+    "upload": ("POST", "files?name=x.txt", None),
 }
 
 
@@ -604,3 +606,131 @@ async def test_rate_limited_refusals_tell_an_outsider_nothing(
             bodies[room] = {k: v for k, v in refused.body.items() if k != "retry_after"}
         assert bodies[PRIVATE] == bodies[DM] == bodies[MISSING], bodies
     await assert_rooms_untouched(http, world)
+
+
+# --- profiles: any signed-in user sees any user, nobody else sees anything ------------------
+
+PROFILE_CALLS = [
+    ("GET", "/users/alice"),
+    ("GET", "/users/zed"),
+    ("GET", "/users/alice/avatar"),
+    ("GET", "/users/zed/avatar"),
+    ("PATCH", "/me"),
+    ("PUT", "/me/avatar"),
+    ("DELETE", "/me/avatar"),
+    ("POST", "/me/password"),
+]
+
+
+@pytest.mark.parametrize(("method", "path"), PROFILE_CALLS)
+async def test_profiles_are_closed_to_anyone_not_signed_in(
+    world: World, http: aiohttp.ClientSession, method: str, path: str
+) -> None:
+    """An existing user and a missing one, an avatar or none: the same 401 for all."""
+    for token in (None, "not-a-token"):
+        reply = await call_api(http, method, f"{world.url}/api/v1{path}", token, data=b"{}")
+        assert (reply.status, reply.body) == (
+            401,
+            {"code": "unauthenticated", "message": "a valid session token is required"},
+        ), (method, path, token)
+
+
+@pytest.mark.parametrize("kind", ["users", "profile"])
+async def test_profile_requests_need_an_authenticated_socket(
+    world: World, http: aiohttp.ClientSession, kind: str
+) -> None:
+    fields: dict[str, Any] = {"users": ["alice"]} if kind == "users" else {"status": "x"}
+    async with http.ws_connect(world.url + "/", protocols=("hubbub.v1",)) as ws:
+        await ws.send_str(json.dumps({"type": kind, "id": 1, **fields}))
+        refused = json.loads((await ws.receive()).data)
+        assert refused["code"] == "unauthenticated" and "re" not in refused, refused
+        await ws.receive()
+        assert ws.close_code == 4401
+    async with Client.connect(http, world.url, world.bob) as bob:
+        assert (await bob.ok("users", users=["alice"]))["profiles"] == [
+            {"username": "alice", "admin": True}
+        ]
+
+
+async def test_an_outsider_sees_the_profiles_anyone_sees_and_no_members(
+    world: World, http: aiohttp.ClientSession
+) -> None:
+    """Profiles tell nothing of rooms: carol reads alice's and bob's as bob does, while the
+    members of their rooms stay ``not_found`` for her."""
+    api = f"{world.url}/api/v1"
+    for name in ("alice", "bob"):
+        as_carol = await call_api(http, "GET", f"{api}/users/{name}", world.carol)
+        as_bob = await call_api(http, "GET", f"{api}/users/{name}", world.bob)
+        assert (as_carol.status, as_carol.body) == (as_bob.status, as_bob.body)
+    async with Client.connect(http, world.url, world.carol) as carol:
+        seen = await carol.ok("users", users=["alice", "bob", "zed"])
+        assert [p["username"] for p in seen["profiles"]] == ["alice", "bob"]
+        for refs, missing in CASES:
+            missing_reply = await carol.request("members", room=missing)
+            for ref, canonical in refs:
+                reply = await carol.request("members", room=ref)
+                assert_like_missing(reply, (ref, canonical), missing_reply, missing, ("re",))
+    await assert_rooms_untouched(http, world)
+
+
+# --- files: an outsider gets what a missing file gets ---------------------------------------
+
+
+async def test_files_tell_an_outsider_nothing(world: World, http: aiohttp.ClientSession) -> None:
+    """Downloads and thumbnails of the rooms' files, sent or pending, answer carol as a
+    missing file does; so does naming them in her own messages, or naming one room's file
+    in another room's message."""
+    api = f"{world.url}/api/v1"
+    ids = {}
+    for room, token in ((PRIVATE, world.alice), (DM, world.bob)):
+        uploaded = await call_api(
+            http,
+            "POST",
+            f"{api}/rooms/{quote(room, safe=':')}/files",
+            token,
+            params={"name": "p.png"},
+            data=image("PNG"),
+        )
+        assert uploaded.status == 201, uploaded.body
+        ids[room] = uploaded.body["id"]
+    sent = await call_api(
+        http,
+        "POST",
+        f"{api}/rooms/{PRIVATE}/messages",
+        world.alice,
+        json={"client_msg_id": uuid.uuid4().hex, "body": "", "files": [ids[PRIVATE]]},
+    )
+    assert sent.status == 201, sent.body
+    missing = "M" * 22
+    for suffix in ("", "/thumb", "/p.png"):
+        gone = await call_api(http, "GET", f"{api}/files/{missing}{suffix}", world.carol)
+        assert (gone.status, gone.body["code"]) == (404, "not_found")
+        # carol sees neither; alice does not see bob's pending file either
+        for token, file_id in (
+            (world.carol, ids[PRIVATE]),
+            (world.carol, ids[DM]),
+            (world.alice, ids[DM]),
+        ):
+            reply = await call_api(http, "GET", f"{api}/files/{file_id}{suffix}", token)
+            assert reply.status == 404, (suffix, reply.body)
+            assert reply.body["message"].replace(file_id, missing) == gone.body["message"]
+            assert reply.body["code"] == gone.body["code"]
+    mine = await call_api(http, "POST", f"{api}/rooms", world.carol, json={"name": "mine"})
+    assert mine.status == 201
+
+    async def send(token: str, room: str, file_id: str) -> Any:
+        reply = await call_api(
+            http,
+            "POST",
+            f"{api}/rooms/{quote(room, safe=':')}/messages",
+            token,
+            json={"client_msg_id": uuid.uuid4().hex, "body": "", "files": [file_id]},
+        )
+        assert reply.status == 404, reply.body
+        return reply.body
+
+    for token, room in ((world.carol, "mine"), (world.alice, DM), (world.bob, PRIVATE)):
+        expected = await send(token, room, missing)
+        for file_id in ids.values():
+            refused = await send(token, room, file_id)
+            assert refused["message"].replace(file_id, missing) == expected["message"]

@@ -227,6 +227,8 @@ async def test_create_list_join_leave_and_directory(
     assert await bob.ok("GET", "/rooms/general/members") == {
         "room": "general",
         "users": ["alice", "bob"],
+        "profiles": [{"username": "alice", "admin": True}, {"username": "bob"}],
+        "roles": {"alice": "owner"},
     }
     directory = await bob.ok("GET", "/directory")
     assert {r["name"]: r["members"] for r in directory["rooms"]}["general"] == 2
@@ -240,6 +242,8 @@ async def test_create_list_join_leave_and_directory(
     assert await alice.ok("GET", "/rooms/general/members") == {
         "room": "general",
         "users": ["alice"],
+        "profiles": [{"username": "alice", "admin": True}],
+        "roles": {"alice": "owner"},
     }
     # A public room's members are visible to anyone signed in, as its history is.
     status, members = await bob.get("/rooms/general/members")
@@ -272,6 +276,8 @@ async def test_private_rooms_invitations_and_members(
     assert await bob.ok("GET", "/rooms/secret/members") == {
         "room": "secret",
         "users": ["alice", "bob"],
+        "profiles": [{"username": "alice", "admin": True}, {"username": "bob"}],
+        "roles": {"alice": "owner"},
     }
     assert "secret" in [r["name"] for r in (await bob.ok("GET", "/rooms"))["rooms"]]
     # Now a member, bob may invite too; nobody can invite a user who does not exist.
@@ -297,6 +303,8 @@ async def test_direct_messages(server: RunningServer, http: aiohttp.ClientSessio
     assert await alice.ok("GET", "/rooms/dm:alice:bob/members") == {
         "room": "dm:alice:bob",
         "users": ["alice", "bob"],
+        "profiles": [{"username": "alice", "admin": True}, {"username": "bob"}],
+        "roles": {},  # a DM has no owner
     }
     # Either order of the two names is the same room.
     await alice.ok(
@@ -478,6 +486,9 @@ async def test_openapi_document(server: RunningServer, http: aiohttp.ClientSessi
         if e.body is not None:
             body = op["requestBody"]["content"]["application/json"]["schema"]
             assert body == {"$ref": f"#/components/schemas/{e.body.__name__}"}
+        elif e.raw_body is not None:
+            raw = {"schema": {"type": "string", "format": "binary"}}
+            assert op["requestBody"]["content"] == {e.raw_body: raw}
         else:
             assert "requestBody" not in op
         if e.query is not None:
@@ -509,10 +520,10 @@ async def test_openapi_document(server: RunningServer, http: aiohttp.ClientSessi
         limits.MAX_PASSWORD,
     )
     message = schemas["NewMessage"]["properties"]
-    assert (message["body"]["minLength"], message["body"]["maxLength"]) == (
-        1,
-        limits.MAX_BODY_CHARS,
-    )
+    # Empty only beside files: checked after decoding (protocol.limits.check_message).
+    assert "minLength" not in message["body"]
+    assert message["body"]["maxLength"] == limits.MAX_BODY_CHARS
+    assert message["files"]["maxItems"] == limits.MAX_FILES
     assert message["client_msg_id"]["maxLength"] == limits.MAX_CLIENT_MSG_ID
     assert schemas["NewRoom"]["properties"]["name"]["pattern"] == _meta(limits.RoomName).pattern
     assert schemas["UserRef"]["properties"]["user"]["pattern"] == _meta(limits.Username).pattern
@@ -537,6 +548,7 @@ async def test_every_documented_route_is_served(
     for e in ENDPOINTS:
         path = e.path.replace("{room}", "general").replace("{seq}", "1").replace("{user}", "bob")
         path = path.replace("{emoji}", "%F0%9F%91%8D").replace("{root}", "1")
+        path = path.replace("{file}", "f1").replace("{name}", "f.txt")
         status, answer = await call(http, e.method, server.url + path, data=b"{}", headers=JSON)
         if e.auth:
             assert (status, answer["code"]) == (401, "unauthenticated"), e.path

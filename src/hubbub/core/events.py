@@ -18,6 +18,8 @@ from typing import ClassVar
 
 import msgspec
 
+from hubbub.core.files import FileInfo
+
 
 class EventType(enum.StrEnum):
     MESSAGE = "message"
@@ -49,12 +51,13 @@ class Message(_Event, tag=EventType.MESSAGE.value, frozen=True, kw_only=True):
     A reply names the message it answers (``reply_to``) and its thread's root (``thread``:
     threads are one level deep, so a reply to a reply joins the same thread); a root counts
     its live ``replies`` and the time of its newest reply. ``mentions`` are the members the
-    body names with ``@name``, ``room_mention`` an allowed ``@room``."""
+    body names with ``@name``, ``room_mention`` an allowed ``@room``. ``files`` are the
+    files it carries (a message with files may have an empty body; a tombstone has none)."""
 
     type: ClassVar[EventType] = EventType.MESSAGE
     msg_id: str
     client_msg_id: str | None = None  # None for the seed's guests
-    body: str = ""  # "" only in a tombstone: a message's body is never empty
+    body: str = ""  # "" only in a tombstone or beside files
     edited_at: int | None = None  # the ts of its latest message_edited
     deleted: bool = False
     reply_to: int | None = None
@@ -63,6 +66,7 @@ class Message(_Event, tag=EventType.MESSAGE.value, frozen=True, kw_only=True):
     last_reply_at: int | None = None  # a delete does not lower it
     mentions: tuple[str, ...] = ()
     room_mention: bool = False
+    files: tuple[FileInfo, ...] = ()
     # Read, never stored: counted from the reactions when a reader is shown the message.
     reactions: tuple[Reaction, ...] = ()
     # Read, never stored: the parent of a reply as it stands when the reply is read.

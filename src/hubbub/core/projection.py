@@ -206,6 +206,7 @@ def tombstone(message: Message) -> Message:
         deleted=True,
         mentions=(),
         room_mention=False,
+        files=(),
         reactions=(),
         quote=None,
     )

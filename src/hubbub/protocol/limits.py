@@ -6,6 +6,7 @@ from typing import Annotated
 
 from msgspec import Meta
 
+from hubbub.core.files import MAX_FILES_PER_MESSAGE
 from hubbub.core.models import USERNAME
 from hubbub.core.search import MAX_QUERY_CHARS, MAX_SEARCH_LIMIT, MIN_QUERY_CHARS
 
@@ -17,6 +18,7 @@ MAX_PASSWORD = 256
 MAX_HISTORY_LIMIT = 200
 DEFAULT_HISTORY_LIMIT = 50
 MAX_SYNC_ROOMS = 1000
+MAX_USERS_ASKED = 200  # names in one `users` request
 MAX_GUEST_NAME = 32
 MAX_SEQ = 2**63 - 1  # SQLite's INTEGER: a larger seq could never exist
 
@@ -64,6 +66,33 @@ Body = Annotated[
     ),
 ]
 ClientMsgId = Annotated[str, Meta(min_length=1, max_length=MAX_CLIENT_MSG_ID)]
+# A sent message's body: as ``Body``, or empty ("") when the message carries files
+# (``check_message``: a pattern cannot say that).
+MessageBody = Annotated[
+    str,
+    Meta(
+        max_length=MAX_BODY_CHARS,
+        description="up to 8000 characters, not only whitespace; may be empty with files",
+    ),
+]
+MAX_FILE_ID = 64
+MAX_FILES = MAX_FILES_PER_MESSAGE
+FileId = Annotated[
+    str,
+    Meta(pattern=r"^[A-Za-z0-9_-]{1,64}$", description="a file's id, as its upload answered"),
+]
+FileIds = Annotated[
+    list[FileId],
+    Meta(max_length=MAX_FILES, description=f"up to {MAX_FILES} files you uploaded to the room"),
+]
+MAX_UPLOAD_NAME = 1024  # characters of the name an upload is given (kept: 200, sanitized)
+UploadName = Annotated[
+    str,
+    Meta(
+        max_length=MAX_UPLOAD_NAME,
+        description="the file's name; shown without directories or control characters",
+    ),
+]
 Seq = Annotated[int, Meta(ge=0, le=MAX_SEQ)]
 HistoryLimit = Annotated[int, Meta(ge=1, le=MAX_HISTORY_LIMIT)]
 SearchQuery = Annotated[
@@ -81,3 +110,11 @@ SearchCursor = Annotated[
     ),
 ]
 SearchLimit = Annotated[int, Meta(ge=1, le=MAX_SEARCH_LIMIT)]
+
+
+def check_message(body: str, files: list[str]) -> None:
+    """``ValueError`` unless a message being sent has text or files, each file once."""
+    if not files and (not body or body.isspace()):
+        raise ValueError("a message needs a body that is not only whitespace, or files")
+    if len(set(files)) != len(files):
+        raise ValueError("a message names each file once")

@@ -7,22 +7,26 @@ raises ``ProtocolError`` carrying the ``id`` it could still read, so the error c
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 
 from hubbub.core.events import Event, Message, Role
-from hubbub.core.models import PublicRoom, RoomInfo, normalize_room
+from hubbub.core.models import PublicRoom, RoomInfo, RoomRole, normalize_room
 from hubbub.core.presence import State
+from hubbub.core.profiles import Profile, display_name, status
 from hubbub.core.reactions import EMOJI_RULE, is_emoji
 from hubbub.core.search import DEFAULT_SEARCH_LIMIT, Found
 from hubbub.errors import BadRequest
 from hubbub.protocol.limits import (
     DEFAULT_HISTORY_LIMIT,
     MAX_SYNC_ROOMS,
+    MAX_USERS_ASKED,
     Body,
     ClientMsgId,
+    FileIds,
     HistoryLimit,
+    MessageBody,
     RoomName,
     RoomRef,
     SearchCursor,
@@ -31,6 +35,7 @@ from hubbub.protocol.limits import (
     Seq,
     Token,
     Username,
+    check_message,
 )
 
 RequestId = int | float | str | None
@@ -96,8 +101,13 @@ class Invite(_RoomRequest, tag="invite", kw_only=True):
 
 class Send(_RoomRequest, tag="send", kw_only=True):
     client_msg_id: ClientMsgId
-    body: Body
+    body: MessageBody
     reply_to: Seq | None = None
+    files: FileIds = msgspec.field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_message(self.body, self.files)
 
 
 class Edit(_RoomRequest, tag="edit", kw_only=True):
@@ -179,6 +189,26 @@ class Ping(_Request, tag="ping", kw_only=True):
     pass
 
 
+class SetProfile(_Request, tag="profile", kw_only=True):
+    """Change the texts of one's profile: each field given (trimmed; "" clears it)."""
+
+    display_name: str | None = None
+    status: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.display_name is not None:
+            self.display_name = display_name(self.display_name)
+        if self.status is not None:
+            self.status = status(self.status)
+
+
+class Users(_Request, tag="users", kw_only=True):
+    users: Annotated[list[Username], msgspec.Meta(max_length=MAX_USERS_ASKED)]
+
+    def __post_init__(self) -> None:
+        self.users = [user.lower() for user in self.users]
+
+
 Request = (
     Auth
     | Rooms
@@ -202,6 +232,8 @@ Request = (
     | Typing
     | Idle
     | Ping
+    | SetProfile
+    | Users
 )
 
 _decoder: msgspec.json.Decoder[Request] = msgspec.json.Decoder(Request)
@@ -305,6 +337,19 @@ class DirectoryReply(_Reply, tag="directory", kw_only=True):
 class MembersReply(_Reply, tag="members", kw_only=True):
     room: str
     users: list[str]
+    profiles: list[Profile]  # one per member, in the order of ``users``
+    roles: dict[str, RoomRole]  # the owner and the admins; everyone else is a member
+
+
+class ProfileNotice(_Reply, tag="profile", kw_only=True):
+    """A user's profile as it stands: the reply to ``profile``, and, unasked, a change of
+    the profile of a user sharing a room with the client's user (or of that user)."""
+
+    profile: Profile
+
+
+class UsersReply(_Reply, tag="users", kw_only=True):
+    profiles: list[Profile]  # of the users asked for that exist, in the order asked
 
 
 class Left(_Reply, tag="left", kw_only=True):

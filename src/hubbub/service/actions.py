@@ -12,7 +12,7 @@ from __future__ import annotations
 import itertools
 import secrets
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 import msgspec
@@ -32,6 +32,7 @@ from hubbub.core.events import (
     Role,
     RoleChanged,
 )
+from hubbub.core.files import FileInfo, StoredFile, file_ref, over_quota
 from hubbub.core.mentions import ROOM, find_mentions
 from hubbub.core.models import (
     LOBBY,
@@ -39,16 +40,21 @@ from hubbub.core.models import (
     PublicRoom,
     RoomInfo,
     RoomKind,
+    RoomRole,
     dm_room_name,
     guest_author,
     storable,
 )
+from hubbub.core.profiles import Profile
 from hubbub.core.search import MIN_QUERY_CHARS, SHORT_QUERY, Cursor, Results
 from hubbub.errors import (
     BadRequest,
     Forbidden,
+    NotFound,
     RateLimited,
+    TooLarge,
     Unauthenticated,
+    file_not_found,
     room_not_found,
 )
 from hubbub.protocol.messages import ReadNotice, SyncState, TypingNotice, encode
@@ -62,6 +68,9 @@ Clock = Callable[[], int]  # milliseconds since the epoch
 def wall_clock_ms() -> int:
     return time.time_ns() // 1_000_000
 
+
+# Profile changes (texts and avatar) per user: each is told to everyone sharing a room.
+PROFILE_CHANGE_RATE, PROFILE_CHANGE_BURST = 1 / 6, 10
 
 _ID_PREFIX = secrets.token_hex(8)
 _id_counter = itertools.count(1)
@@ -83,6 +92,12 @@ class Login:
     token: str
     username: str
     rooms: tuple[str, ...] = ()  # a new account's default rooms
+
+
+@dataclass(frozen=True)
+class Members:
+    profiles: list[Profile]  # by username
+    roles: dict[str, RoomRole]  # the owner and the admins
 
 
 class Actions:
@@ -112,6 +127,7 @@ class Actions:
         # create, dm, invite, join and leave share one bucket per user.
         self._room_actions = RateLimiter(config.room_action_rate, config.room_action_burst, seconds)
         self._guest_relays = RateLimiter(config.guest_relay_rate, config.guest_relay_burst, seconds)
+        self._profile_changes = RateLimiter(PROFILE_CHANGE_RATE, PROFILE_CHANGE_BURST, seconds)
 
     def _seconds(self) -> float:
         return self.clock() / 1000
@@ -165,6 +181,36 @@ class Actions:
             return
         await self.storage.delete_token(revoked)
         self.hub.revoke(user, revoked)
+        self.hub.presence.signed_out(user, [revoked])  # and on every other node
+
+    async def change_password(
+        self,
+        user: str,
+        token: str | None,
+        old_password: str,
+        new_password: str,
+        sign_out_others: bool,
+        address: str,
+    ) -> None:
+        """Give ``user`` a new password, the old one proven. A wrong one counts as a failed
+        sign-in of the account from ``address`` (and is throttled alike). With
+        ``sign_out_others``, every token of the user but ``token`` is revoked and the
+        WebSockets that showed them are closed, on every node."""
+        self._signins.begin(user, address)
+        stored = await self.storage.password_hash(user)
+        if not await self.passwords.verify(stored, old_password):
+            self._signins.failed(user, address)
+            raise Forbidden("wrong password")
+        self._signins.succeeded(user, address)
+        password_hash = await self.passwords.hash(new_password)
+        keep = None
+        if sign_out_others:  # a token that is not ASCII is none of ours: keep nothing
+            keep = token_hash(token) if token and token.isascii() else b""
+        revoked = await self.storage.set_password(user, password_hash, keep)
+        if revoked:
+            for each in revoked:
+                self.hub.revoke(user, each)
+            self.hub.presence.signed_out(user, revoked)
 
     async def authenticate(self, token: str | None) -> str:
         """The user a token belongs to, or ``Unauthenticated``."""
@@ -174,6 +220,53 @@ class Actions:
         if user is None:
             raise Unauthenticated("a valid session token is required")
         return user
+
+    # --- profiles --------------------------------------------------------------------------
+
+    async def profile(self, name: str) -> Profile:
+        """Any signed-in user may read anyone's profile; ``NotFound`` for no such user."""
+        found = await self.storage.profiles([name.lower()])
+        if not found:
+            raise NotFound(f"no user named {name.lower()!r}")
+        return found[0]
+
+    async def profiles(self, names: Sequence[str]) -> list[Profile]:
+        """The profiles of those of ``names`` that exist, in the order named."""
+        return await self.storage.profiles([name.lower() for name in names])
+
+    async def set_profile(
+        self, user: str, display_name: str | None, status: str | None, session: Session | None
+    ) -> Profile:
+        """Change the texts given (checked by ``core.profiles`` as they were decoded); the
+        user's other sessions and those sharing a room with them hear of it (``profile``),
+        but not ``session``, which asked."""
+        if display_name is None and status is None:
+            return await self.profile(user)
+        self._profile_changes.check(user, what="profile changes")
+        profile = await self.storage.set_profile(user, display_name, status)
+        self.hub.presence.profile_changed(profile, session)
+        return profile
+
+    def may_change_profile(self, user: str) -> None:
+        """``RateLimited`` if a change now would be: before an avatar's upload is read."""
+        self._profile_changes.peek(user, what="profile changes")
+
+    async def set_avatar(self, user: str, blob: str | None) -> Profile:
+        """Make the thumbnail blob ``blob`` (put in the file store) the user's avatar, under
+        a new version token, or remove it (None); told as ``set_profile`` tells."""
+        self._profile_changes.check(user, what="profile changes")
+        version = secrets.token_urlsafe(6) if blob is not None else ""
+        profile = await self.storage.set_avatar(user, blob, version)
+        self.hub.presence.profile_changed(profile)
+        return profile
+
+    async def avatar(self, name: str) -> tuple[str, str]:
+        """The blob and version token of the avatar of user ``name`` (anyone signed in may
+        see it); ``NotFound`` if there is no such user or they have no avatar."""
+        found = await self.storage.avatar(name)
+        if found is None:
+            raise NotFound(f"{name!r} has no avatar")
+        return found
 
     # --- rooms -----------------------------------------------------------------------------
 
@@ -192,9 +285,11 @@ class Actions:
             for room in rooms
         ]
 
-    async def members(self, user: str, room: str) -> list[str]:
+    async def members(self, user: str, room: str) -> Members:
+        """The profiles of the room's members, by username, and who owns or administers it."""
         await self._visible(user, room)
-        return await self.storage.members(room)
+        profiles = await self.storage.member_profiles(room)
+        return Members(profiles, await self.storage.room_roles(room))
 
     async def create(
         self, user: str, name: str, private: bool, session: Session | None
@@ -274,11 +369,18 @@ class Actions:
     # --- messages ----------------------------------------------------------------------------
 
     def send(
-        self, user: str, room: str, client_msg_id: str, body: str, reply_to: int | None = None
+        self,
+        user: str,
+        room: str,
+        client_msg_id: str,
+        body: str,
+        reply_to: int | None = None,
+        files: Sequence[str] = (),
     ) -> Awaitable[Appended[Message]]:
         """Enqueue the message now (so a connection's messages keep their order); the
         awaitable resolves once it is durably stored. ``reply_to`` puts it in a thread;
-        storage keeps the mentions of members (the hub tells them once it is stored)."""
+        storage keeps the mentions of members (the hub tells them once it is stored) and
+        attaches ``files``, the user's pending uploads to the room, checked in the write."""
         self._sends.check(user, what="messages")
         _check_storable(body, client_msg_id)
         mentions, room_mention = find_mentions(body)
@@ -293,6 +395,7 @@ class Actions:
             reply_to=reply_to,
             mentions=mentions,
             room_mention=room_mention,
+            files=tuple(file_ref(file_id) for file_id in files),
         )
         return self.storage.append(message)
 
@@ -401,6 +504,46 @@ class Actions:
         origin = self.hub.node_id
         notice = Notice(audience=audience, name=name, data=data, origin=origin, exclude=exclude)
         self.broker.publish(notice)
+
+    # --- files ----------------------------------------------------------------------------
+
+    async def may_upload(self, user: str, room: str, size: int | None) -> None:
+        """Members upload to a room (to anyone else it is missing), within their quota as
+        far as ``size`` (the body's announced length, if any) tells before it is read."""
+        self._sends.check(user, what="messages")
+        await self._member_view(user, room)
+        quota = self.config.file_quota_bytes
+        if size is not None and await self.storage.file_usage(user) + size > quota:
+            raise TooLarge(over_quota(quota))
+
+    async def add_file(
+        self, user: str, room: str, info: FileInfo, blob: str, thumb: str | None
+    ) -> FileInfo:
+        """Keep an uploaded file, pending until a message of ``user`` in ``room`` carries
+        it; membership and the quota are checked again in the write."""
+        file = StoredFile(
+            info=info,
+            sha256=blob,
+            thumb_sha256=thumb,
+            uploader=user,
+            room=room,
+            created_at=self.clock(),
+        )
+        await self.storage.add_file(file, self.config.file_quota_bytes)
+        return info
+
+    async def file_for(self, user: str, file_id: str) -> StoredFile:
+        """The file ``file_id`` if ``user`` may fetch it: its uploader while it is pending,
+        the members of its room once a message carries it (a deleted message's files are
+        gone). Anyone else gets the ``not_found`` of a missing file."""
+        file = await self.storage.file(file_id)
+        if file is not None:
+            if file.seq is None:
+                if file.uploader == user:
+                    return file
+            elif await self.storage.room_info(file.room, user) is not None:
+                return file
+        raise file_not_found(file_id)
 
     # --- the seed's plain-text guests --------------------------------------------------------
 

@@ -18,6 +18,16 @@ one entry per user online somewhere, per local session, and per cached user's ro
 costs the size of a room: a join (its followers hear of the joiner, the joiner of its first
 ``SNAPSHOT_MEMBERS`` members) and the initial state in the reply to ``sync`` (the same
 members of each of the user's rooms, one storage read per room).
+
+The same fan-out carries two other kinds of news of a user. A profile change (``profile``
+notice) goes out like a change of state, at the same cost: a read of the user's rooms (the
+same cache) and one entry per local session following one of them or of the user, encoded
+once per node and sent at the next flush; the node where it happened tells the others in
+its notice (``profiles``). Tokens revoked by a password change are told to the other nodes
+(``signed_out``), each of which closes the sessions here that showed them, as ``logout``
+does on its own node. Both are hints like presence: a notice lost is not told again (a
+client reads profiles with ``members`` and ``users``; a revoked token is refused at the
+next connection or request).
 """
 
 from __future__ import annotations
@@ -32,8 +42,9 @@ import msgspec
 
 from hubbub.broker.base import Audience, Notice, Payload
 from hubbub.core.presence import Contributions, State, node_state
-from hubbub.protocol.messages import PresenceNotice
-from hubbub.service.session import Session
+from hubbub.core.profiles import Profile
+from hubbub.protocol.messages import PresenceNotice, ProfileNotice, encode
+from hubbub.service.session import Encoded, Session
 from hubbub.storage.base import Storage
 
 if TYPE_CHECKING:
@@ -50,13 +61,15 @@ SNAPSHOT_MEMBERS = 500  # members of each room looked at for a session's initial
 
 class NodePresence(msgspec.Struct, kw_only=True, omit_defaults=True):
     """What one node tells the others: states on it (all of them with ``full``), or a
-    question (``ask``: send me all you have; only node ``to``, if given). Empty, it is a
-    heartbeat."""
+    question (``ask``: send me all you have; only node ``to``, if given); profiles changed
+    there, and tokens revoked there (user → token hashes). Empty, it is a heartbeat."""
 
     users: dict[str, State] = {}
     full: bool = False
     ask: bool = False
     to: str = ""
+    profiles: list[Profile] = []
+    signed_out: dict[str, list[bytes]] = {}
 
 
 _encoder = msgspec.json.Encoder()
@@ -85,7 +98,11 @@ class Presence:
         self._flush_timer: asyncio.TimerHandle | None = None
         self._beat_timer: asyncio.TimerHandle | None = None
         self._tasks: set[asyncio.Task[None]] = set()
-        self._reading: set[str] = set()  # users whose rooms are being read
+        # Users whose rooms are being read, and whether their state is to be told then.
+        self._reading: dict[str, bool] = {}
+        # Profile notices waiting for such a read: user → (notice, the session not told).
+        self._profile_news: dict[str, tuple[Encoded, Session | None]] = {}
+        self._profiles_pending: dict[Session, dict[str, Encoded]] = {}  # user → notice
         self._reread: set[str] = set()  # ... who joined or left a room meanwhile
         self._dirty: set[str] = set()  # users whose sessions here changed since the flush
 
@@ -142,6 +159,7 @@ class Presence:
 
     def ended(self, session: Session) -> None:
         self._pending.pop(session, None)
+        self._profiles_pending.pop(session, None)
         sessions = self._local.get(session.user)
         if sessions is None or sessions.pop(session, None) is None:
             return  # ended already (a revoked session closes after it left)
@@ -202,6 +220,54 @@ class Presence:
             changed = [u for u, s in content.users.items() if self.states.set(node, u, s)]
         for user in changed:
             self._announce(user)
+        for profile in content.profiles:
+            self._tell_profile(profile, None)
+        for user, revoked in content.signed_out.items():
+            for each in revoked:
+                self._hub.revoke(user, each)
+
+    # --- profiles and sign-outs -------------------------------------------------------------
+
+    def profile_changed(self, profile: Profile, session: Session | None = None) -> None:
+        """``profile`` changed on this node: tell the other nodes, and the sessions here
+        (but ``session``, which made the change and has it in its reply)."""
+        self._send(NodePresence(profiles=[profile]))
+        self._tell_profile(profile, session)
+
+    def signed_out(self, user: str, revoked: list[bytes]) -> None:
+        """Tokens of ``user`` were revoked (and their sessions here closed): the other nodes
+        close theirs."""
+        self._send(NodePresence(signed_out={user: revoked}))
+
+    def _tell_profile(self, profile: Profile, exclude: Session | None) -> None:
+        """Queue the notice of ``profile`` for the user's sessions here and those sharing a
+        room with the user."""
+        if self._publish is None:
+            return  # stopped: storage may be closed, and nobody is left to tell
+        user = profile.username
+        notice = Encoded(encode(ProfileNotice(profile=profile)))
+        if exclude is not None:  # it has this change in its reply: an older one is stale
+            self._profiles_pending.get(exclude, {}).pop(user, None)
+        for session in self._local.get(user, ()):  # followers of rooms or not
+            if session is not exclude:
+                self._profiles_pending.setdefault(session, {})[user] = notice
+        rooms = self._rooms.get(user)
+        if rooms is None:
+            self._profile_news[user] = (notice, exclude)  # the latest, once they are read
+            self._read_rooms(user, state=False)
+        else:
+            self._rooms.move_to_end(user)
+            self._queue_profile(user, rooms, notice, exclude)
+        self._arm()
+
+    def _queue_profile(
+        self, user: str, rooms: frozenset[str], notice: Encoded, exclude: Session | None
+    ) -> None:
+        pending = self._profiles_pending
+        for room in rooms:
+            for session, _ in self._hub.followers(room):
+                if session is not exclude:
+                    pending.setdefault(session, {})[user] = notice
 
     # --- fan-out ----------------------------------------------------------------------------
 
@@ -243,28 +309,42 @@ class Presence:
             return  # stopped: storage may be closed, and nobody is left to tell
         rooms = self._rooms.get(user)
         if rooms is None:
-            if user not in self._reading:  # else that read tells the state it finds
-                self._reading.add(user)
-                self._spawn(self._announce_after_read(user))
+            self._read_rooms(user, state=True)
         else:
             self._rooms.move_to_end(user)
             self._queue(user, rooms)
 
+    def _read_rooms(self, user: str, state: bool) -> None:
+        """Read the rooms of ``user``, then tell what waits for them: the user's state if
+        ``state`` (as it is when the read ends), and a profile notice if there is one. A
+        read already running tells both."""
+        running = self._reading.get(user)
+        if running is None:
+            self._spawn(self._announce_after_read(user))
+        self._reading[user] = bool(running) or state
+
     async def _announce_after_read(self, user: str) -> None:
+        rooms = None
         try:
             rooms = frozenset(info.name for info in await self._storage.user_rooms(user))
         except Exception:  # presence is a hint: this change is not told, the next one is
             log.warning("presence: could not read the rooms of %s", user, exc_info=True)
-            return
         finally:
-            self._reading.discard(user)
+            state = self._reading.pop(user, False)
+            news = self._profile_news.pop(user, None)
+        if rooms is None:
+            return
         if user in self._reread:
             self._reread.discard(user)
         else:
             self._rooms[user] = rooms
             if len(self._rooms) > ROOMS_CACHED:
                 self._rooms.popitem(last=False)
-        self._queue(user, rooms)
+        if state:
+            self._queue(user, rooms)
+        if news is not None:
+            self._queue_profile(user, rooms, *news)
+            self._arm()
 
     def _queue(self, user: str, rooms: frozenset[str]) -> None:
         state = self.states.state(user)  # now: a read finished late does not tell old news
@@ -277,7 +357,7 @@ class Presence:
 
     def _arm(self) -> None:
         """Flush what is pending one ``flush_interval`` from now, unless already due."""
-        if (self._pending or self._dirty) and self._flush_timer is None:
+        if (self._pending or self._dirty or self._profiles_pending) and self._flush_timer is None:
             loop = asyncio.get_running_loop()
             self._flush_timer = loop.call_later(self.flush_interval, self.flush)
 
@@ -291,6 +371,10 @@ class Presence:
         pending, self._pending = self._pending, {}
         for session, users in pending.items():
             session.send(PresenceNotice(users=users))
+        profiles, self._profiles_pending = self._profiles_pending, {}
+        for session, notices in profiles.items():
+            for notice in notices.values():
+                session.outlet.send(notice)
 
     def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(work)

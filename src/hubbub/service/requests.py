@@ -37,8 +37,10 @@ async def handle(
     user = session.user
     re = request.id
     match request:
-        case m.Send(room=room, client_msg_id=client_msg_id, body=body, reply_to=reply_to):
-            return Pending(actions.send(user, room, client_msg_id, body, reply_to), re)
+        case m.Send(
+            room=room, client_msg_id=client_msg_id, body=body, reply_to=reply_to, files=files
+        ):
+            return Pending(actions.send(user, room, client_msg_id, body, reply_to, files), re)
         case m.Ping():
             return m.Pong(re=re)
         case m.Rooms():
@@ -46,7 +48,16 @@ async def handle(
         case m.Directory():
             return m.DirectoryReply(re=re, rooms=await actions.directory())
         case m.Members(room=room):
-            return m.MembersReply(re=re, room=room, users=await actions.members(user, room))
+            members = await actions.members(user, room)
+            users = [profile.username for profile in members.profiles]
+            return m.MembersReply(
+                re=re, room=room, users=users, profiles=members.profiles, roles=members.roles
+            )
+        case m.SetProfile(display_name=display_name, status=status):
+            profile = await actions.set_profile(user, display_name, status, session)
+            return m.ProfileNotice(re=re, profile=profile)
+        case m.Users(users=names):
+            return m.UsersReply(re=re, profiles=await actions.profiles(names))
         case m.Create(name=name, private=private):
             return m.room_reply(await actions.create(user, name, private, session), re)
         case m.Join(room=room):

@@ -53,6 +53,18 @@ Rooms and users are named by their (normalized) names. Every guarantee below is 
    when no account exists yet, decided in its write transaction: however many accounts are
    created at once, on however many nodes, exactly one is the admin (the first committed);
    every later one is a member. ``is_admin`` reads it.
+15. **Files in the write.** ``add_file`` checks in its write that the uploader is a member
+   of the file's room and within their quota. ``append`` of a message naming files (by id:
+   ``core.files.file_ref``) checks each in the write: a pending file of the same room that
+   its author uploaded (``NotFound`` otherwise), not attached to a message yet (``Conflict``);
+   it attaches them, and the message keeps their infos as stored (history and replay give
+   them). ``delete_message`` drops its files in its write: from its commit on, ``file``
+   finds none of them. ``referenced_blobs`` names every blob a file still refers to.
+16. **Profiles and passwords in the write.** ``set_profile`` and ``set_avatar`` change only
+   what they are given and answer the profile as committed; ``referenced_blobs`` names the
+   blob of every avatar too. ``set_password`` revokes the user's other tokens (with
+   ``keep``) in the write that stores the new hash: from its commit on,
+   ``user_for_token`` finds none of them.
 
 Events are appended through one method, ``append``, whatever their kind; the methods that
 change members (``create_room``, ``open_dm``, ``add_member``, ``remove_member``) or messages
@@ -63,7 +75,7 @@ same path inside their own write.
 from __future__ import annotations
 
 import abc
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Generic, NamedTuple, TypeVar
 
 from hubbub.core.events import (
@@ -77,7 +89,9 @@ from hubbub.core.events import (
     ReactionRemoved,
     RoleChanged,
 )
-from hubbub.core.models import PublicRoom, Room, RoomInfo, RoomKind
+from hubbub.core.files import StoredFile
+from hubbub.core.models import PublicRoom, Room, RoomInfo, RoomKind, RoomRole
+from hubbub.core.profiles import Profile
 from hubbub.core.search import Cursor, Results
 from hubbub.lifecycle import Opened
 
@@ -169,6 +183,40 @@ class Storage(Opened):
     @abc.abstractmethod
     def delete_token(self, token_hash: bytes) -> Awaitable[None]: ...
 
+    @abc.abstractmethod
+    def set_password(
+        self, username: str, password_hash: str, keep: bytes | None
+    ) -> Awaitable[list[bytes]]:
+        """Give the user a new password hash; with ``keep``, every other token of the user
+        is revoked in the same write. The hashes of the tokens revoked. ``NotFound`` for no
+        such user."""
+
+    @abc.abstractmethod
+    async def profiles(self, usernames: Sequence[str]) -> list[Profile]:
+        """The profiles of those of ``usernames`` that exist, in the order named, each once."""
+
+    @abc.abstractmethod
+    async def member_profiles(self, room: str) -> list[Profile]:
+        """The profiles of the room's members, in the order of ``members``; ``NotFound``
+        for a missing room."""
+
+    @abc.abstractmethod
+    def set_profile(
+        self, username: str, display_name: str | None, status: str | None
+    ) -> Awaitable[Profile]:
+        """Give the user the texts that are not None; the profile as it stands after.
+        ``NotFound`` for no such user."""
+
+    @abc.abstractmethod
+    def set_avatar(self, username: str, blob: str | None, version: str = "") -> Awaitable[Profile]:
+        """Make the thumbnail blob ``blob`` (its SHA-256, hex, in the file store) the user's
+        avatar, shown as ``version`` (a new token for each new avatar), or with None remove
+        it; the profile as it stands after. ``NotFound`` for no such user."""
+
+    @abc.abstractmethod
+    async def avatar(self, username: str) -> tuple[str, str] | None:
+        """The blob and version of the user's avatar, or None (no avatar, or no such user)."""
+
     # --- rooms and members --------------------------------------------------------------
 
     @abc.abstractmethod
@@ -259,6 +307,11 @@ class Storage(Opened):
     async def members(self, room: str) -> list[str]: ...
 
     @abc.abstractmethod
+    async def room_roles(self, room: str) -> dict[str, RoomRole]:
+        """The room's owner and admins with their roles (members are left out), by
+        username. ``NotFound`` for a missing room."""
+
+    @abc.abstractmethod
     async def history(
         self,
         room: str,
@@ -294,6 +347,32 @@ class Storage(Opened):
         """Up to ``limit`` messages, not deleted, of the rooms ``user`` is a member of (or
         of ``room`` only) whose body holds ``query`` (at least ``MIN_QUERY_CHARS``), newest
         first, below ``before``. ``NotFound`` for a ``room`` that ``user`` is not in."""
+
+    # --- files ---------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def add_file(self, file: StoredFile, quota: int) -> Awaitable[None]:
+        """Keep the pending file ``file`` (its ``seq`` is ignored). Checked in the write:
+        the uploader is a member of its room (else ``NotFound``, as for a missing room), and
+        their live files and this one hold at most ``quota`` bytes (else ``TooLarge``)."""
+
+    @abc.abstractmethod
+    async def file(self, file_id: str) -> StoredFile | None:
+        """The file ``file_id``, pending or attached to a message not deleted, or None."""
+
+    @abc.abstractmethod
+    async def file_usage(self, user: str) -> int:
+        """The bytes of ``user``'s live files (pending, or attached to a live message)."""
+
+    @abc.abstractmethod
+    def drop_pending_files(self, before: int) -> Awaitable[int]:
+        """Forget the files still pending that were uploaded before ``before`` (ms); how
+        many. Their blobs stay until the sweep finds nothing refers to them."""
+
+    @abc.abstractmethod
+    async def referenced_blobs(self, blobs: Sequence[str]) -> set[str]:
+        """Those of ``blobs`` (SHA-256 digests, hex) that something stored still refers to:
+        a file's content or thumbnail, or an avatar. The sweep deletes the others."""
 
 
 def _discard(events: list[Event]) -> None:

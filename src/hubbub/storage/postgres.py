@@ -55,8 +55,10 @@ from hubbub.core.events import (
     membership_change,
     own_fields,
 )
+from hubbub.core.files import StoredFile, over_quota
 from hubbub.core.mentions import may_mention_room
 from hubbub.core.models import PublicRoom, Room, RoomInfo, RoomKind, RoomRole
+from hubbub.core.profiles import Profile
 from hubbub.core.projection import edited, quote_of, replying, tombstone
 from hubbub.core.reactions import MAX_REACTIONS
 from hubbub.core.roles import may_delete, owner
@@ -67,6 +69,7 @@ from hubbub.errors import (
     Forbidden,
     HubbubError,
     NotFound,
+    TooLarge,
     Unavailable,
     room_not_found,
 )
@@ -82,7 +85,22 @@ from hubbub.storage.base import (
     Thread,
 )
 from hubbub.storage.migrations.postgresql import migrate
-from hubbub.storage.rows import COMMON_COLUMNS, EVENT_COLUMNS, RowDecoder, as_read, kind_columns
+from hubbub.storage.rows import (
+    COMMON_COLUMNS,
+    EVENT_COLUMNS,
+    FILE_COLUMNS,
+    FILE_INSERT_COLUMNS,
+    ROLES_QUERY,
+    RowDecoder,
+    as_read,
+    attached,
+    file_values,
+    files_column,
+    files_of,
+    kind_columns,
+    roles_of,
+    stored_file,
+)
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -580,6 +598,95 @@ class PostgresStorage(Storage):
 
         return self._submit(job)
 
+    def set_password(
+        self, username: str, password_hash: str, keep: bytes | None
+    ) -> Awaitable[list[bytes]]:
+        async def job(db: Connection[Record], events: list[Event]) -> list[bytes]:
+            changed = await db.execute(
+                "UPDATE users SET password_hash = $1 WHERE username = $2", password_hash, username
+            )
+            if not _count(changed):
+                raise NotFound(f"no user named {username!r}")
+            if keep is None:
+                return []
+            rows = await db.fetch(
+                "DELETE FROM tokens WHERE username = $1 AND token_hash <> $2 RETURNING token_hash",
+                username,
+                keep,
+            )
+            return [bytes(token) for (token,) in rows]
+
+        return self._submit(job)
+
+    async def profiles(self, usernames: Sequence[str]) -> list[Profile]:
+        names = list(dict.fromkeys(usernames))
+
+        async def read(db: DB) -> list[Profile]:
+            rows = await db.fetch(
+                f"SELECT {_PROFILE_COLUMNS} FROM users WHERE username = ANY($1)", names
+            )
+            found = {row[0]: _profile(row) for row in rows}
+            return [found[name] for name in names if name in found]
+
+        return await self._read(read)
+
+    async def member_profiles(self, room: str) -> list[Profile]:
+        async def read(db: DB) -> list[Profile]:
+            row = await _find_room(db, room)
+            if row is None:
+                raise room_not_found(room)
+            rows = await db.fetch(
+                f"SELECT {_PROFILE_COLUMNS} FROM users WHERE username IN"
+                " (SELECT username FROM members WHERE room_id = $1) ORDER BY username",
+                row.id,
+            )
+            return [_profile(found) for found in rows]
+
+        return await self._read(read, snapshot=True)
+
+    def set_profile(
+        self, username: str, display_name: str | None, status: str | None
+    ) -> Awaitable[Profile]:
+        async def job(db: Connection[Record], events: list[Event]) -> Profile:
+            row = await db.fetchrow(
+                "UPDATE users SET display_name = coalesce($1, display_name),"
+                f" status = coalesce($2, status) WHERE username = $3 RETURNING {_PROFILE_COLUMNS}",
+                display_name,
+                status,
+                username,
+            )
+            if row is None:
+                raise NotFound(f"no user named {username!r}")
+            return _profile(row)
+
+        return self._submit(job)
+
+    def set_avatar(self, username: str, blob: str | None, version: str = "") -> Awaitable[Profile]:
+        async def job(db: Connection[Record], events: list[Event]) -> Profile:
+            row = await db.fetchrow(
+                "UPDATE users SET avatar = $1, avatar_version = $2 WHERE username = $3"
+                f" RETURNING {_PROFILE_COLUMNS}",
+                blob,
+                version if blob is not None else "",
+                username,
+            )
+            if row is None:
+                raise NotFound(f"no user named {username!r}")
+            return _profile(row)
+
+        return self._submit(job)
+
+    async def avatar(self, username: str) -> tuple[str, str] | None:
+        async def read(db: DB) -> tuple[str, str] | None:
+            row = await db.fetchrow(
+                "SELECT avatar, avatar_version FROM users"
+                " WHERE username = $1 AND avatar IS NOT NULL",
+                username,
+            )
+            return None if row is None else (str(row[0]), str(row[1]))
+
+        return await self._read(read)
+
     # --- rooms and members (jobs run by the writer) --------------------------------------
 
     def create_room(self, name: str, kind: RoomKind, creator: str, now: int) -> Awaitable[Joined]:
@@ -673,7 +780,10 @@ class PostgresStorage(Storage):
             # instant meets the unique index instead.
             try:
                 if isinstance(event, Message) and (
-                    event.reply_to is not None or event.mentions or event.room_mention
+                    event.reply_to is not None
+                    or event.mentions
+                    or event.room_mention
+                    or event.files
                 ):
                     # Looked up first: a retry gets its answer though its parent is gone.
                     stored = await _stored(db, event)
@@ -739,9 +849,13 @@ class PostgresStorage(Storage):
             # The body goes from the message and from every edit of it: erased, not hidden.
             await db.execute(
                 "UPDATE events SET body = '', edited_at = NULL, deleted = TRUE, mentions = NULL,"
-                " room_mention = FALSE WHERE room_id = $1 AND seq = $2",
+                " room_mention = FALSE, files = NULL WHERE room_id = $1 AND seq = $2",
                 room.id,
                 delete.target,
+            )
+            # Its files go with it: unreachable from this commit on, their blobs swept.
+            await db.execute(
+                "DELETE FROM files WHERE room_id = $1 AND seq = $2", room.id, delete.target
             )
             await db.execute(
                 "UPDATE events SET body = '', mentions = NULL, room_mention = FALSE"
@@ -876,6 +990,16 @@ class PostgresStorage(Storage):
             return [str(name) for (name,) in rows]
 
         return await self._read(read)
+
+    async def room_roles(self, room: str) -> dict[str, RoomRole]:
+        async def read(db: DB) -> dict[str, RoomRole]:
+            found = await _find_room(db, room)
+            if found is None:
+                raise room_not_found(room)
+            rows = await db.fetch(ROLES_QUERY.format(room="$1"), found.id)
+            return roles_of(found.kind, list(rows))
+
+        return await self._read(read, snapshot=True)
 
     async def history(
         self,
@@ -1012,6 +1136,64 @@ class PostgresStorage(Storage):
 
         return await self._read(read, snapshot=True)
 
+    # --- files --------------------------------------------------------------------------
+
+    def add_file(self, file: StoredFile, quota: int) -> Awaitable[None]:
+        async def job(db: Connection[Record], events: list[Event]) -> None:
+            room, role = await self._locks.room(db, file.room, file.uploader)
+            if role is None:
+                raise room_not_found(file.room)
+            # The uploader's row lock makes their uploads on every node pass the quota check
+            # one at a time.
+            await db.execute(
+                "SELECT FROM users WHERE username = $1 FOR NO KEY UPDATE", file.uploader
+            )
+            used = await db.fetchval(
+                "SELECT coalesce(sum(size), 0) FROM files WHERE uploader = $1", file.uploader
+            )
+            if used + file.info.size > quota:
+                raise TooLarge(over_quota(quota))
+            params = ", ".join(f"${n}" for n in range(1, 12))
+            await db.execute(
+                f"INSERT INTO files ({FILE_INSERT_COLUMNS}) VALUES ({params})",
+                *file_values(file, room.id),
+            )
+
+        return self._submit(job, file.room)
+
+    async def file(self, file_id: str) -> StoredFile | None:
+        return (await self._read(lambda db: _files(db, [file_id]))).get(file_id)
+
+    async def file_usage(self, user: str) -> int:
+        async def read(db: DB) -> int:
+            used = await db.fetchval(
+                "SELECT coalesce(sum(size), 0) FROM files WHERE uploader = $1", user
+            )
+            return int(used)
+
+        return await self._read(read)
+
+    def drop_pending_files(self, before: int) -> Awaitable[int]:
+        async def job(db: Connection[Record], events: list[Event]) -> int:
+            status = await db.execute(
+                "DELETE FROM files WHERE seq IS NULL AND created_at < $1", before
+            )
+            return _count(status)
+
+        return self._submit(job)
+
+    async def referenced_blobs(self, blobs: Sequence[str]) -> set[str]:
+        async def read(db: DB) -> set[str]:
+            rows = await db.fetch(
+                "SELECT sha256 FROM files WHERE sha256 = ANY($1::text[])"
+                " UNION SELECT thumb_sha256 FROM files WHERE thumb_sha256 = ANY($1::text[])"
+                " UNION SELECT avatar FROM users WHERE avatar = ANY($1::text[])",
+                list(blobs),
+            )
+            return {blob for (blob,) in rows}
+
+        return await self._read(read)
+
 
 # --- SQL shared by the jobs and the reads -------------------------------------------------
 
@@ -1044,13 +1226,17 @@ _INSERT = {t: _insert_sql(kind) for t, kind in EVENT_CLASSES.items()}
 
 # Fields whose column holds them in another form: a message's mentions are a text[] (NULL
 # for none), and columns of fields a kind lacks hold NULL.
-_TO_COLUMN: dict[str, Callable[[Any], Any]] = {"mentions": lambda names: _names(names)}
+_TO_COLUMN: dict[str, Callable[[Any], Any]] = {
+    "mentions": lambda names: _names(names),
+    "files": files_column,
+}
 _event = RowDecoder(
     {
         "deleted": bool,
         "room_mention": bool,
         "replies": lambda v: v or 0,
         "mentions": lambda v: tuple(v) if v else (),
+        "files": files_of,
     }
 )
 
@@ -1231,9 +1417,10 @@ async def _as_read(db: DB, room_id: int, events: list[Event], reader: str | None
 async def _insert_message(
     db: Connection[Record], events: list[Event], room: _Room, message: Message
 ) -> Message | None:
-    """Insert a reply or a message that mentions someone: in its thread, quoting its parent
-    (``NotFound`` if that is no message of the room, ``Conflict`` if it is deleted), naming
-    only members, with ``@room`` only where it is allowed."""
+    """Insert a reply, a message that mentions someone or one with files: in its thread,
+    quoting its parent (``NotFound`` if that is no message of the room, ``Conflict`` if it
+    is deleted), naming only members, with ``@room`` only where it is allowed, attaching its
+    files (``rows.attached``; under the room's lock, which every change of them takes)."""
     if message.reply_to is not None:
         parent = await _target(db, room, message.reply_to)
         if parent.deleted:
@@ -1243,9 +1430,17 @@ async def _insert_message(
         db, room, message.user, message.mentions, message.room_mention
     )
     message = msgspec.structs.replace(message, mentions=names, room_mention=everyone)
+    if message.files:
+        message = attached(message, await _files(db, [f.id for f in message.files]))
     stored = await _insert_unless_stored(db, events, room, message)
     if stored is None:
         return None
+    if stored.files:
+        await db.execute(
+            "UPDATE files SET seq = $1 WHERE id = ANY($2::text[])",
+            stored.seq,
+            [f.id for f in stored.files],
+        )
     if stored.thread is not None:
         await db.execute(
             "UPDATE events SET replies = coalesce(replies, 0) + 1, last_reply_at = $1"
@@ -1256,6 +1451,16 @@ async def _insert_message(
         )
     await _mention(db, room.id, stored.seq, names)
     return stored
+
+
+async def _files(db: DB, ids: list[str]) -> dict[str, StoredFile]:
+    """The files of ``ids`` that exist, by id."""
+    rows = await db.fetch(
+        f"SELECT {FILE_COLUMNS} FROM files f JOIN rooms r ON r.id = f.room_id"
+        " WHERE f.id = ANY($1::text[])",
+        ids,
+    )
+    return {row[0]: stored_file(row) for row in rows}
 
 
 async def _mentioned(
@@ -1445,6 +1650,18 @@ async def _close_quietly(db: Connection[Record]) -> None:
         await asyncio.wait_for(db.close(), CONNECT_TIMEOUT)
     except DATABASE_ERRORS:
         db.terminate()
+
+
+# A profile as read: the columns, and what makes a Profile of them.
+_PROFILE_COLUMNS = "username, display_name, status, avatar_version, role"
+
+
+def _profile(row: Record) -> Profile:
+    name, display_name, status, avatar, role = row
+    admin = role == "admin"
+    return Profile(
+        username=name, display_name=display_name, status=status, avatar=avatar, admin=admin
+    )
 
 
 def _writer_unavailable() -> Unavailable:

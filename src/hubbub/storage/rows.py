@@ -15,6 +15,10 @@ from typing import Any, Protocol
 import msgspec
 
 from hubbub.core.events import EVENT_CLASSES, Event, Message, Quote, Reaction, own_fields
+from hubbub.core.files import FileInfo, StoredFile
+from hubbub.core.models import RoomKind, RoomRole
+from hubbub.core.roles import owner
+from hubbub.errors import Conflict, file_not_found
 
 COLUMN_OF = {"by": "by_user"}
 COMMON_COLUMNS = ["seq", "type", "author", "ts"]
@@ -72,3 +76,100 @@ def as_read(
     if reactions is None and quote is None:
         return message
     return msgspec.structs.replace(message, reactions=tuple(reactions or ()), quote=quote)
+
+
+# A message's files are one JSON array in its row (NULL for none): read with the row, never
+# joined, and written once (a message's files never change; a delete empties them).
+_FILES = msgspec.json.Decoder(tuple[FileInfo, ...])
+
+
+def files_column(files: tuple[FileInfo, ...]) -> str | None:
+    return msgspec.json.encode(files).decode() if files else None
+
+
+def files_of(column: str | None) -> tuple[FileInfo, ...]:
+    return _FILES.decode(column) if column else ()
+
+
+# A file's row, read with its room's name (`files f JOIN rooms r ON r.id = f.room_id`).
+FILE_COLUMNS = (
+    "f.id, f.name, f.size, f.type, f.width, f.height, f.sha256, f.thumb_sha256,"
+    " f.uploader, r.name, f.created_at, f.seq"
+)
+FILE_INSERT_COLUMNS = (
+    "id, name, size, type, width, height, sha256, thumb_sha256, uploader, room_id, created_at"
+)
+
+
+def stored_file(row: Row) -> StoredFile:
+    """The file of a row selected with ``FILE_COLUMNS``."""
+    info = FileInfo(
+        id=row[0],
+        name=row[1],
+        size=row[2],
+        type=row[3],
+        width=row[4],
+        height=row[5],
+        thumb=row[7] is not None,
+    )
+    return StoredFile(
+        info=info,
+        sha256=row[6],
+        thumb_sha256=row[7],
+        uploader=row[8],
+        room=row[9],
+        created_at=row[10],
+        seq=row[11],
+    )
+
+
+def file_values(file: StoredFile, room_id: int) -> tuple[Any, ...]:
+    """The values of ``FILE_INSERT_COLUMNS`` for a new, pending file."""
+    info = file.info
+    return (
+        info.id,
+        info.name,
+        info.size,
+        info.type,
+        info.width,
+        info.height,
+        file.sha256,
+        file.thumb_sha256,
+        file.uploader,
+        room_id,
+        file.created_at,
+    )
+
+
+def attached(message: Message, found: Mapping[str, StoredFile]) -> Message:
+    """``message`` with the infos of the files it names as stored (``found``: those rows
+    of them that exist). Each must be a pending file of its room that its author uploaded,
+    else ``NotFound`` as for a missing file; ``Conflict`` if a message has it already."""
+    infos = []
+    for ref in message.files:
+        file = found.get(ref.id)
+        if file is None or file.room != message.room or file.uploader != message.user:
+            raise file_not_found(ref.id)
+        if file.seq is not None:
+            raise Conflict(f"the file {ref.id!r} is attached to another message")
+        infos.append(file.info)
+    return msgspec.structs.replace(message, files=tuple(infos))
+
+
+# The members a room's roles name: its admins, and its creator (the owner unless a DM).
+ROLES_QUERY = (
+    "SELECT m.username, m.role, r.created_by FROM members m JOIN rooms r ON r.id = m.room_id"
+    " WHERE m.room_id = {room} AND (m.role = 'admin' OR m.username = r.created_by)"
+    " ORDER BY m.username"
+)
+
+
+def roles_of(kind: RoomKind, rows: list[Any]) -> dict[str, RoomRole]:
+    """The owner and admins among ``ROLES_QUERY``'s rows, by username."""
+    roles: dict[str, RoomRole] = {}
+    for user, role, created_by in rows:
+        if user == owner(kind, created_by):
+            roles[user] = RoomRole.OWNER
+        elif role == RoomRole.ADMIN:
+            roles[user] = RoomRole.ADMIN
+    return roles

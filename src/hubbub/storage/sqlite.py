@@ -20,7 +20,7 @@ import queue
 import sqlite3
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,8 +44,10 @@ from hubbub.core.events import (
     membership_change,
     own_fields,
 )
+from hubbub.core.files import StoredFile, over_quota
 from hubbub.core.mentions import may_mention_room
 from hubbub.core.models import PublicRoom, Room, RoomInfo, RoomKind, RoomRole
+from hubbub.core.profiles import Profile
 from hubbub.core.projection import edited, quote_of, replying, tombstone
 from hubbub.core.reactions import MAX_REACTIONS
 from hubbub.core.roles import may_delete, owner
@@ -56,6 +58,7 @@ from hubbub.errors import (
     Forbidden,
     HubbubError,
     NotFound,
+    TooLarge,
     Unavailable,
     room_not_found,
 )
@@ -71,7 +74,22 @@ from hubbub.storage.base import (
     Thread,
 )
 from hubbub.storage.migrations.sqlite import migrate
-from hubbub.storage.rows import COMMON_COLUMNS, EVENT_COLUMNS, RowDecoder, as_read, kind_columns
+from hubbub.storage.rows import (
+    COMMON_COLUMNS,
+    EVENT_COLUMNS,
+    FILE_COLUMNS,
+    FILE_INSERT_COLUMNS,
+    ROLES_QUERY,
+    RowDecoder,
+    as_read,
+    attached,
+    file_values,
+    files_column,
+    files_of,
+    kind_columns,
+    roles_of,
+    stored_file,
+)
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -80,6 +98,7 @@ MAX_BATCH = 512
 MAX_QUEUED_WRITES = 20_000
 READER_THREADS = 2
 UNREAD_CAP = 1000
+REFERENCED_CHUNK = 400  # blobs asked about per query (SQLite binds at most 32766 values)
 MAX_CACHED_MEMBERSHIPS = 200_000
 RESTART_DELAY = 1.0  # seconds before a dead writer is restarted; doubles while that fails
 MAX_RESTART_DELAY = 30.0
@@ -550,6 +569,95 @@ class SQLiteStorage(Storage):
 
         return self._submit(job)
 
+    def set_password(
+        self, username: str, password_hash: str, keep: bytes | None
+    ) -> Awaitable[list[bytes]]:
+        def job(db: sqlite3.Connection, events: list[Event]) -> list[bytes]:
+            changed = db.execute(
+                "UPDATE users SET password_hash = ? WHERE username = ?", (password_hash, username)
+            )
+            if changed.rowcount == 0:
+                raise NotFound(f"no user named {username!r}")
+            if keep is None:
+                return []
+            rows = db.execute(
+                "DELETE FROM tokens WHERE username = ? AND token_hash <> ? RETURNING token_hash",
+                (username, keep),
+            ).fetchall()
+            return [bytes(token) for (token,) in rows]
+
+        return self._submit(job)
+
+    async def profiles(self, usernames: Sequence[str]) -> list[Profile]:
+        names = list(dict.fromkeys(usernames))
+
+        def read(db: sqlite3.Connection) -> list[Profile]:
+            found: dict[str, Profile] = {}
+            for at in range(0, len(names), _NAMES_PER_QUERY):
+                some = names[at : at + _NAMES_PER_QUERY]
+                rows = db.execute(
+                    f"SELECT {_PROFILE_COLUMNS} FROM users"
+                    f" WHERE username IN ({','.join('?' * len(some))})",
+                    some,
+                ).fetchall()
+                found.update((row[0], _profile(row)) for row in rows)
+            return [found[name] for name in names if name in found]
+
+        return await self._read(read)
+
+    async def member_profiles(self, room: str) -> list[Profile]:
+        def read(db: sqlite3.Connection) -> list[Profile]:
+            row = _find_room(db, room)
+            if row is None:
+                raise room_not_found(room)
+            rows = db.execute(
+                f"SELECT {_PROFILE_COLUMNS} FROM users WHERE username IN"
+                " (SELECT username FROM members WHERE room_id = ?) ORDER BY username",
+                (row.id,),
+            ).fetchall()
+            return [_profile(found) for found in rows]
+
+        return await self._read(read)
+
+    def set_profile(
+        self, username: str, display_name: str | None, status: str | None
+    ) -> Awaitable[Profile]:
+        def job(db: sqlite3.Connection, events: list[Event]) -> Profile:
+            rows = db.execute(
+                "UPDATE users SET display_name = coalesce(?, display_name),"
+                f" status = coalesce(?, status) WHERE username = ? RETURNING {_PROFILE_COLUMNS}",
+                (display_name, status, username),
+            ).fetchall()  # all: a statement left unfinished would hold the transaction
+            if not rows:
+                raise NotFound(f"no user named {username!r}")
+            return _profile(rows[0])
+
+        return self._submit(job)
+
+    def set_avatar(self, username: str, blob: str | None, version: str = "") -> Awaitable[Profile]:
+        def job(db: sqlite3.Connection, events: list[Event]) -> Profile:
+            rows = db.execute(
+                "UPDATE users SET avatar = ?, avatar_version = ? WHERE username = ?"
+                f" RETURNING {_PROFILE_COLUMNS}",
+                (blob, version if blob is not None else "", username),
+            ).fetchall()
+            if not rows:
+                raise NotFound(f"no user named {username!r}")
+            return _profile(rows[0])
+
+        return self._submit(job)
+
+    async def avatar(self, username: str) -> tuple[str, str] | None:
+        def read(db: sqlite3.Connection) -> tuple[str, str] | None:
+            row = db.execute(
+                "SELECT avatar, avatar_version FROM users"
+                " WHERE username = ? AND avatar IS NOT NULL",
+                (username,),
+            ).fetchone()
+            return None if row is None else (str(row[0]), str(row[1]))
+
+        return await self._read(read)
+
     # --- rooms and members (jobs run on the writer thread) -------------------------------
 
     def create_room(self, name: str, kind: RoomKind, creator: str, now: int) -> Awaitable[Joined]:
@@ -634,7 +742,10 @@ class SQLiteStorage(Storage):
                 raise room_not_found(event.room)
             try:
                 if isinstance(event, Message) and (
-                    event.reply_to is not None or event.mentions or event.room_mention
+                    event.reply_to is not None
+                    or event.mentions
+                    or event.room_mention
+                    or event.files
                 ):
                     reply = _insert_message(db, events, row, event)
                     return Appended(cast("E", reply), duplicate=False)
@@ -692,9 +803,11 @@ class SQLiteStorage(Storage):
             # The body goes from the message and from every edit of it: erased, not hidden.
             db.execute(
                 "UPDATE events SET body = '', edited_at = NULL, deleted = 1, mentions = NULL,"
-                " room_mention = 0 WHERE room_id = ? AND seq = ?",
+                " room_mention = 0, files = NULL WHERE room_id = ? AND seq = ?",
                 (room.id, delete.target),
             )
+            # Its files go with it: unreachable from this commit on, their blobs swept.
+            db.execute("DELETE FROM files WHERE room_id = ? AND seq = ?", (room.id, delete.target))
             db.execute(
                 "UPDATE events SET body = '', mentions = NULL, room_mention = 0"
                 " WHERE room_id = ? AND target = ? AND type = 'message_edited'",
@@ -838,6 +951,16 @@ class SQLiteStorage(Storage):
 
         return await self._read(read)
 
+    async def room_roles(self, room: str) -> dict[str, RoomRole]:
+        def read(db: sqlite3.Connection) -> dict[str, RoomRole]:
+            found = _find_room(db, room)
+            if found is None:
+                raise room_not_found(room)
+            rows = db.execute(ROLES_QUERY.format(room="?"), (found.id,)).fetchall()
+            return roles_of(found.kind, rows)
+
+        return await self._read(read)
+
     async def history(
         self,
         room: str,
@@ -968,6 +1091,62 @@ class SQLiteStorage(Storage):
 
         return await self._read(read)
 
+    # --- files --------------------------------------------------------------------------
+
+    def add_file(self, file: StoredFile, quota: int) -> Awaitable[None]:
+        def job(db: sqlite3.Connection, events: list[Event]) -> None:
+            room = self._cache.room(db, file.room)
+            if not self._cache.is_member(db, room.id, file.uploader):
+                raise room_not_found(file.room)
+            (used,) = db.execute(
+                "SELECT coalesce(sum(size), 0) FROM files WHERE uploader = ?", (file.uploader,)
+            ).fetchone()
+            if used + file.info.size > quota:
+                raise TooLarge(over_quota(quota))
+            db.execute(
+                f"INSERT INTO files ({FILE_INSERT_COLUMNS}) VALUES ({', '.join('?' * 11)})",
+                file_values(file, room.id),
+            )
+
+        return self._submit(job)
+
+    async def file(self, file_id: str) -> StoredFile | None:
+        return (await self._read(lambda db: _files(db, [file_id]))).get(file_id)
+
+    async def file_usage(self, user: str) -> int:
+        def read(db: sqlite3.Connection) -> int:
+            (used,) = db.execute(
+                "SELECT coalesce(sum(size), 0) FROM files WHERE uploader = ?", (user,)
+            ).fetchone()
+            return int(used)
+
+        return await self._read(read)
+
+    def drop_pending_files(self, before: int) -> Awaitable[int]:
+        def job(db: sqlite3.Connection, events: list[Event]) -> int:
+            return db.execute(
+                "DELETE FROM files WHERE seq IS NULL AND created_at < ?", (before,)
+            ).rowcount
+
+        return self._submit(job)
+
+    async def referenced_blobs(self, blobs: Sequence[str]) -> set[str]:
+        def read(db: sqlite3.Connection) -> set[str]:
+            found: set[str] = set()
+            for start in range(0, len(blobs), REFERENCED_CHUNK):
+                chunk = list(blobs[start : start + REFERENCED_CHUNK])
+                marks = ", ".join("?" * len(chunk))
+                rows = db.execute(
+                    f"SELECT sha256 FROM files WHERE sha256 IN ({marks})"
+                    f" UNION SELECT thumb_sha256 FROM files WHERE thumb_sha256 IN ({marks})"
+                    f" UNION SELECT avatar FROM users WHERE avatar IN ({marks})",
+                    (*chunk, *chunk, *chunk),
+                ).fetchall()
+                found.update(blob for (blob,) in rows)
+            return found
+
+        return await self._read(read)
+
 
 # --- SQL shared by the jobs and the reads -------------------------------------------------
 
@@ -984,6 +1163,7 @@ _INSERT = {t: _insert_sql(kind) for t, kind in EVENT_CLASSES.items()}
 _TO_COLUMN: dict[str, Callable[[Any], Any]] = {
     "mentions": lambda names: _names(names),
     "room_mention": int,
+    "files": files_column,
 }
 _event = RowDecoder(
     {
@@ -991,6 +1171,7 @@ _event = RowDecoder(
         "room_mention": bool,
         "replies": lambda v: v or 0,
         "mentions": lambda v: tuple(v.split()) if v else (),
+        "files": files_of,
     }
 )
 
@@ -1092,9 +1273,10 @@ def _as_read(
 def _insert_message(
     db: sqlite3.Connection, events: list[Event], room: _RoomState, message: Message
 ) -> Message:
-    """Insert a reply or a message that mentions someone: in its thread, quoting its parent
-    (``NotFound`` if that is no message of the room, ``Conflict`` if it is deleted), naming
-    only members, with ``@room`` only where it is allowed."""
+    """Insert a reply, a message that mentions someone or one with files: in its thread,
+    quoting its parent (``NotFound`` if that is no message of the room, ``Conflict`` if it
+    is deleted), naming only members, with ``@room`` only where it is allowed, attaching its
+    files (``rows.attached``)."""
     if message.reply_to is not None:
         parent = _target(db, room, message.reply_to)
         if parent.deleted:
@@ -1102,7 +1284,12 @@ def _insert_message(
         message = replying(message, parent)
     names, everyone = _mentioned(db, room, message.user, message.mentions, message.room_mention)
     message = msgspec.structs.replace(message, mentions=names, room_mention=everyone)
+    if message.files:
+        message = attached(message, _files(db, [f.id for f in message.files]))
     stored = _insert(db, events, room, message)
+    db.executemany(
+        "UPDATE files SET seq = ? WHERE id = ?", [(stored.seq, f.id) for f in stored.files]
+    )
     if stored.thread is not None:
         db.execute(
             "UPDATE events SET replies = coalesce(replies, 0) + 1, last_reply_at = ?"
@@ -1111,6 +1298,16 @@ def _insert_message(
         )
     _mention(db, room.id, stored.seq, names)
     return stored
+
+
+def _files(db: sqlite3.Connection, ids: list[str]) -> dict[str, StoredFile]:
+    """The files of ``ids`` that exist, by id."""
+    rows = db.execute(
+        f"SELECT {FILE_COLUMNS} FROM files f JOIN rooms r ON r.id = f.room_id"
+        f" WHERE f.id IN ({', '.join('?' * len(ids))})",
+        ids,
+    ).fetchall()
+    return {row[0]: stored_file(row) for row in rows}
 
 
 def _mentioned(
@@ -1276,6 +1473,19 @@ def _rewrite_version(db: sqlite3.Connection, events: list[Event]) -> None:
     """A write that changes nothing: it proves that the database takes writes."""
     (version,) = db.execute("PRAGMA user_version").fetchone()
     db.execute(f"PRAGMA user_version = {int(version)}")
+
+
+# A profile as read: the columns, and what makes a Profile of them.
+_PROFILE_COLUMNS = "username, display_name, status, avatar_version, role"
+_NAMES_PER_QUERY = 500  # far below SQLite's bound on a statement's parameters
+
+
+def _profile(row: sqlite3.Row | tuple[Any, ...]) -> Profile:
+    name, display_name, status, avatar, role = row
+    admin = role == "admin"
+    return Profile(
+        username=name, display_name=display_name, status=status, avatar=avatar, admin=admin
+    )
 
 
 def _writer_unavailable() -> Unavailable:

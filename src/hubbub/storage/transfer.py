@@ -29,7 +29,7 @@ from hubbub.storage.sqlite import connect as connect_sqlite
 from hubbub.storage.sqlite import migrate_database as migrate_sqlite
 
 # Every table that holds data, parents before the tables whose foreign keys name them.
-TABLES = ("users", "tokens", "rooms", "members", "events", "reactions", "mentions")
+TABLES = ("users", "tokens", "rooms", "members", "events", "reactions", "mentions", "files")
 # SQLite's search index (an FTS5 table, with the shadow tables named after it) is not copied:
 # PostgreSQL's migration indexes the bodies of `events` itself, as they are copied.
 NOT_COPIED = ("message_search",)

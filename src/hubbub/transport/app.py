@@ -20,6 +20,7 @@ from aiohttp.typedefs import Handler
 from hubbub.errors import HubbubError, RateLimited, Unavailable, status_of
 from hubbub.protocol.codes import CloseCode
 from hubbub.service.node import Node
+from hubbub.transport import files_api
 from hubbub.transport.connection import LobbyRelay
 from hubbub.transport.context import STATE, ServerState, state_of
 from hubbub.transport.http_api import ErrorOut, add_routes, error_body
@@ -121,6 +122,7 @@ def create_app(node: Node) -> web.Application:
 
     app.router.add_get("/api/v1/openapi.json", openapi_document)
     add_routes(app)
+    files_api.install(app)
     app.router.add_static("/static/", WEB_ROOT, follow_symlinks=False)
     app.cleanup_ctx.append(_liveness_sweep)
     app.on_shutdown.append(_close_websockets)

@@ -16,15 +16,22 @@ import msgspec
 from aiohttp import web
 
 from hubbub.core.events import Event, Message, Role
-from hubbub.core.models import PublicRoom, RoomInfo, normalize_room
+from hubbub.core.files import FileInfo
+from hubbub.core.models import PublicRoom, RoomInfo, RoomRole, normalize_room
+from hubbub.core.profiles import Profile
+from hubbub.core.profiles import display_name as checked_display_name
+from hubbub.core.profiles import status as checked_status
 from hubbub.core.reactions import EMOJI_RULE, is_emoji
 from hubbub.core.search import DEFAULT_SEARCH_LIMIT
-from hubbub.errors import BadRequest, Forbidden, HubbubError
+from hubbub.errors import BadRequest, Forbidden, HubbubError, NotFound, TooLarge
+from hubbub.files.uploads import receive
 from hubbub.protocol.limits import (
     DEFAULT_HISTORY_LIMIT,
     Body,
     ClientMsgId,
+    FileIds,
     HistoryLimit,
+    MessageBody,
     Password,
     RoomName,
     RoomRef,
@@ -32,10 +39,14 @@ from hubbub.protocol.limits import (
     SearchLimit,
     SearchQuery,
     Seq,
+    UploadName,
     Username,
+    check_message,
 )
 from hubbub.protocol.messages import SearchHit, SearchResults, SentOut
 from hubbub.service.actions import Actions, Login
+from hubbub.service.profiles import MAX_AVATAR_BYTES, avatar_thumbnail
+from hubbub.transport import files_api
 from hubbub.transport.context import (
     SESSION_COOKIE,
     bearer_token,
@@ -71,6 +82,25 @@ class SessionOut(msgspec.Struct, omit_defaults=True):
     rooms: list[str] = msgspec.field(default_factory=list)
 
 
+class ProfileChange(msgspec.Struct, forbid_unknown_fields=True):
+    """Each text given is trimmed, and "" clears it; one left out is unchanged."""
+
+    display_name: str | None = None  # at most 64 characters, see `core.profiles`
+    status: str | None = None  # at most 140 characters
+
+    def __post_init__(self) -> None:
+        if self.display_name is not None:
+            self.display_name = checked_display_name(self.display_name)
+        if self.status is not None:
+            self.status = checked_status(self.status)
+
+
+class PasswordChange(msgspec.Struct, forbid_unknown_fields=True):
+    old_password: Password
+    new_password: Password
+    sign_out_others: bool = False  # revoke every other token of yours
+
+
 class NewRoom(msgspec.Struct, forbid_unknown_fields=True):
     name: RoomName
     private: bool = False
@@ -82,8 +112,12 @@ class UserRef(msgspec.Struct, forbid_unknown_fields=True):
 
 class NewMessage(msgspec.Struct, forbid_unknown_fields=True):
     client_msg_id: ClientMsgId
-    body: Body
+    body: MessageBody
     reply_to: Seq | None = None  # the message this one answers, in the same room
+    files: FileIds = msgspec.field(default_factory=list)  # ids of your uploads to the room
+
+    def __post_init__(self) -> None:
+        check_message(self.body, self.files)
 
 
 class NewBody(msgspec.Struct, forbid_unknown_fields=True):
@@ -102,6 +136,10 @@ class HistoryQuery(msgspec.Struct, forbid_unknown_fields=True):
     before: Seq | None = None
     after: Seq | None = None
     limit: HistoryLimit = DEFAULT_HISTORY_LIMIT
+
+
+class UploadQuery(msgspec.Struct, forbid_unknown_fields=True):
+    name: UploadName = ""
 
 
 class ThreadQuery(msgspec.Struct, forbid_unknown_fields=True):
@@ -127,6 +165,8 @@ class Directory(msgspec.Struct):
 class MemberList(msgspec.Struct):
     room: str
     users: list[str]
+    profiles: list[Profile]  # one per member, in the order of users
+    roles: dict[str, RoomRole]  # the owner and the admins; everyone else is a member
 
 
 class HistoryPage(msgspec.Struct):
@@ -166,7 +206,7 @@ class Call:
     body: Any
 
 
-Handler = Callable[[Call], Awaitable[web.Response]]
+Handler = Callable[[Call], Awaitable[web.StreamResponse]]
 
 
 @dataclass(frozen=True)
@@ -181,6 +221,8 @@ class Endpoint:
     status: int = 200
     auth: bool = True
     sets_cookie: bool = False  # signs in or out: same-origin JSON only (see `_sign_in_guard`)
+    raw_body: str | None = None  # the media type of a body taken as raw bytes, not JSON
+    raw_response: str | None = None  # the media type of an answer that is not JSON
 
 
 def json_response(status: int, payload: msgspec.Struct | None) -> web.Response:
@@ -214,8 +256,8 @@ def _sign_in_guard(request: web.Request) -> None:
         raise web.HTTPUnsupportedMediaType(text="the request needs Content-Type: application/json")
 
 
-def _route(endpoint: Endpoint) -> Callable[[web.Request], Awaitable[web.Response]]:
-    async def route(request: web.Request) -> web.Response:
+def _route(endpoint: Endpoint) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    async def route(request: web.Request) -> web.StreamResponse:
         if endpoint.sets_cookie:
             _sign_in_guard(request)
         user = await current_user(request) if endpoint.auth else ""
@@ -292,6 +334,92 @@ async def me(call: Call) -> web.Response:
     return json_response(200, MeOut(call.user, admin=await _actions(call).is_admin(call.user)))
 
 
+async def user_profile(call: Call) -> web.Response:
+    return json_response(200, await _actions(call).profile(_path_user(call)))
+
+
+async def change_profile(call: Call) -> web.Response:
+    change = call.body
+    profile = await _actions(call).set_profile(call.user, change.display_name, change.status, None)
+    return json_response(200, profile)
+
+
+async def change_password(call: Call) -> web.Response:
+    request, change = call.request, call.body
+    token = bearer_token(request) or request.cookies.get(SESSION_COOKIE)  # as `current_user`
+    await _actions(call).change_password(
+        call.user,
+        token,
+        change.old_password,
+        change.new_password,
+        change.sign_out_others,
+        peer_address(request),
+    )
+    return json_response(204, None)
+
+
+def _path_user(call: Call) -> str:
+    try:
+        return msgspec.convert(call.request.match_info["user"], Username).lower()
+    except msgspec.ValidationError as exc:
+        raise BadRequest(f"the user in the path: {exc}") from None
+
+
+async def put_avatar(call: Call) -> web.Response:
+    """The body, an image, is streamed to a temporary file (never held whole), made into
+    the avatar's thumbnail, and thrown away."""
+    request, actions = call.request, _actions(call)
+    actions.may_change_profile(call.user)
+    announced = request.content_length
+    if announced is not None and announced > MAX_AVATAR_BYTES:
+        raise TooLarge(f"an avatar's image holds at most {MAX_AVATAR_BYTES} bytes")
+    files = request.app[files_api.FILES]
+    timeout = state_of(request).config.http_body_timeout
+    with files.slots.take(call.user):
+        try:
+            received = await receive(
+                request.content, files.store, MAX_AVATAR_BYTES, timeout, announced
+            )
+        except TooLarge:
+            raise TooLarge(f"an avatar's image holds at most {MAX_AVATAR_BYTES} bytes") from None
+        except TimeoutError:
+            raise web.HTTPRequestTimeout(text="the request body stopped arriving") from None
+        try:
+            thumb = await avatar_thumbnail(received.writer.path, received.head)
+        finally:
+            await asyncio.shield(received.writer.abort())
+        blob = await files.store.put(thumb)
+    return json_response(200, await actions.set_avatar(call.user, blob))
+
+
+async def delete_avatar(call: Call) -> web.Response:
+    return json_response(200, await _actions(call).set_avatar(call.user, None))
+
+
+async def get_avatar(call: Call) -> web.StreamResponse:
+    """Cached for good under the URL of its version (``?v=``), else checked each time."""
+    name = _path_user(call)
+    blob, version = await _actions(call).avatar(name)
+    path = call.request.app[files_api.FILES].store.path(blob)
+    if not await asyncio.to_thread(path.is_file):  # lost from the store: as if none
+        raise NotFound(f"{name!r} has no avatar")
+    if call.request.query.get("v") == version:
+        cache = "private, max-age=31536000, immutable"
+    else:
+        cache = "private, no-cache"
+    response = web.FileResponse(path)
+    response.headers.update(
+        {
+            "Content-Type": "image/webp",
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": files_api.DOWNLOAD_CSP,
+            "Cross-Origin-Resource-Policy": "same-origin",
+            "Cache-Control": cache,
+        }
+    )
+    return response
+
+
 async def my_rooms(call: Call) -> web.Response:
     return json_response(200, RoomList(await _actions(call).rooms(call.user)))
 
@@ -325,9 +453,9 @@ async def open_dm(call: Call) -> web.Response:
 
 
 async def members(call: Call) -> web.Response:
-    return json_response(
-        200, MemberList(call.room, await _actions(call).members(call.user, call.room))
-    )
+    found = await _actions(call).members(call.user, call.room)
+    users = [profile.username for profile in found.profiles]
+    return json_response(200, MemberList(call.room, users, found.profiles, found.roles))
 
 
 async def history(call: Call) -> web.Response:
@@ -347,7 +475,7 @@ async def search(call: Call) -> web.Response:
 async def post_message(call: Call) -> web.Response:
     new = call.body
     stored = await _actions(call).send(
-        call.user, call.room, new.client_msg_id, new.body, new.reply_to
+        call.user, call.room, new.client_msg_id, new.body, new.reply_to, new.files
     )
     return json_response((200 if stored.duplicate else 201), SentOut.of(stored.event))
 
@@ -397,12 +525,7 @@ async def remove_reaction(call: Call) -> web.Response:
 
 
 async def set_role(call: Call) -> web.Response:
-    member = call.request.match_info["user"]
-    try:
-        member = msgspec.convert(member, Username).lower()
-    except msgspec.ValidationError as exc:
-        raise BadRequest(f"the user in the path: {exc}") from None
-    await _actions(call).set_role(call.user, call.room, member, call.body.role)
+    await _actions(call).set_role(call.user, call.room, _path_user(call), call.body.role)
     return json_response(204, None)
 
 
@@ -416,6 +539,7 @@ def _actions(call: Call) -> Actions:
 
 
 ROOM = PREFIX + "/rooms/{room}"
+FILE = PREFIX + "/files/{file}"  # routes in this order: /thumb before any /{name}
 ENDPOINTS = [
     Endpoint(
         "POST",
@@ -448,6 +572,41 @@ ENDPOINTS = [
         sets_cookie=True,
     ),
     Endpoint("GET", PREFIX + "/me", "The signed-in user", me, response=MeOut),
+    Endpoint(
+        "PATCH",
+        PREFIX + "/me",
+        'Change your display name or status (each given; "" clears it)',
+        change_profile,
+        body=ProfileChange,
+        response=Profile,
+    ),
+    Endpoint(
+        "POST",
+        PREFIX + "/me/password",
+        "Change your password, the old one proven; optionally sign out everywhere else",
+        change_password,
+        body=PasswordChange,
+        status=204,
+    ),
+    Endpoint("GET", PREFIX + "/users/{user}", "A user's profile", user_profile, response=Profile),
+    Endpoint(
+        "PUT",
+        PREFIX + "/me/avatar",
+        "Make an image (PNG, JPEG, GIF or WebP; at most 5 MiB) your avatar",
+        put_avatar,
+        response=Profile,
+        raw_body="application/octet-stream",
+    ),
+    Endpoint(
+        "DELETE", PREFIX + "/me/avatar", "Remove your avatar", delete_avatar, response=Profile
+    ),
+    Endpoint(
+        "GET",
+        PREFIX + "/users/{user}/avatar",
+        "A user's avatar: WebP, within 128x128 (add ?v=<the profile's avatar> to cache it)",
+        get_avatar,
+        raw_response="image/webp",
+    ),
     Endpoint("GET", PREFIX + "/rooms", "The rooms you are in", my_rooms, response=RoomList),
     Endpoint(
         "GET",
@@ -559,6 +718,37 @@ ENDPOINTS = [
         mark_read,
         body=ReadMarker,
         response=ReadOut,
+    ),
+    Endpoint(
+        "POST",
+        ROOM + "/files",
+        "Upload a file to a room you are in: the body is its bytes; pending until sent",
+        files_api.upload,
+        query=UploadQuery,
+        response=FileInfo,
+        status=201,
+        raw_body="application/octet-stream",
+    ),
+    Endpoint(
+        "GET",
+        FILE + "/thumb",
+        "The thumbnail of an image file (WebP)",
+        files_api.download_thumb,
+        raw_response="image/webp",
+    ),
+    Endpoint(
+        "GET",
+        FILE,
+        "A file: yours while pending, then its room's members' (Range requests allowed)",
+        files_api.download,
+        raw_response="application/octet-stream",
+    ),
+    Endpoint(
+        "GET",
+        FILE + "/{name}",
+        "The same file, under a name of your choice for a nicer URL",
+        files_api.download_named,
+        raw_response="application/octet-stream",
     ),
 ]
 

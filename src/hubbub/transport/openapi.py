@@ -15,10 +15,13 @@ _ERRORS = {
     "400": "Malformed or invalid request (bad_request)",
     "401": "Missing or bad credentials (unauthenticated)",
     "403": "Not allowed (forbidden)",
-    "404": "No such room or user, or not visible to you (not_found)",
-    "409": "Name taken, the message is deleted, or it has all the reactions it may (conflict)",
+    "404": "No such room, user or file, or not visible to you (not_found)",
+    "409": (
+        "Name taken, the message is deleted, it has all the reactions it may,"
+        " or the file is attached already (conflict)"
+    ),
     "408": "The request body did not arrive in time (timeout)",
-    "413": "Body too large (too_large)",
+    "413": "Body or file too large, or over your file quota (too_large)",
     "415": "Not sent as application/json (bad_request)",
     "429": "Too many requests (rate_limited); see retry_after",
     "503": "Storage unavailable or the server overloaded (unavailable); try again later",
@@ -30,7 +33,10 @@ _PATH_SCHEMAS = {
     "seq": {"type": "integer", "minimum": 0},
     "root": {"type": "integer", "minimum": 0, "description": "the seq of the thread's root"},
     "emoji": {"type": "string", "description": "one emoji or a :name:, URL-encoded"},
+    "file": {"type": "string", "description": "a file's id"},
+    "name": {"type": "string", "description": "any name; not read"},
 }
+_BINARY = {"type": "string", "format": "binary"}
 
 
 def build_openapi() -> dict[str, Any]:
@@ -58,12 +64,19 @@ def build_openapi() -> dict[str, Any]:
                 "required": True,
                 "content": {"application/json": {"schema": refs[e.body]}},
             }
+        elif e.raw_body is not None:
+            op["requestBody"] = {"required": True, "content": {e.raw_body: {"schema": _BINARY}}}
         ok: dict[str, Any] = {"description": "OK"}
         if e.response is not None:
             ok["content"] = {"application/json": {"schema": refs[e.response]}}
-        op["responses"] = {str(e.status): ok} | {
-            code: {"description": text} | error for code, text in _ERRORS.items()
-        }
+        elif e.raw_response is not None:
+            ok["content"] = {e.raw_response: {"schema": _BINARY}}
+        partial = {"206": {"description": "Partial Content: the Range asked for"}}
+        op["responses"] = (
+            {str(e.status): ok}
+            | (partial if e.raw_response else {})
+            | {code: {"description": text} | error for code, text in _ERRORS.items()}
+        )
         if e.auth:
             op["security"] = [{"bearer": []}, {"cookie": []}]
         paths.setdefault(e.path, {})[e.method.lower()] = op

@@ -13,16 +13,16 @@ export class ApiError extends Error {
   }
 }
 
-async function call(method, path, body) {
+async function call(method, path, body, raw = null) {
   let response;
   try {
     response = await fetch(`/api/v1/${path}`, {
       method,
       credentials: 'same-origin',
       // Every POST says JSON, with a body or not: the server refuses sign-in and sign-out
-      // requests without it (a cross-site form cannot send it).
-      headers: method === 'GET' ? {} : { 'Content-Type': 'application/json' },
-      body: body ? JSON.stringify(body) : undefined,
+      // requests without it (a cross-site form cannot send it). A file goes as its bytes.
+      headers: method === 'GET' || raw ? {} : { 'Content-Type': 'application/json' },
+      body: raw ?? (body ? JSON.stringify(body) : undefined),
     });
   } catch {
     throw new ApiError(0, { message: 'cannot reach the server' });
@@ -72,4 +72,34 @@ export async function searchMessages(query, before) {
   const params = new URLSearchParams({ query });
   if (before) params.set('before', before);
   return call('GET', `search?${params}`);
+}
+
+// --- profiles ------------------------------------------------------------------------------
+
+/** A user's profile: {username, display_name, status, avatar, admin}; 404 if no such user. */
+export async function getProfile(name) {
+  return call('GET', `users/${encodeURIComponent(name)}`);
+}
+
+/** Change the user's own `display_name` and/or `status`: the profile as it is now. */
+export async function updateProfile(fields) {
+  return call('PATCH', 'me', fields);
+}
+
+/** A new avatar from an image file (PNG, JPEG, GIF or WebP): the profile as it is now. */
+export async function uploadAvatar(file) {
+  return call('PUT', 'me/avatar', null, file);
+}
+
+export async function removeAvatar() {
+  return call('DELETE', 'me/avatar');
+}
+
+/** A new password; `signOutOthers` ends every other session of the user. */
+export async function changePassword(oldPassword, newPassword, signOutOthers) {
+  await call('POST', 'me/password', {
+    old_password: oldPassword,
+    new_password: newPassword,
+    sign_out_others: signOutOthers,
+  });
 }

@@ -6,10 +6,13 @@ import { Chat } from './chat.js';
 import { Composer } from './composer.js';
 import { Connection } from './connection.js';
 import { Dialogs } from './dialogs.js';
-import { MembersDialog } from './members_dialog.js';
+import { MemberPanel } from './member_panel.js';
+import { ProfileDialog } from './profile_dialog.js';
+import { profiles } from './profiles.js';
 import { byId } from './dom.js';
-import { roomLabel } from './format.js';
+import { dmPeer, roomLabel } from './format.js';
 import { IdleWatch } from './idle.js';
+import { Jumps } from './jump.js';
 import { MentionAutocomplete } from './mentions.js';
 import { Notifier } from './notify.js';
 import { Outbox } from './outbox.js';
@@ -60,7 +63,8 @@ export class App {
   #outbox;
   #chat;
   #sidebar = new Sidebar();
-  #membersDialog;
+  #memberPanel;
+  #profileDialog;
   #timeline;
   #composer;
   #banner;
@@ -74,6 +78,7 @@ export class App {
   #notifier;
   #leaveArmed = null;
   #preview; // a room the user is not in, opened from a link
+  #jumps; // a room shown around a message (a search result), not from its end
 
   constructor(me, { onSignOut }) {
     this.#me = me;
@@ -83,6 +88,7 @@ export class App {
     this.#chat = new Chat({ me, conn: this.#conn, store: this.#store, outbox: this.#outbox });
     new IdleWatch((away) => this.#chat.setAway(away)); // five minutes without input: away
     this.#restoreRoomList();
+    this.#jumps = new Jumps({ chat: this.#chat, store: this.#store, me, onChange: () => this.#queueRender() });
 
     this.#timeline = new Timeline(
       {
@@ -92,7 +98,17 @@ export class App {
         status: byId('history-status'),
       },
       {
-        onNearTop: () => this.#chat.active && this.#chat.loadOlder(this.#chat.active),
+        onNearTop: () => {
+          const active = this.#chat.active;
+          if (active && this.#jumps.shown(active)) this.#jumps.older(active);
+          else if (active) this.#chat.loadOlder(active);
+        },
+        onNearBottom: () => this.#chat.active && this.#jumps.newer(this.#chat.active),
+        onPresent: () => {
+          this.#jumps.leave();
+          this.#renderNow();
+          this.#timeline.scrollToBottom();
+        },
         onAtBottom: () => this.#queueRender(),
         onRetry: (cid) => this.#chat.retry(cid),
         onDiscard: (cid) => this.#chat.discard(cid),
@@ -108,10 +124,11 @@ export class App {
       },
     );
     this.#composer = new Composer({
-      onSend: (room, body, reply) => {
+      onSend: (room, body, reply, files) => {
         this.#chat.stoppedTyping(room);
+        this.#jumps.leave(); // what is sent shows at the room's end
         this.#timeline.scrollToBottom();
-        this.#chat.send(room, body, reply);
+        this.#chat.send(room, body, reply, files);
       },
       onTyping: (room) => this.#chat.typing(room),
       onEditLast: () => this.#timeline.editLast(),
@@ -141,10 +158,26 @@ export class App {
       onChange: () => this.#queueRender(),
     });
     this.#banner = new Banner(this.#conn, this.#chat);
-    this.#membersDialog = new MembersDialog({
+    profiles.attach(this.#chat);
+    profiles.addEventListener('change', () => this.#queueRender()); // DM names in the list
+    this.#profileDialog = new ProfileDialog({
+      me,
       chat: this.#chat,
       store: this.#store,
-      activeRoom: () => this.#chat.active,
+      navigate: (room) => this.navigate(room),
+    });
+    this.#memberPanel = new MemberPanel({
+      chat: this.#chat,
+      store: this.#store,
+      onProfile: (user) => this.#profileDialog.open(user),
+      onChange: (open) => {
+        this.#view.dataset.members = open ? 'open' : '';
+      },
+    });
+    // A name or an avatar in a message opens its profile (the member list is the keyboard's way).
+    byId('message-list').addEventListener('click', (event) => {
+      const who = event.target.closest('.msg-author[data-profile], .avatar[data-profile]');
+      if (who) this.#profileDialog.open(who.dataset.profile);
     });
     new Dialogs({
       chat: this.#chat,
@@ -162,12 +195,16 @@ export class App {
       },
     });
     new SearchBox({
-      navigate: (room) => this.navigate(room),
+      navigate: (room, seq) => {
+        this.navigate(room);
+        if (seq) this.#jumps.open(room, seq);
+      },
       me: () => me,
       before: document.querySelector('.room-nav'),
     });
 
     byId('me-name').textContent = me;
+    byId('me-name').addEventListener('click', () => this.#profileDialog.open(me));
     byId('sign-out').addEventListener('click', () => onSignOut());
     byId('leave-room').addEventListener('click', () => this.#leave());
     this.#store.addEventListener('change', (event) => this.#onStoreChange(event.detail));
@@ -219,6 +256,8 @@ export class App {
 
   #select(room) {
     this.#chat.active = room;
+    this.#jumps.keepOnly(room);
+    this.#memberPanel.setRoom(room);
     this.#view.dataset.pane = room ? 'room' : 'rooms';
     if (room) remember(`hubbub:last-room:${this.#me}`, room);
     const kind = room ? (this.#store.room(room)?.kind ?? kindOf(room)) : null;
@@ -255,12 +294,13 @@ export class App {
   async #loadMembers(room) {
     if (!this.#chat.synced || !this.#store.room(room)) return;
     try {
-      const names = await this.#chat.members(room);
+      const { users: names, roles } = await this.#chat.members(room);
       this.#members.set(room, names.length);
       this.#memberNames.set(room, names);
+      this.#memberPanel.setMembers(room, names, roles);
       this.#queueRender();
     } catch {
-      // shown without a count
+      this.#memberPanel.setMembers(room, null); // shown without a count, listed later
     }
   }
 
@@ -284,7 +324,8 @@ export class App {
     const leftRoom = left.find((r) => r.name === active) ?? null;
     // A room the user is not in, opened from a link: looked into (preview.js).
     const look = active && !room && !leftRoom ? this.#preview.lookAt(active) : null;
-    const shown = room ?? leftRoom ?? look?.room ?? null;
+    const jumped = room ? this.#jumps.shown(active) : null;
+    const shown = jumped ?? room ?? leftRoom ?? look?.room ?? null;
     // Far history is forgotten unless it is being read (scrolled up to) in the open room.
     store.trimHistory(room && !this.#timeline.atBottom ? active : null);
     this.#sidebar.render(store, active, left, this.#notifier.muted);
@@ -293,9 +334,12 @@ export class App {
     const empty = byId('room-empty');
     if (shown) {
       empty.hidden = true;
-      const pending = this.#outbox.forRoom(active);
-      const revised = room ? store.takeRevised(active) : [];
+      // Around a message, messages not sent yet are not shown: they belong at the end.
+      const pending = jumped ? [] : this.#outbox.forRoom(active);
+      let revised = room ? store.takeRevised(active) : [];
+      if (jumped) revised = this.#jumps.takeRevised(active); // the window folds its own
       this.#timeline.render(shown, pending, this.#me, this.#waitNote(), revised);
+      this.#revealJumped(active);
     } else {
       this.#timeline.clear();
       empty.hidden = false;
@@ -307,9 +351,20 @@ export class App {
     this.#composer.setEnabled(Boolean(room)); // only in rooms we are a member of
     this.#notifier.render(active); // the tab's title and icon, and the header's controls
     this.#threads.render();
+    this.#memberPanel.render();
     if (room && this.#timeline.atBottom && document.visibilityState === 'visible') {
       this.#chat.viewing(active);
     }
+  }
+
+  /** The message jumped to, once drawn: in view and marked; in a thread, its thread opens. */
+  #revealJumped(active) {
+    const seq = this.#jumps.revealIn(active);
+    if (seq === null) return;
+    const message = this.#timeline.reveal(seq);
+    if (!message) return;
+    this.#jumps.revealed();
+    if (message.thread) this.#threads.open(active, message.thread);
   }
 
   /** Rooms the user is not in that hold messages not sent, as stand-ins for the views. */
@@ -372,19 +427,22 @@ export class App {
       icon.hidden = kind === 'dm';
       icon.className = `room-icon ${kind}`;
       icon.textContent = kind === 'public' ? '#' : '';
-      name.textContent = roomLabel(active, kind, this.#me);
+      const peer = kind === 'dm' ? dmPeer(active, this.#me) : null;
+      // A DM is named by the other person's display name (their username on hover).
+      name.textContent = peer && peer !== this.#me ? profiles.displayName(peer) : roomLabel(active, kind, this.#me);
+      name.title = peer && peer !== this.#me ? `@${peer}` : '';
       const count = this.#members.get(active);
       const kindText = { public: 'Public room', private: 'Private room', dm: 'Direct message' }[kind];
       if (shown?.left) sub.textContent = 'You are no longer in this room';
       else sub.textContent = count ? `${kindText} · ${count} member${count === 1 ? '' : 's'}` : kindText;
     }
     byId('open-invite').hidden = !room || room.kind === 'dm';
-    this.#membersDialog.update(room);
+    this.#memberPanel.update(room);
     byId('leave-room').hidden = !room || room.kind === 'dm';
   }
 
   #renderTyping(active) {
-    const users = active ? this.#store.typingIn(active) : [];
+    const users = (active ? this.#store.typingIn(active) : []).map((user) => profiles.displayName(user));
     let text = '';
     if (users.length === 1) text = `${users[0]} is typing…`;
     else if (users.length === 2) text = `${users[0]} and ${users[1]} are typing…`;

@@ -140,6 +140,9 @@ export class Chat extends EventTarget {
       if (this.active) this.ensureLoaded(this.active);
     } else if (frame.type === 'presence') {
       this.#store.setPresence(frame.users);
+    } else if (frame.type === 'profile') {
+      // A profile changed (of someone sharing a room with the user, or the user's own).
+      this.dispatchEvent(new CustomEvent('profiles', { detail: [frame.profile] }));
     } else if (frame.type === 'mention') {
       // Someone called the user by name (or @room): a notice, not a room event.
       this.dispatchEvent(new CustomEvent('mention', { detail: frame }));
@@ -230,9 +233,12 @@ export class Chat extends EventTarget {
 
   // --- sending -----------------------------------------------------------------------
 
-  /** Send `body` to `room`; `reply` ({reply_to, thread, quote}, threads.js) answers a message. */
-  send(room, body, reply = null) {
-    const entry = this.#outbox.add(room, body, this.#store.room(room)?.kind, reply);
+  /**
+   * Send `body` to `room`; `reply` ({reply_to, thread, quote}, threads.js) answers a message;
+   * `files`: the uploaded files it carries (FileInfo, attachments.js).
+   */
+  send(room, body, reply = null, files = []) {
+    const entry = this.#outbox.add(room, body, this.#store.room(room)?.kind, reply, files);
     this.#pump();
     return entry;
   }
@@ -309,6 +315,7 @@ export class Chat extends EventTarget {
         client_msg_id: entry.cid,
         body: entry.body,
         ...(entry.reply_to ? { reply_to: entry.reply_to } : {}),
+        ...(entry.files?.length ? { files: entry.files.map((file) => file.id) } : {}),
       });
       // The `message` event came first on a connection that follows the room. If this one
       // did not (yet), the acknowledgement holds the stored event: add it when it fits.
@@ -324,6 +331,7 @@ export class Chat extends EventTarget {
             client_msg_id: sent.client_msg_id,
             body: entry.body,
             ...(entry.reply_to ? { reply_to: entry.reply_to, thread: entry.thread, quote: entry.quote } : {}),
+            ...(entry.files?.length ? { files: entry.files } : {}),
           },
         ]);
       }
@@ -416,6 +424,11 @@ export class Chat extends EventTarget {
     return await this.#conn.request('history', { room, limit: NEWEST_PAGE });
   }
 
+  /** A page of a room's history at `cursor` ({before} or {after}): {events, has_more}. */
+  async page(room, cursor, limit) {
+    return await this.#conn.request('history', { room, ...cursor, limit });
+  }
+
   async directory() {
     return (await this.#conn.request('directory')).rooms;
   }
@@ -425,14 +438,24 @@ export class Chat extends EventTarget {
     return await this.#conn.request('thread', { room, root, limit, ...(before ? { before } : {}) });
   }
 
+  /** The members of `room`: {users (sorted usernames), roles ({user: 'owner' | 'admin'})}. */
   async members(room) {
-    return (await this.#conn.request('members', { room })).users;
+    const reply = await this.#conn.request('members', { room });
+    if (reply.profiles) this.dispatchEvent(new CustomEvent('profiles', { detail: reply.profiles }));
+    return { users: reply.users, roles: reply.roles ?? {} };
+  }
+
+  /** The profiles of `users` (at most 200; names with no user are left out). */
+  async users(users) {
+    return (await this.#conn.request('users', { users })).profiles;
   }
 }
 
 function describeSendError(err, entry) {
   if (entry.reply_to && err.code === 'conflict') return 'the message replied to was deleted';
   if (entry.reply_to && err.code === 'not_found') return err.message || 'the message replied to is gone';
+  if (entry.files?.length && err.code === 'conflict') return 'a file of it is attached to another message';
+  if (entry.files?.length && err.code === 'not_found') return err.message || 'a file of it is gone';
   switch (err.code) {
     case 'forbidden':
       return 'you cannot post in this room';

@@ -4,11 +4,13 @@
 //
 // Text is never cut: a body over the server's limit stays as written, the box says by how
 // much, and Send (and Enter) do nothing until it is short enough. A counter appears from
-// 90 % of the limit on. A body of only whitespace is not sent either.
+// 90 % of the limit on. A body of only whitespace is not sent either, unless files go with
+// it (attachments.js): then it may be empty, and it waits for their uploads.
 
+import { Attachments } from './attachments.js';
 import { byId, el } from './dom.js';
-import { authorLabel } from './format.js';
 import { MAX_BODY_CHARS, bodyOf, charCount, groupDigits, isBlank } from './limits.js';
+import { authorNode } from './profiles.js';
 import { quoteLine } from './threads.js';
 
 const COUNT_FROM = Math.ceil(MAX_BODY_CHARS * 0.9);
@@ -35,8 +37,10 @@ export class Composer {
   #drafts = new Map(); // room -> unsent text, kept when switching rooms
   #replyBox = byId('composer-reply');
   #replies = new Map(); // room -> the reply being written ({reply_to, thread, quote})
+  #attachments;
 
   constructor({ onSend, onTyping, onEditLast }) {
+    this.#attachments = new Attachments({ input: this.#input, onChange: () => this.#update() });
     this.#input.addEventListener('keydown', (event) => {
       // isComposing: Enter that confirms an IME composition (e.g. Japanese) must not send.
       if (event.key === 'Enter' && !event.shiftKey && !event.isComposing) {
@@ -62,7 +66,8 @@ export class Composer {
 
   #submit(onSend) {
     if (!this.#room || !this.#enabled || !this.#sendable) return;
-    onSend(this.#room, bodyOf(this.#input.value), this.#replies.get(this.#room) ?? null);
+    const files = this.#attachments.take(this.#room);
+    onSend(this.#room, bodyOf(this.#input.value), this.#replies.get(this.#room) ?? null, files);
     this.#input.value = '';
     this.#drafts.delete(this.#room);
     this.setReply(this.#room, null);
@@ -74,13 +79,17 @@ export class Composer {
   #update() {
     const body = bodyOf(this.#input.value);
     const [state, text] = limitNote(charCount(body));
-    this.#sendable = !isBlank(body) && state !== 'over';
+    const files = this.#room ? this.#attachments.state(this.#room).state : 'none';
+    this.#sendable = (files === 'none' ? !isBlank(body) : files === 'ready') && state !== 'over';
     if (this.#limit.textContent !== text) this.#limit.textContent = text;
     this.#limit.dataset.state = state;
     if (state === 'over') this.#input.setAttribute('aria-invalid', 'true');
     else this.#input.removeAttribute('aria-invalid');
     this.#input.disabled = !this.#room || !this.#enabled;
     this.#button.disabled = this.#input.disabled || !this.#sendable;
+    this.#button.title =
+      { uploading: 'Sends once the files are uploaded', failed: 'Remove the files that failed first' }[files] ?? '';
+    this.#attachments.setEnabled(!this.#input.disabled);
   }
 
   /** Point the box at a room (null: no room on screen). */
@@ -90,6 +99,7 @@ export class Composer {
     this.#room = room;
     this.#input.value = (room && this.#drafts.get(room)) || '';
     this.#input.placeholder = placeholder;
+    this.#attachments.setRoom(room);
     this.#update();
     this.#drawReply();
   }
@@ -110,7 +120,7 @@ export class Composer {
     const line = quoteLine(reply.quote);
     this.#replyBox.replaceChildren(
       el('span', { class: 'reply-label', text: 'Replying to ' }),
-      el('span', { class: 'quote-author', text: authorLabel(user) }),
+      authorNode(user, 'quote-author'), // the display name (profiles.js)
       el('span', { class: 'quote-body', text: line }),
       el('button', {
         type: 'button',

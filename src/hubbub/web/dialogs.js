@@ -158,7 +158,7 @@ export class Dialogs {
     const members = byId('invite-members');
     const showMembers = async (room) => {
       try {
-        const users = await this.chat.members(room);
+        const { users } = await this.chat.members(room);
         members.textContent = `Members: ${users.join(', ')}`;
       } catch {
         members.textContent = '';

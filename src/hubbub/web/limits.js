@@ -4,6 +4,10 @@
 // JavaScript's trim()).
 
 export const MAX_BODY_CHARS = 8000;
+// Files: the server's default `max_file_bytes` (a server may set another; it says so with
+// 413 too_large), and how many files one message may carry.
+export const MAX_FILE_BYTES = 25 * 1024 * 1024;
+export const MAX_FILES_PER_MESSAGE = 10;
 // The server's patterns, character for character (a test compares them).
 export const USERNAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$/;
 export const ROOM_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;

@@ -6,9 +6,11 @@
 //
 // The autocomplete opens while the word at the caret is `@` and the start of a name: arrow
 // keys move, Enter or Tab picks, Esc closes. Its keys are taken before the box's own (Enter
-// picks a name rather than sending).
+// picks a name rather than sending). It lists display names beside usernames and finds
+// people by either; what it writes is always `@username`, the name the server reads.
 
 import { el } from './dom.js';
+import { profiles } from './profiles.js';
 
 export const ROOM = 'room';
 const SHOWN = 8; // candidates listed at most
@@ -31,16 +33,33 @@ export function mentionQuery(text, caret) {
   return { start, query: query.toLowerCase() };
 }
 
+/** `text` as it is matched: lowercase, without accents ("Zoë" is "zoe"). */
+function folded(text) {
+  return text.normalize('NFKD').replace(/\p{M}/gu, '').toLowerCase();
+}
+
 /**
- * The names offered for `query`: members whose name starts with it first, then those that
- * contain it, each group sorted; never `me`; `@room` too where `roomMention` allows it.
+ * The usernames offered for `query`: members whose username, or a word of whose display name
+ * (`displayName(user)`, "" for none), starts with it first, then those where either holds
+ * it, each group sorted by username; never `me`; `@room` too where `roomMention` allows it.
  */
-export function mentionCandidates(members, query, me, { roomMention = true, limit = SHOWN } = {}) {
-  const q = query.toLowerCase();
+export function mentionCandidates(
+  members,
+  query,
+  me,
+  { roomMention = true, limit = SHOWN, displayName = () => '' } = {},
+) {
+  const q = folded(query);
   const names = [...new Set(members.map((name) => name.toLowerCase()))].filter((name) => name !== me);
-  const starts = names.filter((name) => name.startsWith(q)).sort();
-  const contains = names.filter((name) => !name.startsWith(q) && name.includes(q)).sort();
-  const found = [...starts, ...contains];
+  const starts = [];
+  const contains = [];
+  for (const name of names) {
+    const shown = folded(displayName(name) ?? '');
+    const words = shown.split(/[^\p{L}\p{N}]+/u);
+    if (name.startsWith(q) || words.some((word) => word && word.startsWith(q))) starts.push(name);
+    else if (name.includes(q) || shown.includes(q)) contains.push(name);
+  }
+  const found = [...starts.sort(), ...contains.sort()];
   if (roomMention && ROOM.startsWith(q)) found.push(ROOM);
   return found.slice(0, limit);
 }
@@ -64,9 +83,22 @@ export function isForMe(message, me, kind) {
   return kind === 'dm' || mentionsMe(message, me);
 }
 
+/** A member's display name as the `@` list shows it beside the username; "" for none. */
+function shownName(user) {
+  const name = profiles.get(user)?.display_name ?? '';
+  return name.trim() && name.trim().toLowerCase() !== user ? name : '';
+}
+
+/** The display name shown beside `user`'s username in the list; null for none. */
+function displayNode(user) {
+  const name = shownName(user);
+  return name ? el('span', { class: 'mention-display', text: name }) : null;
+}
+
 /**
  * The `@` autocomplete of one message box. `members()` gives the names of the room's members
- * (it may be empty while they load); `allowRoom()` whether to offer `@room`.
+ * (it may be empty while they load; their profiles come with them, profiles.js);
+ * `allowRoom()` whether to offer `@room`.
  */
 export class MentionAutocomplete {
   #input;
@@ -98,6 +130,8 @@ export class MentionAutocomplete {
     input.addEventListener('input', () => this.update());
     input.addEventListener('click', () => this.update());
     input.addEventListener('blur', () => this.close());
+    // A display name learnt while the list is open: shown, and found by.
+    profiles.addEventListener('change', () => this.open && this.update());
   }
 
   get open() {
@@ -111,6 +145,7 @@ export class MentionAutocomplete {
     if (!found) return this.close();
     const names = mentionCandidates(this.#members(), found.query, this.#me, {
       roomMention: this.#allowRoom(),
+      displayName: shownName,
     });
     // Nothing to offer, or the name is written out already (Enter sends then).
     if (!names.length || (names.length === 1 && names[0] === found.query)) return this.close();
@@ -143,6 +178,7 @@ export class MentionAutocomplete {
             // mousedown, not click: the box keeps its focus (a blur would close the list).
             on: { mousedown: (event) => (event.preventDefault(), this.#pick(i)) },
           },
+          name === ROOM ? null : displayNode(name),
           el('span', { class: 'mention-name', text: `@${name}` }),
           name === ROOM ? el('span', { class: 'mention-hint', text: 'everyone in this room' }) : null,
         ),

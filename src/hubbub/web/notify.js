@@ -10,7 +10,9 @@
 // no notifications; its mentions are still counted.
 
 import { byId } from './dom.js';
-import { authorLabel, roomLabel } from './format.js';
+import { filesLabel } from './file_views.js';
+import { roomLabel } from './format.js';
+import { profiles } from './profiles.js';
 
 const NOTE_CHARS = 140; // a notification says the start of a message: it is a pointer, not a reader
 const ICON_SIZE = 32;
@@ -20,6 +22,20 @@ export function notificationText(body) {
   const line = (body ?? '').replace(/\s+/g, ' ').trim();
   const chars = Array.from(line);
   return chars.length > NOTE_CHARS ? `${chars.slice(0, NOTE_CHARS - 1).join('')}…` : line;
+}
+
+/**
+ * What a notification says of `message` (null: not at hand, a mention's notice came alone):
+ * the start of its text, or of a message of files only, "sent a file: name.pdf" or "sent 3
+ * files".
+ */
+export function notificationBody(message) {
+  if (!message) return 'mentioned you';
+  const text = notificationText(message.body);
+  if (text) return text;
+  const files = message.files ?? [];
+  if (files.length === 1) return notificationText(`sent a file: ${filesLabel(files)}`);
+  return files.length ? `sent ${filesLabel(files)}` : 'sent a message';
 }
 
 /** The tab's title for `unread` messages not read. */
@@ -163,15 +179,16 @@ export class Notifier {
     this.#shown.add(key);
     if (document.visibilityState !== 'hidden' || this.#mutes.has(room)) return;
     if (typeof Notification !== 'function' || Notification.permission !== 'granted') return;
-    const message = await this.#message(room, seq);
+    // The message, and its author's display name (asked for if not known), at once.
+    const [message] = await Promise.all([this.#message(room, seq), profiles.ensure(user)]);
     const info = this.#store.room(room);
     const kind = info?.kind ?? (room.startsWith('dm:') ? 'dm' : 'public');
-    const author = authorLabel(user);
+    const author = notificationText(profiles.displayName(user));
     const title = kind === 'dm' ? author : `${author} in #${roomLabel(room, kind, this.#me)}`;
     let note;
     try {
       note = new Notification(title, {
-        body: notificationText(message?.body ?? 'mentioned you'),
+        body: notificationBody(message),
         tag: key, // one per message, even from several tabs
       });
     } catch {

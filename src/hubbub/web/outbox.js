@@ -37,7 +37,8 @@ export class Outbox extends EventTarget {
 
   /**
    * Every entry, oldest first: {cid, room, kind, body, ts, state: 'pending'|'failed', error},
-   * and {reply_to, thread, quote} for a reply.
+   * {reply_to, thread, quote} for a reply, and `files` (FileInfo, uploaded already) when it
+   * carries files: a resend carries the same ones.
    * `kind` is the room's, kept to show a room the user has left (older entries may lack it).
    */
   all() {
@@ -73,8 +74,9 @@ export class Outbox extends EventTarget {
    * A new message. `reply` ({reply_to, thread, quote}) when it answers a message: kept with
    * it, so that a resend is the same reply, and it is shown with its quote while pending.
    */
-  add(room, body, kind, reply = null) {
+  add(room, body, kind, reply = null, files = []) {
     const entry = { cid: newClientMsgId(), room, kind, body, ts: Date.now(), state: 'pending', ...reply };
+    if (files.length) entry.files = files;
     this.#write([...this.all(), entry]);
     return entry;
   }

@@ -6,7 +6,9 @@
 
 import { searchMessages } from './api.js';
 import { el, say } from './dom.js';
+import { filesLabel } from './file_views.js';
 import { roomLabel } from './format.js';
+import { authorNode } from './profiles.js';
 
 export const MIN_QUERY = 3; // code points; the server refuses shorter queries
 export const MAX_QUERY = 100;
@@ -150,21 +152,32 @@ export class SearchBox {
   }
 
   #entry(result) {
+    const pieces = highlightPieces(result.body ?? '', result.ranges ?? []);
     const body = el(
       'p',
       { class: 'search-body' },
-      highlightPieces(result.body, result.ranges).map(({ text, match }) => (match ? el('mark', { text }) : text)),
+      pieces.map(({ text, match }) => (match ? el('mark', { text }) : text)),
     );
+    // A hit's files, where the server says them (the match is in the body).
+    const files = filesLabel(result.files);
     const when = new Date(result.ts).toLocaleString();
     const open = el(
       'button',
       { type: 'button', class: 'search-hit', dataset: { room: result.room, seq: String(result.seq) } },
-      el('span', { class: 'search-meta' }, el('span', { class: 'dir-name', text: roomLabel(result.room, undefined, this.#me()) }), ` · ${result.user} · ${when}`),
-      body,
+      el(
+        'span',
+        { class: 'search-meta' },
+        el('span', { class: 'dir-name', text: roomLabel(result.room, undefined, this.#me()) }),
+        ' · ',
+        authorNode(result.user, 'search-author'), // the display name; @username on hover
+        ` · ${when}`,
+      ),
+      pieces.length ? body : null,
+      files ? el('span', { class: 'search-files', text: `📎 ${files}` }) : null,
     );
     open.addEventListener('click', () => {
       this.#dialog.close();
-      this.#navigate(result.room);
+      this.#navigate(result.room, result.seq); // the room, around the message (jump.js)
     });
     return el('li', {}, open);
   }

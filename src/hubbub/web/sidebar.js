@@ -5,9 +5,17 @@
 // person is online (a green dot) or away (a hollow yellow one); offline shows nothing.
 
 import { byId, el, reconcile } from './dom.js';
-import { colourClass, dmPeer, initial, roomLabel } from './format.js';
+import { dmPeer, roomLabel } from './format.js';
+import { avatarNode, profiles } from './profiles.js';
 
 export const roomHref = (name) => `#/room/${encodeURIComponent(name)}`;
+
+/** A room's name in the list: a DM's is the other person's display name (profiles.js). */
+function labelOf(room, me) {
+  if (room.kind !== 'dm') return roomLabel(room.name, room.kind, me);
+  const peer = dmPeer(room.name, me);
+  return peer === me ? roomLabel(room.name, room.kind, me) : profiles.displayName(peer);
+}
 
 export class Sidebar {
   #rooms = byId('room-list');
@@ -22,7 +30,7 @@ export class Sidebar {
   render(store, active, left = [], muted = new Set()) {
     const me = store.user;
     const all = [...store.rooms.values(), ...left.map((room) => ({ ...room, left: true }))];
-    const label = (room) => roomLabel(room.name, room.kind, me);
+    const label = (room) => labelOf(room, me);
     const byLabel = (a, b) => label(a).localeCompare(label(b));
     const rooms = all.filter((room) => room.kind !== 'dm').sort(byLabel);
     const dms = all.filter((room) => room.kind === 'dm').sort(byLabel);
@@ -67,6 +75,9 @@ export class Sidebar {
         dot.dataset.state = presence;
         dot.hidden = presence === 'offline';
       }
+      const name = labelOf(room, me);
+      const shown = link.querySelector('.room-label');
+      if (shown.textContent !== name) shown.textContent = name;
       const label = linkLabel(room, count, me, mentions, muted.has(room.name), presence);
       link.setAttribute('aria-label', label);
     }
@@ -76,7 +87,7 @@ export class Sidebar {
     let icon;
     if (room.kind === 'dm') {
       const peer = dmPeer(room.name, me);
-      icon = el('span', { class: `avatar tiny ${colourClass(peer)}`, text: initial(peer) });
+      icon = avatarNode(peer, 'avatar tiny');
     } else {
       // The padlock of private rooms is drawn in CSS: emoji fonts are not everywhere.
       icon = el('span', {
@@ -109,7 +120,7 @@ export class Sidebar {
 }
 
 function linkLabel(room, count, me, mentions = 0, muted = false, presence = 'offline') {
-  const label = roomLabel(room.name, room.kind, me);
+  const label = labelOf(room, me);
   if (room.left) return `${label}, left, ${count} message${count === 1 ? '' : 's'} not sent`;
   const parts = [label];
   if (presence !== 'offline') parts.push(presence);

@@ -370,9 +370,9 @@ export function editedMessage(message, edit) {
   };
 }
 
-/** What stays of a deleted message: who sent it when, where it stood in its thread. */
+/** What stays of a deleted message: who sent it when, where it stood in its thread (no files). */
 export function tombstoneOf(message) {
-  const { edited_at: _e, reactions: _r, mentions: _m, room_mention: _rm, quote: _q, ...kept } = message;
+  const { edited_at: _e, reactions: _r, mentions: _m, room_mention: _rm, quote: _q, files: _f, ...kept } = message;
   return { ...kept, body: undefined, deleted: true };
 }
 

@@ -10,10 +10,12 @@
 // Everything a user wrote is shown as Text nodes or through markdown.js, never as HTML.
 
 import { el, reconcile } from './dom.js';
-import { authorLabel, colourClass, dayKey, formatFull, formatTime, initial } from './format.js';
+import { fileViews, filesLabel } from './file_views.js';
+import { dayKey, formatFull, formatTime, isGuest } from './format.js';
 import { MAX_BODY_CHARS, bodyOf, charCount, isBlank } from './limits.js';
 import { parse as parseMarkdown, render as renderMarkdown } from './markdown.js';
 import { MentionAutocomplete, mentionsMe } from './mentions.js';
+import { authorNode, avatarNode } from './profiles.js';
 import { seqIndex } from './rows.js';
 import { foldConversation, quoteBody } from './store.js';
 
@@ -25,13 +27,16 @@ const BOTTOM_SLACK_PX = 48;
 
 /**
  * The first line of a quote's text, as a reply shows its parent: what it reads as, without
- * its formatting marks ("**ship** it" is "ship it"), as plain text.
+ * its formatting marks ("**ship** it" is "ship it"), as plain text. A parent of files only
+ * has no text (the server quotes its body, ""): its files stand for it, "📎 name.png" when
+ * `files` (the parent's, where the page holds it) are known.
  */
-export function quoteLine(quote) {
+export function quoteLine(quote, files = quote?.files) {
   if (!quote) return '';
   if (quote.deleted) return 'Message deleted';
   const line = (quote.body ?? '').split('\n').find((text) => text.trim()) ?? '';
-  return plainText(parseMarkdown(line)).trim() || line;
+  const text = plainText(parseMarkdown(line)).trim() || line;
+  return text || `📎 ${filesLabel(files) || 'Attachment'}`;
 }
 
 /** The words of a markdown.js tree, without its marks. */
@@ -49,21 +54,61 @@ function plainText(nodes) {
   return text;
 }
 
-/** What a reply's row shows above its body: its parent's author and first line. */
-export function quoteNode(quote, onClick) {
+/**
+ * What a reply's row shows above its body: its parent's author (display name, kept up to
+ * date) and first line; `files` are the parent's, when the page holds it (`quoteLine`).
+ */
+export function quoteNode(quote, onClick, files = quote.files) {
   const deleted = Boolean(quote.deleted);
-  const author = authorLabel(quote.user ?? '');
   return el(
     'button',
     {
       type: 'button',
       class: deleted ? 'msg-quote deleted' : 'msg-quote',
       title: deleted ? 'The message replied to was deleted' : 'Show the message replied to',
-      attrs: { 'aria-label': `Reply to ${author}: ${quoteLine(quote)}` },
       on: { click: onClick },
     },
-    el('span', { class: 'quote-author', text: author }),
-    el('span', { class: 'quote-body', text: quoteLine(quote) }),
+    // Named by its text ("Reply to Alice 📎 cat.png"): a new display name is heard as seen.
+    el('span', { class: 'visually-hidden', text: 'Reply to ' }),
+    authorNode(quote.user ?? '', 'quote-author'),
+    el('span', { class: 'quote-body', text: quoteLine(quote, files) }),
+  );
+}
+
+/** A message's time, its full date on hover. */
+export function messageTime(ts) {
+  return el('time', {
+    class: 'msg-time',
+    dateTime: new Date(ts).toISOString(),
+    title: formatFull(ts),
+    text: formatTime(ts),
+  });
+}
+
+/** A message's head: its author's display name (profiles.js), a guest's tag, and `time`. */
+export function messageHead(user, time) {
+  return el(
+    'div',
+    { class: 'msg-head' },
+    authorNode(user),
+    isGuest(user) ? el('span', { class: 'guest-tag', text: 'guest' }) : null,
+    time,
+  );
+}
+
+/**
+ * A message's body (a stored one, or a pending one: {body}) formatted, with "(edited)", or
+ * "Message deleted".
+ */
+export function messageBody(message, me) {
+  if (message.deleted) return el('div', { class: 'msg-body deleted', text: 'Message deleted' });
+  return el(
+    'div',
+    { class: 'msg-body' },
+    renderMarkdown(message.body ?? '', { me, fold: true }),
+    message.edited_at
+      ? el('span', { class: 'msg-edited', title: formatFull(message.edited_at), text: ' (edited)' })
+      : null,
   );
 }
 
@@ -85,12 +130,17 @@ export function threadSummaryNode(message, onOpen) {
   return el('button', { type: 'button', class: 'thread-summary', text, on: { click: onOpen } });
 }
 
-/** What the outbox keeps of a reply to `parent`, so that it can be sent (and shown) again. */
+/**
+ * What the outbox keeps of a reply to `parent`, so that it can be sent (and shown) again.
+ * The quote of a parent of files only names its files (at most 10 names: a message's bound).
+ */
 export function replyTo(parent) {
+  const body = quoteBody(parent.body);
+  const files = body.trim() ? [] : (parent.files ?? []).map((file) => ({ name: file.name }));
   return {
     reply_to: parent.seq,
     thread: parent.thread ?? parent.seq,
-    quote: { user: parent.user, body: quoteBody(parent.body) },
+    quote: { user: parent.user, body, ...(files.length ? { files } : {}) },
   };
 }
 
@@ -166,6 +216,7 @@ export class ThreadPanel {
   #outbox;
   #members;
   #onChange;
+  #onProfile;
   #panel;
   #scroller;
   #list;
@@ -181,15 +232,17 @@ export class ThreadPanel {
 
   /**
    * `members(room)` gives the names of a room's members (for the `@` list); `onChange()` is
-   * called when the panel opens or closes.
+   * called when the panel opens or closes; `onProfile(user)`, if given, opens a profile (a
+   * click on a name or an avatar, as in the timeline).
    */
-  constructor({ me, store, chat, outbox, members, onChange }) {
+  constructor({ me, store, chat, outbox, members, onChange, onProfile = null }) {
     this.#me = me;
     this.#store = store;
     this.#chat = chat;
     this.#outbox = outbox;
     this.#members = members;
     this.#onChange = onChange;
+    this.#onProfile = onProfile;
     this.#panel = document.getElementById('thread-panel');
     this.#scroller = document.getElementById('thread-scroll');
     this.#list = document.getElementById('thread-list');
@@ -204,6 +257,11 @@ export class ThreadPanel {
       allowRoom: () => this.#store.room(this.#state?.room)?.kind !== 'dm',
     });
     document.getElementById('thread-close').addEventListener('click', () => this.close());
+    this.#list.toggleAttribute('data-profiles', Boolean(onProfile));
+    this.#list.addEventListener('click', (event) => {
+      const who = event.target.closest('.msg-author[data-profile], .avatar[data-profile]');
+      if (who && this.#onProfile) this.#onProfile(who.dataset.profile);
+    });
     this.#panel.addEventListener('keydown', (event) => {
       if (event.key === 'Escape' && !event.defaultPrevented) {
         event.preventDefault();
@@ -402,15 +460,29 @@ export class ThreadPanel {
     if (isRoot) classes.push('thread-root');
     if (mentionsMe(message, this.#me)) classes.push('mentioned');
     const quote =
-      !isRoot && message.quote && message.reply_to !== state.root
-        ? quoteNode(message.quote, () => this.#show(message.reply_to))
+      !isRoot && message.quote && message.reply_to !== state.root && !message.deleted
+        ? quoteNode(message.quote, () => this.#show(message.reply_to), this.#parentFiles(message))
         : null;
     return el(
       'li',
       { class: classes.join(' '), dataset: { seq: String(message.seq), user: message.user, status: 'sent' } },
-      avatar(message.user),
-      el('div', { class: 'msg-main' }, head(message.user, message.ts), quote, bodyNode(message, this.#me)),
+      avatarNode(message.user),
+      el(
+        'div',
+        { class: 'msg-main' },
+        messageHead(message.user, messageTime(message.ts)),
+        quote,
+        messageBody(message, this.#me),
+        message.deleted ? null : fileViews(message.files),
+      ),
     );
+  }
+
+  /** The files of the message `message` replies to, where the thread holds it. */
+  #parentFiles(message) {
+    const events = this.#state?.events ?? [];
+    const parent = events[seqIndex(events, message.reply_to)];
+    return parent?.seq === message.reply_to ? parent.files : message.quote.files;
   }
 
   #pendingRow(entry) {
@@ -418,12 +490,13 @@ export class ThreadPanel {
     return el(
       'li',
       { class: 'msg thread-msg', dataset: { cid: entry.cid, user: this.#me, status: entry.state } },
-      avatar(this.#me),
+      avatarNode(this.#me),
       el(
         'div',
         { class: 'msg-main' },
-        head(this.#me, entry.ts),
-        el('div', { class: 'msg-body', text: entry.body }),
+        messageHead(this.#me, messageTime(entry.ts)),
+        messageBody(entry, this.#me),
+        fileViews(entry.files),
         failed
           ? el(
               'div',
@@ -453,39 +526,9 @@ function signatureOf(item) {
   if (item.kind === 'pending') return `${item.entry.state}|${item.entry.error ?? ''}`;
   const m = item.message;
   const quote = m.quote ? `${m.quote.body}|${m.quote.deleted}` : '';
-  return [m.body, m.edited_at, m.deleted, quote, m.mentions?.join(), m.room_mention].join('|');
-}
-
-function avatar(user) {
-  const attrs = { 'aria-hidden': 'true' };
-  return el('span', { class: `avatar ${colourClass(user)}`, attrs, text: initial(user) });
-}
-
-function head(user, ts) {
-  return el(
-    'div',
-    { class: 'msg-head' },
-    el('span', { class: 'msg-author', text: authorLabel(user) }),
-    el('time', {
-      class: 'msg-time',
-      dateTime: new Date(ts).toISOString(),
-      title: formatFull(ts),
-      text: formatTime(ts),
-    }),
-  );
-}
-
-/** A message's body as the timeline shows it: formatted, "(edited)", or "Message deleted". */
-function bodyNode(message, me) {
-  if (message.deleted) return el('div', { class: 'msg-body deleted', text: 'Message deleted' });
-  return el(
-    'div',
-    { class: 'msg-body' },
-    renderMarkdown(message.body ?? '', { me, fold: true }),
-    message.edited_at
-      ? el('span', { class: 'msg-edited', title: formatFull(message.edited_at), text: ' (edited)' })
-      : null,
-  );
+  // Names and avatars are not in it: they change in place (profiles.js).
+  const files = m.files?.length ?? 0;
+  return [m.body, m.edited_at, m.deleted, quote, m.mentions?.join(), m.room_mention, files].join('|');
 }
 
 function linkButton(name, text, click) {

@@ -17,22 +17,14 @@ import {
   watchLongPress,
 } from './actions.js';
 import { el } from './dom.js';
-import {
-  authorLabel,
-  colourClass,
-  dayKey,
-  dayLabel,
-  formatFull,
-  formatTime,
-  initial,
-  isGuest,
-} from './format.js';
-import { render as renderMarkdown } from './markdown.js';
+import { dayKey, dayLabel, formatFull, formatTime } from './format.js';
+import { fileViews } from './file_views.js';
 import { openEmojiPicker } from './emoji_picker.js';
 import { describeReactError, reactionChips } from './reactions.js';
 import { mentionsMe } from './mentions.js';
 import { placement, planUpdate, rowOf, seqIndex } from './rows.js';
-import { flash, quoteNode, threadSummaryNode } from './threads.js';
+import { flash, messageBody, messageHead, messageTime, quoteNode, threadSummaryNode } from './threads.js';
+import { authorNode, avatarNode } from './profiles.js';
 
 const BOTTOM_SLACK_PX = 48;
 const LOAD_OLDER_WITHIN_PX = 400;
@@ -90,6 +82,7 @@ export class Timeline {
   #handlers;
   #me = null;
   #rows = []; // one per event shown, in seq order: {seq, event, grouped, node, day}
+  #drawing = []; // the rows being made (`#insertRows`), before they join `#rows`
   #echoed = new Set(); // client_msg_ids of the user's events shown
   #tail = []; // the pending messages' nodes (and their day dividers), after the rows
   #pendingCache = new Map(); // item key -> {node, sig}
@@ -97,6 +90,7 @@ export class Timeline {
   #stick = true; // the view follows new messages (it is at the bottom)
   #lastKey = null;
   #hasOlder = false;
+  #hasNewer = false; // a part of the room around a message (jump.js): not its end
   #canRetry = true; // false in a room the user is no longer in
   #dm = false; // the room on screen is a DM: nobody moderates it
   #readOnly = false; // a public room the user is not in, looked into: no actions
@@ -106,12 +100,16 @@ export class Timeline {
     this.#list = list;
     this.#marker = marker;
     this.#status = status;
-    // {onNearTop, onAtBottom, onRetry, onDiscard, onEdit, onDelete, onReact, onActionDone,
+    // {onNearTop, onNearBottom (a window around a message: jump.js), onPresent (leave it),
+    //  onAtBottom, onRetry, onDiscard, onEdit, onDelete, onReact, onActionDone,
     //  onReply(room, message), onOpenThread(room, root)}
     this.#handlers = handlers;
     watchLongPress(list, (node) => this.#openSheet(node));
     scroller.addEventListener('scroll', () => this.#onScroll(), { passive: true });
-    marker.addEventListener('click', () => this.scrollToBottom());
+    marker.addEventListener('click', () => {
+      if (this.#hasNewer) this.#handlers.onPresent();
+      else this.scrollToBottom();
+    });
   }
 
   get atBottom() {
@@ -155,6 +153,12 @@ export class Timeline {
       this.#readOnly = readOnly;
     }
     this.#list.toggleAttribute('data-read-only', readOnly);
+    // Around a message (jump.js): the view does not follow an end it does not show.
+    const wasNewer = this.#hasNewer;
+    this.#hasNewer = Boolean(room.hasNewer);
+    if (this.#hasNewer) this.#stick = false;
+    else if (wasNewer) this.#marker.hidden = true; // it reached the end: the room as usual
+    this.#marker.textContent = this.#hasNewer ? 'Newest messages ↓' : 'New messages ↓';
     this.#canRetry = !room.left;
     this.#dm = room.kind === 'dm';
     // Delete on others' messages shows while the user moderates the room (actions.js).
@@ -182,12 +186,25 @@ export class Timeline {
       this.#scroller.scrollTop = this.#scroller.scrollHeight;
     } else {
       if (anchor) this.#restore(anchor);
-      if (grew) this.#marker.hidden = false;
+      if (grew || this.#hasNewer) this.#marker.hidden = false;
     }
     // Too little to scroll: fetch older history until the view is full (or there is none).
     if (this.#hasOlder && this.#scroller.scrollHeight <= this.#scroller.clientHeight + 1) {
       this.#handlers.onNearTop();
     }
+    if (this.#hasNewer && this.#scroller.scrollHeight <= this.#scroller.clientHeight + 1) {
+      this.#handlers.onNearBottom();
+    }
+  }
+
+  /** Bring the message `seq` into view and mark it for a moment: its event, null if not shown. */
+  reveal(seq) {
+    const row = this.#rowAt(seq);
+    if (!row) return null;
+    this.#stick = false;
+    row.node.scrollIntoView({ block: 'center' });
+    flash(row.node);
+    return row.event;
   }
 
   /** Edit the user's newest message shown (Up arrow in an empty composer); false: none. */
@@ -269,13 +286,26 @@ export class Timeline {
   #quote(message) {
     if (!message?.quote || message.deleted) return null;
     const room = this.#roomKey;
-    return quoteNode(message.quote, () => {
-      const parent = room === this.#roomKey ? this.#rowAt(message.reply_to) : null;
-      if (parent) {
-        parent.node.scrollIntoView({ block: 'center' });
-        flash(parent.node);
-      } else this.#handlers.onOpenThread(room, message.thread ?? message.reply_to);
-    });
+    // A parent of files only is quoted by its files, where its row is held (threads.js).
+    const files = this.#parentOf(message)?.files ?? message.quote.files;
+    return quoteNode(
+      message.quote,
+      () => {
+        const parent = room === this.#roomKey ? this.#rowAt(message.reply_to) : null;
+        if (parent) {
+          parent.node.scrollIntoView({ block: 'center' });
+          flash(parent.node);
+        } else this.#handlers.onOpenThread(room, message.thread ?? message.reply_to);
+      },
+      files,
+    );
+  }
+
+  /** The message `message` replies to, if it is shown or being drawn above it. */
+  #parentOf(message) {
+    const seq = message.reply_to;
+    const drawing = this.#drawing[seqIndex(this.#drawing, seq)];
+    return (this.#rowAt(seq) ?? (drawing?.seq === seq ? drawing : null))?.event ?? null;
   }
 
   /** A long press on the row `node`: its actions as a sheet (only those the user has now). */
@@ -351,7 +381,7 @@ export class Timeline {
       if (onlyReactionsChanged(row.event, message) && row.node.querySelector('.msg-editor, .msg-confirm')) {
         const chips = node.querySelector('.reactions');
         row.node.querySelector('.reactions')?.remove();
-        if (chips) row.node.querySelector('.msg-body').after(chips);
+        if (chips) (row.node.querySelector('.msg-files') ?? row.node.querySelector('.msg-body')).after(chips);
         row.event = message;
         continue;
       }
@@ -366,6 +396,7 @@ export class Timeline {
   /** Make rows for `events` placed after `prev`, inserted before `before`. */
   #insertRows(events, prev, before) {
     const rows = [];
+    this.#drawing = rows;
     const fragment = document.createDocumentFragment();
     for (const event of events) {
       const { newDay, grouped } = placement(prev, rowOf(event));
@@ -377,6 +408,7 @@ export class Timeline {
       if (event.user === this.#me && event.client_msg_id) this.#echoed.add(event.client_msg_id);
       prev = rowOf(event);
     }
+    this.#drawing = [];
     this.#list.insertBefore(fragment, before);
     return rows;
   }
@@ -477,7 +509,9 @@ export class Timeline {
 
   #onScroll() {
     const s = this.#scroller;
-    this.#stick = s.scrollHeight - s.scrollTop - s.clientHeight <= BOTTOM_SLACK_PX;
+    const nearEnd = s.scrollHeight - s.scrollTop - s.clientHeight;
+    this.#stick = !this.#hasNewer && nearEnd <= BOTTOM_SLACK_PX;
+    if (this.#hasNewer && nearEnd <= LOAD_OLDER_WITHIN_PX) this.#handlers.onNearBottom();
     if (this.#stick) {
       this.#marker.hidden = true;
       this.#handlers.onAtBottom();
@@ -535,40 +569,28 @@ export class Timeline {
   }
 
   #memberLine(event, me) {
-    const who = event.user === me ? 'You' : event.user;
-    let text;
-    if (event.type === 'member_left') text = `${who} left`;
+    // Others by their display names, changed in place (profiles.js); the user as "you".
+    const who = (user, you) => (user === me ? you : authorNode(user, 'member-name'));
+    let parts;
+    if (event.type === 'member_left') parts = [who(event.user, 'You'), ' left'];
     else if (event.type === 'role_changed') {
-      const whom = event.member === me ? 'you' : event.member;
-      text = event.role === 'admin' ? `${who} made ${whom} an admin` : `${who} made ${whom} a member`;
-    }
-    else if (event.by && event.by !== event.user) {
-      text = `${event.by === me ? 'You' : event.by} added ${event.user === me ? 'you' : event.user}`;
-    } else text = `${who} joined`;
+      const role = event.role === 'admin' ? ' an admin' : ' a member';
+      parts = [who(event.user, 'You'), ' made ', who(event.member, 'you'), role];
+    } else if (event.by && event.by !== event.user) {
+      parts = [who(event.by, 'You'), ' added ', who(event.user, 'you')];
+    } else parts = [who(event.user, 'You'), ' joined'];
     return el(
       'li',
       { class: 'member-line', dataset: { seq: String(event.seq) } },
-      el('span', { text }),
+      el('span', {}, parts),
       el('time', { dateTime: new Date(event.ts).toISOString(), title: formatFull(event.ts), text: formatTime(event.ts) }),
     );
   }
 
   #message(item, user, ts, body, status, data, stored = null) {
-    const time = el('time', {
-      class: 'msg-time',
-      dateTime: new Date(ts).toISOString(),
-      title: formatFull(ts),
-      text: formatTime(ts),
-    });
-    const head = item.grouped
-      ? null
-      : el(
-          'div',
-          { class: 'msg-head' },
-          el('span', { class: 'msg-author', text: authorLabel(user) }),
-          isGuest(user) ? el('span', { class: 'guest-tag', text: 'guest' }) : null,
-          time,
-        );
+    const time = messageTime(ts);
+    // The display name and the avatar change in place (profiles.js).
+    const head = item.grouped ? null : messageHead(user, time);
     return el(
       'li',
       {
@@ -577,22 +599,14 @@ export class Timeline {
       },
       item.grouped
         ? el('span', { class: 'msg-gutter' }, time)
-        : el('span', { class: `avatar ${colourClass(user)}`, attrs: { 'aria-hidden': 'true' }, text: initial(user) }),
+        : avatarNode(user),
       el(
         'div',
         { class: 'msg-main' },
         head,
         this.#quote(stored ?? item.entry),
-        stored?.deleted
-          ? el('div', { class: 'msg-body deleted', text: 'Message deleted' })
-          : el(
-              'div',
-              { class: 'msg-body' },
-              renderMarkdown(body ?? '', { me: this.#me, fold: true }),
-              stored?.edited_at
-                ? el('span', { class: 'msg-edited', title: formatFull(stored.edited_at), text: ' (edited)' })
-                : null,
-            ),
+        messageBody(stored ?? { body }, this.#me),
+        stored?.deleted ? null : fileViews((stored ?? item.entry).files),
         stored ? this.#reactions(stored) : null,
         stored ? threadSummaryNode(stored, () => this.#openThread(stored.seq)) : null,
         status === 'sent' ? null : this.#deliveryState(item.entry),
