@@ -8,6 +8,7 @@ progress of an upload, and its cancelling, are seen while it is really under way
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 from pathlib import Path
@@ -15,6 +16,7 @@ from typing import Any
 
 import aiohttp
 from chatpage import (
+    TIMEOUT_MS,
     ChatPage,
     eventually,
     login_token,
@@ -23,7 +25,7 @@ from chatpage import (
     two_people_in_a_room,
 )
 from PIL import Image
-from playwright.async_api import Browser, BrowserContext, FilePayload, Page, expect
+from playwright.async_api import Browser, BrowserContext, FileChooser, FilePayload, Page, expect
 from support import RunningServer, config_for, read_history, running_server
 
 MiB = 1024 * 1024
@@ -98,14 +100,28 @@ async def paste_image(page: ChatPage, data: bytes) -> None:
     )
 
 
-async def attach_with_button(page: ChatPage, name: str, mime: str, data: bytes) -> None:
+class FileChoosers:
+    """The file pickers a page opens, in order. Playwright turns Chromium's interception of
+    pickers on without waiting for it to take effect, so a listener added just before the
+    key press that opens one can miss it: this one is added when the page is set up."""
+
+    def __init__(self, page: ChatPage) -> None:
+        self._opened: asyncio.Queue[FileChooser] = asyncio.Queue()
+        page.page.on("filechooser", self._opened.put_nowait)
+
+    async def next(self) -> FileChooser:
+        return await asyncio.wait_for(self._opened.get(), TIMEOUT_MS / 1000)
+
+
+async def attach_with_button(
+    page: ChatPage, choosers: FileChoosers, name: str, mime: str, data: bytes
+) -> None:
     """By keyboard: the button comes just before the message box, and Enter opens the picker."""
     await page.page.locator("#composer-input").focus()
     await page.page.keyboard.press("Shift+Tab")
     await expect(page.page.get_by_role("button", name="Attach files")).to_be_focused()
-    async with page.page.expect_file_chooser() as chooser_info:
-        await page.page.keyboard.press("Enter")
-    chooser = await chooser_info.value
+    await page.page.keyboard.press("Enter")
+    chooser = await choosers.next()
     assert chooser.is_multiple()
     await chooser.set_files(files=[FilePayload(name=name, mimeType=mime, buffer=data)])
 
@@ -127,12 +143,14 @@ async def test_upload_with_progress_cancel_send_preview_lightbox_and_download(
         lambda r: uploads.append(r.url) if r.url.split("?")[0].endswith("/files") else None,
     )
     image = png(640, 480)
+    choosers = FileChoosers(alice)
     await throttle_uploads(alice.page, 256 * 1024)
 
     # The button (a labelled control) opens the file picker; the chip shows the upload's
     # progress, and Send waits for it.
     await expect(alice.page.get_by_role("button", name="Attach files")).to_be_enabled()
-    await attach_with_button(alice, "cat.png", "image/png", image + b"\0" * (MiB - len(image)))
+    padded = image + b"\0" * (MiB - len(image))
+    await attach_with_button(alice, choosers, "cat.png", "image/png", padded)
     cat = chip(alice, "cat.png")
     await expect(cat).to_have_attribute("data-state", "uploading")
     progress = cat.locator("progress")

@@ -145,6 +145,7 @@ export class App {
       chat: this.#chat,
       outbox: this.#outbox,
       members: membersOf,
+      onProfile: (user) => this.#profileDialog.open(user),
       onChange: () => {
         this.#view.dataset.thread = this.#threads.current ? 'open' : '';
         if (!this.#threads.current) this.#composer.focus();
