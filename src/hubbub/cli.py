@@ -1,5 +1,7 @@
 """The ``hubbub`` command: ``serve`` runs the server, ``migrate`` brings a database up to date,
-``migrate-to`` copies an SQLite deployment into PostgreSQL (``storage/transfer.py``).
+``migrate-to`` copies an SQLite deployment into PostgreSQL (``storage/transfer.py``),
+``doctor`` checks a deployment from outside as its clients see it (``doctor/``), ``admin``
+manages users, exports, imports, backs up and verifies beside a running server (``admin/``).
 
 Startup problems (a bad option, an unusable data dir or database, a taken port) are one line
 on stderr and exit code 2, never a traceback.
@@ -10,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import fcntl
+import json
 import logging
 import os
 import signal
@@ -21,8 +24,10 @@ from typing import NoReturn
 
 from aiohttp import web
 
-from hubbub import __version__
-from hubbub.config import Config, ConfigError, load
+from hubbub import __version__, doctor, logs
+from hubbub.admin import cli as admin_cli
+from hubbub.config import Config, ConfigError, Sourced, load_sources, shown
+from hubbub.logs import LOG_FORMATS
 from hubbub.service.node import Node
 from hubbub.storage import factory, transfer
 from hubbub.storage.base import StorageError
@@ -45,6 +50,47 @@ _DATABASE_HELP = (
     "the storage URL: sqlite:path or postgresql://user@host/db"
     " (default: sqlite: in the data dir; HUBBUB_STORAGE_URL)"
 )
+_CONFIG_HELP = "a TOML settings file (default: hubbub.toml in the data dir, if there is one)"
+# The settings that flags set (Config's field names), and each flag as the operator types it.
+_FLAG_NAMES = {
+    "host": "--host",
+    "port": "--port",
+    "data_dir": "--data-dir",
+    "storage_url": "--database",
+    "broker": "--broker",
+    "guests": "--no-guests",
+    "log_format": "--log-format",
+}
+
+
+def _source_flags(parser: argparse.ArgumentParser, database_help: str = _DATABASE_HELP) -> None:
+    """The flags of every command that reads the settings: where they are, and the database."""
+    parser.add_argument("--config", type=Path, metavar="PATH", help=_CONFIG_HELP)
+    parser.add_argument("--data-dir", type=Path, help=_DATA_DIR_HELP)
+    parser.add_argument("--database", dest="storage_url", help=database_help)
+
+
+def _server_flags(parser: argparse.ArgumentParser) -> None:
+    """The flags of ``serve``, which ``config`` takes too, to show what they would make."""
+    _source_flags(parser)
+    parser.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, help="port to listen on (default 8001)")
+    parser.add_argument(
+        "--broker",
+        help="redis://host:port/db to share fan-out with other nodes (default: this node only)",
+    )
+    parser.add_argument(
+        "--no-guests",
+        dest="guests",
+        action="store_false",
+        default=None,
+        help="refuse the seed's plain-text clients",
+    )
+    parser.add_argument(
+        "--log-format",
+        choices=LOG_FORMATS,
+        help="text lines, or one JSON object per line (default text; HUBBUB_LOG_FORMAT)",
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -52,40 +98,39 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"hubbub {__version__}")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     serve = commands.add_parser("serve", help="run the server")
-    serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
-    serve.add_argument("--port", type=int, help="port to listen on (default 8001)")
-    serve.add_argument("--data-dir", type=Path, help=_DATA_DIR_HELP)
-    serve.add_argument("--database", dest="storage_url", help=_DATABASE_HELP)
-    serve.add_argument(
-        "--broker",
-        help="redis://host:port/db to share fan-out with other nodes (default: this node only)",
-    )
-    serve.add_argument(
-        "--no-guests",
-        dest="guests",
-        action="store_false",
-        default=None,
-        help="refuse the seed's plain-text clients",
-    )
+    _server_flags(serve)
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
     mig = commands.add_parser("migrate", help="apply pending schema migrations and exit")
-    mig.add_argument("--data-dir", type=Path, help=_DATA_DIR_HELP)
-    mig.add_argument("--database", dest="storage_url", help=_DATABASE_HELP)
+    _source_flags(mig)
     move = commands.add_parser(
         "migrate-to", help="copy the SQLite database into an empty PostgreSQL one and exit"
     )
     move.add_argument("target", metavar="URL", help="postgresql://user@host/database to fill")
-    move.add_argument("--data-dir", type=Path, help=_DATA_DIR_HELP)
-    move.add_argument("--database", dest="storage_url", help="the SQLite database to copy")
+    _source_flags(move, database_help="the SQLite database to copy")
+    show = commands.add_parser(
+        "config", help="print the settings in use, each with where it came from, and exit"
+    )
+    _server_flags(show)
+    show.add_argument("--json", action="store_true", help="as one JSON document")
+    doctor.add_parser(commands)
+    admin_cli.add_parser(commands, _source_flags)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "doctor":  # looks at a deployment from outside: no settings of its own
+        return doctor.main(args)
     try:
-        flags = ("host", "port", "data_dir", "guests", "broker", "storage_url")
-        overrides = {k: getattr(args, k, None) for k in flags}
-        config = load(**overrides)
+        flags = {name: getattr(args, name, None) for name in _FLAG_NAMES}
+        file = getattr(args, "config", None)
+        sourced = load_sources(file=file, flag_names=_FLAG_NAMES, **flags)
+        if args.command == "config":
+            _print_settings(sourced, as_json=args.json)
+            return 0
+        config = sourced.config
+        if args.command == admin_cli.COMMAND:  # beside a running server: no lock taken
+            return admin_cli.run(args, config)
         if args.command == "migrate-to":  # bad URLs or no database: refused, nothing touched
             transfer.check(config.storage_url, args.target)
         _prepare_data_dir(config)
@@ -97,13 +142,31 @@ def main(argv: Sequence[str] | None = None) -> int:
             where = factory.location(config.storage_url)
             print(f"hubbub: {where} is at schema version {version}")
             return 0
-        logging.basicConfig(
-            level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-        )
+        logs.setup(args.log_level, config.log_format)
         return _run(config)
     except (ConfigError, StartupError, StorageError) as exc:
         print(f"hubbub: error: {exc}", file=sys.stderr)
         return 2
+
+
+def _print_settings(sourced: Sourced, *, as_json: bool) -> None:
+    """Every setting in Config's order: its value (no password) and where it came from."""
+    rows = [
+        (name, shown(name, getattr(sourced.config, name)), origin)
+        for name, origin in sourced.origins.items()
+    ]
+    if as_json:
+        file = None if sourced.file is None else str(sourced.file)
+        settings = {
+            name: {"value": value, "source": origin.kind, "from": origin.where or None}
+            for name, value, origin in rows
+        }
+        print(json.dumps({"file": file, "settings": settings}, indent=2, ensure_ascii=False))
+        return
+    lefts = [f"{name} = {json.dumps(value, ensure_ascii=False)}" for name, value, _ in rows]
+    width = min(max(map(len, lefts)), 60)
+    for left, (_, _, origin) in zip(lefts, rows, strict=True):
+        print(f"{left:<{width}}  # {origin}")
 
 
 def _print_moved(moved: transfer.Moved) -> None:

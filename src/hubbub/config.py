@@ -1,17 +1,27 @@
-"""Server settings: defaults, then ``HUBBUB_*`` environment variables, then command-line flags."""
+"""Server settings: the defaults, then a TOML file (``config_file.py``), then ``HUBBUB_*``
+environment variables, then command-line flags, each overriding the one before.
+
+Every source names settings by ``Config``'s field names and goes through one check
+(``_problem``); a problem is one line that names the setting as its source spells it (the
+file and key, the variable, the flag).
+"""
 
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import math
 import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, NamedTuple
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from hubbub import config_file
 from hubbub.broker import factory as broker_factory
+from hubbub.logs import LOG_FORMATS
 from hubbub.storage.base import StorageError
 from hubbub.storage.factory import check_url, sqlite_url
 from hubbub.transport.forwarded import BadProxy, Proxies
@@ -77,6 +87,7 @@ class Config:
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65536
     shutdown_timeout: float = 5.0
+    log_format: str = "text"  # or "json": one object per line (see logs.py)
 
     def __post_init__(self) -> None:
         if not self.storage_url:  # derived here, so every reader sees the URL in use
@@ -92,18 +103,195 @@ class Config:
 _ENV_PREFIX = "HUBBUB_"
 
 
-def load(env: Mapping[str, str] | None = None, **overrides: Any) -> Config:
-    """Defaults, overridden by ``HUBBUB_<FIELD>`` variables, overridden by ``overrides``."""
+class Origin(NamedTuple):
+    """Where a setting's value came from."""
+
+    kind: Literal["default", "file", "env", "flag"]
+    where: str = ""  # the file's path, the variable or the flag
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.where}" if self.where else self.kind
+
+    def spelling(self, name: str) -> str:
+        """The setting ``name`` as this source spells it, to start a line about it."""
+        if self.kind == "file":
+            return f"{self.where}: {name}"
+        return self.where or name
+
+
+DEFAULT = Origin("default")
+
+
+@dataclass(frozen=True)
+class Sourced:
+    """The settings in use, where each one came from, and the settings file read, if any."""
+
+    config: Config
+    origins: Mapping[str, Origin]  # one for every field of Config
+    file: Path | None
+
+
+def load(
+    env: Mapping[str, str] | None = None,
+    *,
+    file: Path | None = None,
+    flag_names: Mapping[str, str] | None = None,
+    **flags: Any,
+) -> Config:
+    """The settings in use (see ``load_sources``)."""
+    return load_sources(env, file=file, flag_names=flag_names, **flags).config
+
+
+def load_sources(
+    env: Mapping[str, str] | None = None,
+    *,
+    file: Path | None = None,
+    flag_names: Mapping[str, str] | None = None,
+    **flags: Any,
+) -> Sourced:
+    """The defaults, overridden by the settings file, overridden by ``HUBBUB_<FIELD>``
+    variables (of ``env``, else ``os.environ``), overridden by ``flags`` (by field name; None
+    is a flag not given). Everything is checked; a problem is a ``ConfigError``.
+
+    The file is ``file`` if given, else ``hubbub.toml`` in the data dir if there is one: the
+    data dir the flags, the environment or the default name, since a file found there cannot
+    move it. ``flag_names`` spells each flag as typed (``storage_url``: ``--database``); the
+    default is the field's name with dashes."""
     env = os.environ if env is None else env
-    values: dict[str, Any] = {}
+    from_env: dict[str, Any] = {}
     for f in dataclasses.fields(Config):
         raw = env.get(_ENV_PREFIX + f.name.upper())
         if raw is not None:
-            values[f.name] = _parse(f.name, raw)
-    values.update({k: v for k, v in overrides.items() if v is not None})
+            from_env[f.name] = _parse(f.name, raw)
+    from_flags = {name: value for name, value in flags.items() if value is not None}
+    path = file
+    if path is None:
+        data_dir = from_flags.get("data_dir", from_env.get("data_dir", Config().data_dir))
+        path = config_file.in_data_dir(Path(data_dir))
+    from_file = {} if path is None else _read_file(path, in_data_dir=file is None)
+    values: dict[str, Any] = {}
+    origins = {f.name: DEFAULT for f in dataclasses.fields(Config)}
+    for name, value in from_file.items():
+        values[name], origins[name] = value, Origin("file", str(path))
+    for name, value in from_env.items():
+        values[name], origins[name] = value, Origin("env", _ENV_PREFIX + name.upper())
+    spelled = flag_names or {}
+    for name, value in from_flags.items():
+        flag = spelled.get(name, "--" + name.replace("_", "-"))
+        values[name], origins[name] = value, Origin("flag", flag)
     config = Config(**values)
-    _check(config)
-    return config
+    _check(config, origins)
+    return Sourced(config, origins, path)
+
+
+# Settings whose value is a URL that may hold a password, which is never shown.
+_URLS_WITH_PASSWORDS = ("storage_url", "broker")
+
+
+def shown(name: str, value: Any) -> Any:
+    """The setting ``name``'s ``value`` as the operator is shown it, in JSON's types: a
+    URL's password masked."""
+    if name in _URLS_WITH_PASSWORDS:
+        return masked_url(value)
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, tuple):
+        return list(value)
+    return value
+
+
+def masked_url(url: str) -> str:
+    """``url`` with its password, after the user or as a ``password`` parameter, as ``***``."""
+    try:
+        parts = urlsplit(url)
+        netloc, query = parts.netloc, parts.query
+        if parts.password is not None:
+            userinfo, _, host = netloc.rpartition("@")
+            netloc = f"{userinfo.partition(':')[0]}:***@{host}"
+        pairs = parse_qsl(query, keep_blank_values=True)
+        if any(key.lower() == "password" for key, _ in pairs):
+            hidden = [(k, "***" if k.lower() == "password" else v) for k, v in pairs]
+            query = urlencode(hidden, safe="*")
+        if (netloc, query) == (parts.netloc, parts.query):
+            return url  # as written: rebuilt, sqlite:///path would lose its //
+        return urlunsplit(parts._replace(netloc=netloc, query=query))
+    except ValueError:  # not a URL after all: nothing of it is shown
+        return "***"
+
+
+def _read_file(path: Path, *, in_data_dir: bool) -> dict[str, Any]:
+    """The settings of the file at ``path``, typed as Config holds them."""
+    try:
+        table = config_file.read(path)
+    except config_file.ConfigFileError as exc:
+        raise ConfigError(str(exc)) from None
+    names = [f.name for f in dataclasses.fields(Config)]
+    values: dict[str, Any] = {}
+    for key, value in table.items():
+        if key not in names:
+            raise ConfigError(f"{path}: {_unknown(key, names)}")
+        if key == "data_dir" and in_data_dir:
+            raise ConfigError(
+                f"{path}: data_dir cannot be set in the data dir's own {config_file.NAME}"
+                " (name a file elsewhere with --config to set it)"
+            )
+        try:
+            values[key] = _typed(key, value)
+        except ValueError as exc:
+            raise ConfigError(f"{path}: {key} {exc}") from None
+    return values
+
+
+def _unknown(key: str, names: list[str]) -> str:
+    guess = key.lower().replace("-", "_").removeprefix(_ENV_PREFIX.lower())
+    close = [guess] if guess in names else difflib.get_close_matches(guess, names, n=1)
+    hint = f" (did you mean {close[0]}?)" if close else ""
+    return f"{key!r} is not a setting{hint}"
+
+
+def _typed(name: str, value: Any) -> Any:
+    """A TOML value for ``name`` as Config holds it; ``ValueError`` saying what it must be.
+    A number is never read from a string, nor a whole number from a float."""
+    default = getattr(Config(), name)
+    number = isinstance(value, int | float) and not isinstance(value, bool)
+    if isinstance(default, bool):
+        if isinstance(value, bool):
+            return value
+        wanted = "true or false"
+    elif isinstance(default, int):
+        if number and isinstance(value, int):
+            return value
+        wanted = "a whole number"
+    elif isinstance(default, float):
+        if number:
+            return float(value)
+        wanted = "a number"
+    elif isinstance(default, tuple):
+        if isinstance(value, list) and all(isinstance(item, str) for item in value):
+            return tuple(value)
+        wanted = 'a list of strings, such as ["a", "b"]'
+    else:
+        if isinstance(value, str):
+            return Path(value) if isinstance(default, Path) else value
+        wanted = "a string"
+    raise ValueError(f"must be {wanted}, not {_toml_kind(value)}")
+
+
+def _toml_kind(value: Any) -> str:
+    """A TOML value as a problem names it: a number or boolean itself, else its kind (a
+    string may be a secret put under the wrong key)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        others = [item for item in value if not isinstance(item, str)]
+        return f"a list holding {_toml_kind(others[0])}" if others else "a list"
+    if isinstance(value, dict):
+        return "a table"
+    return "a date or time"
 
 
 def _parse(name: str, raw: str) -> Any:
@@ -140,12 +328,12 @@ _ORIGIN = re.compile(r"https?://[^/\s]+")
 ROOM_NAME_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")  # protocol.limits.RoomName, lowercased
 
 
-def _check(config: Config) -> None:
-    """Every setting in its range, or a ``ConfigError`` that names it."""
+def _check(config: Config, origins: Mapping[str, Origin]) -> None:
+    """Every setting in its range, or a ``ConfigError`` that names it as its source does."""
     for f in dataclasses.fields(Config):
         problem = _problem(f.name, getattr(config, f.name), f.default)
         if problem is not None:
-            raise ConfigError(f"{_ENV_PREFIX}{f.name.upper()} {problem}")
+            raise ConfigError(f"{origins[f.name].spelling(f.name)} {problem}")
 
 
 def _problem(name: str, value: Any, default: Any) -> str | None:
@@ -163,6 +351,8 @@ def _problem(name: str, value: Any, default: Any) -> str | None:
         return None if value > 0 else f"must be above 0, not {value}"
     if name == "host" and not value:
         return "must not be empty"
+    if name == "log_format" and value not in LOG_FORMATS:
+        return f"must be one of {', '.join(LOG_FORMATS)}, not {value!r}"
     if name == "broker":
         try:
             broker_factory.check_url(value)

@@ -240,4 +240,4 @@ def test_the_broker_flag_is_checked_at_startup(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["serve", "--data-dir", str(tmp_path), "--broker", "memcached://h"]) == 2
-    assert "HUBBUB_BROKER must be a broker URL" in capsys.readouterr().err
+    assert "--broker must be a broker URL" in capsys.readouterr().err  # named as it was given

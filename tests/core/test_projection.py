@@ -14,8 +14,13 @@ from hypothesis import strategies as st
 from hubbub.core.events import (
     EVENT_CLASSES,
     Event,
+    MemberBanned,
     MemberJoined,
+    MemberKicked,
     MemberLeft,
+    MemberMuted,
+    MemberUnbanned,
+    MemberUnmuted,
     Message,
     MessageDeleted,
     MessageEdited,
@@ -25,6 +30,7 @@ from hubbub.core.events import (
     ReactionRemoved,
     Role,
     RoleChanged,
+    RoomChanged,
 )
 from hubbub.core.projection import EMPTY, RoomState, current, fold, project, replying
 
@@ -58,6 +64,14 @@ EVENTS: st.SearchStrategy[Event] = st.one_of(
     st.builds(RoleChanged, member=USERS, role=st.sampled_from(Role), **_COMMON),
     st.builds(ReactionAdded, target=st.integers(0, 40), emoji=EMOJI, **_COMMON),
     st.builds(ReactionRemoved, target=st.integers(0, 40), emoji=EMOJI, **_COMMON),
+    st.builds(MemberKicked, by=USERS, **_COMMON),
+    st.builds(MemberBanned, by=USERS, reason=st.sampled_from(["", "spam"]), **_COMMON),
+    st.builds(MemberUnbanned, by=USERS, **_COMMON),
+    st.builds(MemberMuted, by=USERS, until=st.none() | st.integers(0, 10), **_COMMON),
+    st.builds(MemberUnmuted, by=USERS, **_COMMON),
+    st.builds(
+        RoomChanged, topic=st.none() | st.just("t"), private=st.none() | st.booleans(), **_COMMON
+    ),
 )
 KINDS = {
     Message,
@@ -68,6 +82,12 @@ KINDS = {
     RoleChanged,
     ReactionAdded,
     ReactionRemoved,
+    MemberKicked,
+    MemberBanned,
+    MemberUnbanned,
+    MemberMuted,
+    MemberUnmuted,
+    RoomChanged,
 }
 CHANGES = MessageEdited | MessageDeleted | ReactionAdded | ReactionRemoved
 
@@ -163,9 +183,10 @@ def test_the_state_is_what_the_events_say(log: list[Event]) -> None:
                 expected[seq] = msgspec.structs.replace(m, quote=new)
 
     for event in log:
-        if isinstance(event, MemberJoined | MemberLeft):
-            last_change[event.user] = type(event)
-        if isinstance(event, MemberLeft):
+        if isinstance(event, MemberJoined):
+            last_change[event.user] = MemberJoined
+        if isinstance(event, MemberLeft | MemberKicked | MemberBanned):  # all end a membership
+            last_change[event.user] = MemberLeft
             admins.discard(event.user)
         if isinstance(event, RoleChanged):
             (admins.add if event.role == Role.ADMIN else admins.discard)(event.member)

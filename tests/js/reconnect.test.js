@@ -7,6 +7,8 @@ import { test } from 'node:test';
 import {
   BACKOFF_FIRST_MS,
   BACKOFF_MAX_MS,
+  TROUBLE_WINDOW_MS,
+  TroubleSigns,
   afterClose,
   backoffDelay,
 } from '../../src/hubbub/web/reconnect.js';
@@ -68,4 +70,55 @@ test('the jitter is drawn by default and stays within its half', () => {
     const delay = backoffDelay(2);
     assert.ok(delay >= 1000 && delay < 2000, `delay ${delay}`);
   }
+});
+
+// The signs of a proxy in the way: sockets cut soon after opening, or never opening.
+
+test('three sockets cut within a minute are trouble, until the cuts age out', () => {
+  const signs = new TroubleSigns();
+  for (const at of [0, 20_000]) {
+    signs.opened();
+    signs.closed(1006, true, at);
+  }
+  assert.equal(signs.keepsBeingCut(20_000), false);
+  assert.equal(signs.cutUntil(20_000), 0);
+  signs.opened();
+  signs.closed(1006, true, 40_000);
+  assert.equal(signs.keepsBeingCut(40_000), true);
+  assert.equal(signs.cutUntil(40_000), TROUBLE_WINDOW_MS); // the first cut leaves the window
+  assert.equal(signs.keepsBeingCut(TROUBLE_WINDOW_MS - 1), true);
+  assert.equal(signs.keepsBeingCut(TROUBLE_WINDOW_MS), false);
+  signs.closed(1006, true, 70_000); // cut again: trouble again, for longer
+  assert.equal(signs.keepsBeingCut(70_000), true);
+  assert.equal(signs.cutUntil(70_000), 20_000 + TROUBLE_WINDOW_MS);
+});
+
+test('closes with a code are no cut, nor are cuts spread over more than a minute', () => {
+  const signs = new TroubleSigns();
+  for (const [code, at] of [
+    [1001, 0],
+    [1000, 1000],
+    [1011, 2000],
+    [4000, 3000],
+  ]) {
+    signs.closed(code, true, at);
+  }
+  assert.equal(signs.keepsBeingCut(3000), false);
+  const spread = new TroubleSigns();
+  for (const at of [0, 31_000, 62_000, 93_000]) spread.closed(1006, true, at);
+  assert.equal(spread.keepsBeingCut(93_000), false);
+});
+
+test('three attempts in a row that never open make it worth asking HTTP', () => {
+  const signs = new TroubleSigns();
+  signs.closed(1006, false, 0);
+  signs.closed(1006, false, 1000);
+  assert.equal(signs.neverOpens(), false);
+  signs.closed(1006, false, 3000);
+  assert.equal(signs.neverOpens(), true);
+  assert.equal(signs.keepsBeingCut(3000), false); // failed opens are no cuts
+  signs.opened();
+  assert.equal(signs.neverOpens(), false);
+  signs.closed(1006, false, 9000);
+  assert.equal(signs.neverOpens(), false); // counted afresh after a socket opened
 });

@@ -25,8 +25,13 @@ from support import Recorder
 from hubbub.core.events import (
     EVENT_CLASSES,
     Event,
+    MemberBanned,
     MemberJoined,
+    MemberKicked,
     MemberLeft,
+    MemberMuted,
+    MemberUnbanned,
+    MemberUnmuted,
     Message,
     MessageDeleted,
     MessageEdited,
@@ -35,10 +40,12 @@ from hubbub.core.events import (
     ReactionRemoved,
     Role,
     RoleChanged,
+    RoomChanged,
 )
 from hubbub.core.models import RoomInfo, RoomKind, RoomRole
 from hubbub.core.projection import current, project, tombstone
 from hubbub.core.reactions import MAX_REACTIONS
+from hubbub.core.search import MAX_CANDIDATES, UNKNOWN_CURSOR, Cursor
 from hubbub.errors import BadRequest, Conflict, Forbidden, NotFound, Unavailable
 from hubbub.storage.base import Appended, Changed, Storage
 from hubbub.storage.factory import build_storage, sqlite_url
@@ -471,11 +478,26 @@ async def test_every_kind_of_event_is_read_back_as_it_was_stored(store: Storage)
     left = await store.remove_member("r", "bob", NOW + 2)
     assert left is not None
     made.append(left)
+    back = await store.add_member("r", "bob", NOW + 3, "alice")
+    assert back.event is not None
+    made.append(back.event)
+    by: dict[str, Any] = {"room": "r", "seq": 0, "ts": NOW + 4, "user": "bob", "by": "alice"}
+    for change in (
+        MemberMuted(**by, until=NOW + 9),
+        MemberUnmuted(**by),
+        MemberKicked(**by),
+        MemberBanned(**by, reason="spam"),
+        MemberUnbanned(**by),
+        RoomChanged(room="r", seq=0, ts=NOW + 5, user="alice", topic="plans", private=False),
+    ):
+        moderated = await store.moderate(change)
+        assert moderated is not None
+        made.append(moderated)
 
     assert {type(e) for e in made} == set(EVENT_CLASSES.values())  # a new kind: add it here
     # Messages are read back as they stand now (the stored form of the log).
     assert await log_of(store, "r") == current(made)
-    assert (await store.history("r", None, None, 10)).events == current(made)
+    assert (await store.history("r", None, None, 50)).events == current(made)
     assert made[1] == MemberJoined(room="r", seq=2, ts=NOW + 1, user="bob", by="alice")
 
 
@@ -1051,20 +1073,77 @@ async def test_search_reads_only_the_rooms_the_user_is_in_now(store: Storage) ->
 async def test_search_pages_newest_first_below_a_cursor(store: Storage) -> None:
     await store.create_room("a", RoomKind.PUBLIC, "alice", NOW)
     await store.create_room("b", RoomKind.PUBLIC, "alice", NOW)
-    for n in range(5):  # two rooms with messages of the same time: then room, then seq
-        await store.append(at("a", "alice", f"hit a{n}", NOW + n // 2))
-        await store.append(at("b", "alice", f"hit b{n}", NOW + n // 2))
-        await store.append(at("a", "alice", f"miss {n}", NOW + n // 2))
-    order = ["b4", "a4", "b3", "b2", "a3", "a2", "b1", "b0", "a1", "a0"]
+    for n in range(5):  # in the order sent, whatever the times say
+        await store.append(at("a", "alice", f"hit a{n}", NOW - n))
+        await store.append(at("b", "alice", f"hit b{n}", NOW))
+        await store.append(at("a", "alice", f"miss {n}", NOW))
+    first = (await store.search("alice", "hit a0", None, None, 5)).found[0].seq
+    await store.edit_message(edit("a", "alice", first, "hit a0, edited"))  # keeps its place
+    order = ["b4", "a4", "b3", "a3", "b2", "a2", "b1", "a1", "b0", "a0"]
     pages: list[list[str]] = []
     before = None
     while True:
         page = await store.search("alice", "hit ", None, before, 4)
-        pages.append([f.body[4:] for f in page.found])
+        pages.append([f.body[4:6] for f in page.found])
         if not page.has_more:
+            assert page.next is None
             break
-        before = page.found[-1].cursor
+        assert page.next == page.found[-1].cursor
+        before = page.next
     assert pages == [order[:4], order[4:8], order[8:]]
+
+
+async def test_search_goes_on_after_a_result_a_client_names(store: Storage) -> None:
+    await store.create_room("a", RoomKind.PUBLIC, "alice", NOW)
+    await store.create_room("theirs", RoomKind.PRIVATE, "bob", NOW)
+    seqs = [(await append(store, "a", "alice", f"hit {n}")).event.seq for n in range(4)]
+    secret = (await append(store, "theirs", "bob", "hit secret")).event.seq
+    page = await store.search("alice", "hit ", None, Cursor.parse(f"0:{seqs[2]}:a"), 5)
+    assert ([f.body for f in page.found], page.has_more) == (["hit 1", "hit 0"], False)
+    # Only a message of the searcher's rooms places a page: another's is as one missing.
+    for named in (Cursor(None, "theirs", secret), Cursor(None, "a", 99)):
+        with pytest.raises(BadRequest) as raised:
+            await store.search("alice", "hit ", None, named, 5)
+        assert str(raised.value) == UNKNOWN_CURSOR
+
+
+async def test_search_examines_a_bounded_number_of_candidates_per_page(store: Storage) -> None:
+    await store.create_room("quiet", RoomKind.PUBLIC, "bob", NOW)
+    await store.create_room("busy", RoomKind.PUBLIC, "alice", NOW)
+    await append(store, "quiet", "bob", "common old")
+    await append(store, "quiet", "bob", "common older")  # the newer of bob's two
+    count = MAX_CANDIDATES + 50  # matches in a room bob is not in, all newer than his
+    for start in range(0, count, 200):
+        await asyncio.gather(
+            *(append(store, "busy", "alice", f"common {n}") for n in range(start, start + 200))
+        )
+    page = await store.search("bob", "common", None, None, 20)
+    assert (page.found, page.has_more) == ([], True)  # stopped at the bound, short
+    assert page.next is not None
+    rest = await store.search("bob", "common", None, page.next, 20)
+    assert ([f.body for f in rest.found], rest.has_more) == (["common older", "common old"], False)
+    full = await store.search("alice", "common", None, None, 20)  # alice's: a full page
+    assert len(full.found) == 20 and full.has_more
+
+
+async def test_search_finds_rare_matches_under_thousands_of_newer_messages(
+    store: Storage,
+) -> None:
+    await store.create_room("r", RoomKind.PUBLIC, "alice", NOW)
+    await append(store, "r", "alice", "a needle, oldest")
+    await append(store, "r", "alice", "a NEEDLE, older")
+    for start in range(0, 2500, 250):  # more than a backend reads before it chooses a plan
+        await asyncio.gather(
+            *(append(store, "r", "alice", f"hay {n}") for n in range(start, start + 250))
+        )
+    await append(store, "r", "alice", "the needle, newest")
+    page = await store.search("alice", "needle", None, None, 20)
+    assert [f.body for f in page.found] == [
+        "the needle, newest",
+        "a NEEDLE, older",
+        "a needle, oldest",
+    ]
+    assert not page.has_more
 
 
 async def test_search_refuses_a_query_shorter_than_three_characters(store: Storage) -> None:

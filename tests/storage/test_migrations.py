@@ -11,10 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from hubbub.core.events import Message
 from hubbub.storage.base import StorageError
 from hubbub.storage.factory import migrate, sqlite_url
 from hubbub.storage.migrations import migrations
 from hubbub.storage.migrations.sqlite import statements
+from hubbub.storage.sqlite import SQLiteStorage
 
 LATEST = len(migrations("sqlite"))
 
@@ -35,6 +37,10 @@ RELEASED = {
         ),
         "0007_files.sql": "76e7245cc53a5c47916f39084ae6be22be4986c5bd88be07cf18485099d6d0d5",
         "0008_profiles.sql": "ddd6db2136fb20d2a88a5b6ee0ea20793ec9400e6335d546eac900e5a64e15a5",
+        "0009_search_order.sql": (
+            "932033c7e6b4ab065130611b614b86f7d6cea53116ae6d0f1eae77b6a3feef1d"
+        ),
+        "0010_moderation.sql": "1a9714589f2a0e8827376fb1ae0436478b86c1ce36775fa4c95a8b0e8c04e7a2",
     },
     "postgresql": {
         "0001_initial.sql": "bf3a94777232426a8ce7f879bdab12428dd694039c00aa20f02c8c56ad8f8405",
@@ -44,6 +50,10 @@ RELEASED = {
         ),
         "0004_files.sql": "264533e5571dcee3f331cb1d0c7562029f82b6eb95527498fb0127a68c68a473",
         "0005_profiles.sql": "861ff1dee67f919ee83887467d62cccba76196e8081686dd28b9d66d75f7fa33",
+        "0006_search_order.sql": (
+            "7fb606686b4355435c4f6f985ee316135c31c5505d1d516c0a05de6d50e8bbf2"
+        ),
+        "0007_moderation.sql": "cc92da4fc83ae0426f683c6efb780a80866dbf4ca2854177683f391b8bffe411",
     },
 }
 
@@ -143,3 +153,44 @@ def test_server_roles_make_the_oldest_account_of_an_older_database_its_admin(
     with closing(sqlite3.connect(path)) as db:
         roles = dict(db.execute("SELECT username, role FROM users").fetchall())
     assert roles == {"bob": "admin", "zed": "member", "amy": "member"}  # first made, then by name
+
+
+async def test_search_order_places_older_messages_by_time_and_finds_them(tmp_path: Path) -> None:
+    path = tmp_path / "hubbub.sqlite3"
+    with closing(sqlite3.connect(path, isolation_level=None)) as db:
+        for number, script in migrations("sqlite")[:8]:  # a database made before search order
+            for statement in statements(script):
+                db.execute(statement)
+            db.execute(f"PRAGMA user_version = {number}")
+        db.execute("INSERT INTO users (username, password_hash, created_at) VALUES ('amy', 'h', 1)")
+        for room_id, name in [(1, "a"), (2, "b")]:
+            db.execute(
+                "INSERT INTO rooms (id, name, kind, created_at, last_seq)"
+                " VALUES (?, ?, 'public', 1, 2)",
+                (room_id, name),
+            )
+            db.execute(
+                "INSERT INTO members (room_id, username, joined_at) VALUES (?, 'amy', 1)",
+                (room_id,),
+            )
+        sent = [
+            (1, 1, 30, "hit a1"),
+            (1, 2, 50, "hit a2"),
+            (2, 1, 20, "hit b1"),
+            (2, 2, 40, "hit b2"),
+        ]
+        db.executemany(
+            "INSERT INTO events (room_id, seq, type, author, ts, msg_id, body)"
+            " VALUES (?, ?, 'message', 'amy', ?, ?, ?)",
+            [(room_id, seq, ts, body, body) for room_id, seq, ts, body in sent],
+        )
+    migrate(sqlite_url(path))
+    storage = SQLiteStorage(path)
+    await storage.open()
+    try:
+        later = Message(room="b", seq=0, ts=10, user="amy", msg_id="m5", body="hit b3")
+        await storage.append(later)  # sent after them all, whatever its time says
+        page = await storage.search("amy", "hit", None, None, 10)
+        assert [f.body for f in page.found] == ["hit b3", "hit a2", "hit b2", "hit a1", "hit b1"]
+    finally:
+        await storage.close()

@@ -84,11 +84,13 @@ def names_an_engine(module: str) -> bool:
 
 
 def test_nothing_outside_storage_names_an_engine() -> None:
-    """The rest of the server gets its storage from the factory, never from an engine."""
+    """The rest of the server gets its storage from the factory, never from an engine.
+    ``hubbub admin`` is the exception, like ``migrate-to``: it works on each engine's tables
+    and files itself (export, import, online backup, verify)."""
     package = Path(hubbub.__file__).parent
     offenders = []
     for source in package.rglob("*.py"):
-        if source.is_relative_to(package / "storage"):
+        if source.is_relative_to(package / "storage") or source.is_relative_to(package / "admin"):
             continue
         for node in ast.walk(ast.parse(source.read_text(), str(source))):
             names = []

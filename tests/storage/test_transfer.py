@@ -34,6 +34,11 @@ from support import (
 from hubbub.auth.tokens import new_token, token_hash
 from hubbub.core.events import (
     EventType,
+    MemberBanned,
+    MemberKicked,
+    MemberMuted,
+    MemberUnbanned,
+    MemberUnmuted,
     Message,
     MessageDeleted,
     MessageEdited,
@@ -41,6 +46,7 @@ from hubbub.core.events import (
     ReactionRemoved,
     Role,
     RoleChanged,
+    RoomChanged,
 )
 from hubbub.core.models import RoomKind, dm_room_name, guest_author
 from hubbub.service.actions import wall_clock_ms
@@ -185,8 +191,32 @@ async def public_room_with_everything(store: Storage, deployment: Deployment, no
     )
     await store.append(message(room, "carol", "after all that", "c2"))
     await store.remove_member(room, "dave", now)
+    await moderate_everything(store, room, now)
     await store.mark_read(room, "bob", answer.seq)
     await store.mark_read(room, "carol", first.seq)
+
+
+async def moderate_everything(store: Storage, room: str, now: int) -> None:
+    """The admin bob mutes and unmutes carol, then mutes her for an hour; bans and unbans
+    dave (who left), who joins again, is kicked and banned; the owner sets a topic: every
+    moderation, and its audit log."""
+    by_bob: dict[str, Any] = {"room": room, "seq": 0, "ts": now, "by": "bob"}
+    changes = (
+        MemberMuted(**by_bob, user="carol"),
+        MemberUnmuted(**by_bob, user="carol"),
+        MemberMuted(**by_bob, user="carol", until=now + 3_600_000),
+        MemberBanned(**by_bob, user="dave", reason="spam"),
+        MemberUnbanned(**by_bob, user="dave"),
+        None,  # dave joins again
+        MemberKicked(**by_bob, user="dave"),
+        MemberBanned(**by_bob, user="dave"),
+        RoomChanged(room=room, seq=0, ts=now, user="alice", topic="all about it"),
+    )
+    for change in changes:
+        if change is None:
+            await store.add_member(room, "dave", now, None)
+        else:
+            assert await store.moderate(change) is not None
 
 
 # --- running the command ------------------------------------------------------------------
@@ -295,6 +325,11 @@ async def assert_alike(old: Storage, new: Storage, deployment: Deployment) -> No
             assert await old.user_for_token(token_hash(token), now) == user
             assert await new.user_for_token(token_hash(token), now) == user
     assert [await new.is_admin(user) for user in USERS].count(True) == 1
+    audit = await old.audit(None, 100)
+    assert len(audit) == 9  # the moderations, and alice's delete of carol's reply
+    assert await new.audit(None, 100) == audit
+    assert await new.audit(audit[3].id, 2) == audit[4:6]
+    assert await new.is_banned("general", "dave") and not await new.is_banned("general", "carol")
     for token, expires_at in deployment.expired:
         assert await new.user_for_token(token_hash(token), expires_at - 1) == "dave"
         assert await new.user_for_token(token_hash(token), now) is None

@@ -1,6 +1,6 @@
 """Guarantee 5: nobody reads, searches, syncs, sends or replies to, edits, deletes or reacts
-in, reads the threads of, gives roles in, or learns the members of a room they are not in; a
-mention of a non-member tells them nothing.
+in, reads the threads of, gives roles in, moderates (kick, ban, mute, settings), or learns the
+members of a room they are not in; a mention of a non-member tells them nothing.
 
 alice and bob share a private room and a DM; carol is the outsider. For every request she can
 make about those rooms, over the WebSocket and over the HTTP API, she gets ``not_found`` in
@@ -51,6 +51,12 @@ WS_KINDS = [
     "reply",
     "thread",
     "search",
+    "kick",
+    "ban",
+    "unban",
+    "mute",
+    "unmute",
+    "room_settings",
 ]
 MESSAGE_SEQ = 3  # each room's message: after alice's and bob's member_joined
 
@@ -154,6 +160,10 @@ def ws_fields(kind: str, room: str) -> dict[str, Any]:
         return {"room": room, "root": MESSAGE_SEQ}
     if kind == "search":
         return {"room": room, "query": "the plan"}
+    if kind in ("kick", "ban", "unban", "mute", "unmute"):
+        return {"room": room, "user": "bob"}
+    if kind == "room_settings":
+        return {"room": room, "topic": "mine now", "private": False}
     return {"room": room}
 
 
@@ -319,6 +329,12 @@ HTTP_CALLS: dict[str, tuple[str, str, Any]] = {
     "reply": ("POST", "messages", "reply"),
     "thread": ("GET", f"threads/{MESSAGE_SEQ}", None),
     "upload": ("POST", "files?name=x.txt", None),
+    "kick": ("DELETE", "members/bob", None),
+    "ban": ("PUT", "bans/bob", {"reason": "no"}),
+    "unban": ("DELETE", "bans/bob", None),
+    "mute": ("PUT", "mutes/bob", {}),
+    "unmute": ("DELETE", "mutes/bob", None),
+    "room_settings": ("PATCH", "", {"topic": "mine now", "private": False}),
 }
 
 
@@ -334,12 +350,9 @@ async def test_outsider_gets_the_not_found_of_a_missing_room_over_http(
             payload = {"client_msg_id": uuid.uuid4().hex, "body": "let me in"}
         if body == "reply":
             payload = {"client_msg_id": uuid.uuid4().hex, "body": "me too", "reply_to": 3}
+        path = f"{world.url}/api/v1/rooms/{quote(room, safe=':')}"
         reply = await call_api(
-            http,
-            method,
-            f"{world.url}/api/v1/rooms/{quote(room, safe=':')}/{action}",
-            world.carol,
-            json=payload,
+            http, method, f"{path}/{action}" if action else path, world.carol, json=payload
         )
         assert reply.status == 404, (room, reply.status, reply.body)
         assert reply.content_type == "application/json"
@@ -374,8 +387,12 @@ async def test_outsider_searches_find_nothing_of_the_rooms_over_http(
             assert_like_missing(body, (ref, canonical), missing_body, missing)
     assert await search(world.carol, query="the plan") == (
         200,
-        {"query": "the plan", "results": [], "has_more": False},
+        {"query": "the plan", "results": [], "has_more": False, "next": None},
     )
+    # A cursor naming a message of a room she is not in: as one naming no message at all.
+    missing_cursor = await search(world.carol, before="1:1:no-such-room")
+    assert missing_cursor[0] == 400
+    assert await search(world.carol, before=f"1:1:{PRIVATE}") == missing_cursor
     status, body = await search(world.bob, query="between us")
     assert status == 200 and [r["room"] for r in body["results"]] == [DM]
     await assert_rooms_untouched(http, world)

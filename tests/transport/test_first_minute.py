@@ -138,7 +138,7 @@ async def test_a_private_default_room_is_refused_at_startup(
     with pytest.raises(ConfigError) as refused:
         async with running_server(config):
             pass
-    assert str(refused.value) == "HUBBUB_DEFAULT_ROOMS has 'staff', which is not a public room"
+    assert str(refused.value) == "default_rooms has 'staff', which is not a public room"
 
 
 async def test_the_first_account_is_the_admin_and_the_second_is_not(

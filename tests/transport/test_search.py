@@ -52,14 +52,20 @@ async def test_search_over_websocket_and_http_alike_with_ranges_and_pages(
         assert status == 200
         assert body == {k: v for k, v in reply.items() if k not in ("type", "re")}
 
+        assert reply["next"] is None
         first = await alice.ok("search", query="noon", limit=1)
         assert first["results"] == results[:1] and first["has_more"] is True
-        second = await alice.ok("search", query="noon", limit=1, before=cursor(results[0]))
+        assert isinstance(first["next"], str)
+        second = await alice.ok("search", query="noon", limit=1, before=first["next"])
         assert second["results"] == results[1:] and second["has_more"] is False
+        assert second["next"] is None
         status, body = await search_http(
-            http, server, alice_token, query="noon", limit=1, before=cursor(results[0])
+            http, server, alice_token, query="noon", limit=1, before=first["next"]
         )
-        assert (status, body["results"]) == (200, results[1:])
+        assert (status, body["results"], body["next"]) == (200, results[1:], None)
+        # The cursor of the last result, as older clients write it, goes on from there too.
+        older = await alice.ok("search", query="noon", limit=1, before=cursor(results[0]))
+        assert older["results"] == results[1:]
 
 
 async def test_bad_searches_are_refused_and_the_connection_stays_open(
@@ -73,6 +79,7 @@ async def test_bad_searches_are_refused_and_the_connection_stays_open(
         {"query": "abc", "limit": 0},
         {"query": "abc", "limit": 51},
         {"query": "abc", "before": "yesterday"},
+        {"query": "abc", "before": "1795552061000:99:team"},  # no such message
     ]
     async with Client.connect(http, server.url, alice_token, sync={}) as alice:
         for fields in bad:

@@ -85,3 +85,8 @@ class Broker(Opened):
     def subscribe(self, subscriber: Subscriber, on_gap: GapListener | None = None) -> None:
         """From now on, ``subscriber`` gets every payload; ``on_gap`` is called when payloads
         may have been lost on their way here."""
+
+    def problem(self) -> str | None:
+        """Why this node cannot count on the broker now (``/healthz``), or None. A broker
+        that loses nothing (the in-process one) has none."""
+        return None

@@ -27,14 +27,21 @@ either end:
 A gap is told after the payloads that came before it, and everything lost was committed
 before it was published: a subscriber that reads storage on ``on_gap`` finds it there.
 Connections are retried with exponential backoff, without end, until ``close``.
+
+**Probes.** Every ``probe_every`` seconds the node publishes a probe, in order with its
+payloads, and notes when its own comes back through Redis (the one echo it does not skip).
+``problem`` (for ``/healthz``) says so when none came back for ``PROBE_LATE`` periods: Redis
+is out of reach, the subscription is lost, or the queue to Redis lags that far.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import random
 import secrets
+import time
 from collections.abc import Callable
 from contextlib import suppress
 from typing import Any
@@ -62,6 +69,8 @@ QUEUE_SIZE = 10_000  # payloads waiting for Redis; past it they are dropped
 FLUSH_TIMEOUT = 1.0  # seconds ``close`` waits for the queue to reach a connected Redis
 PING_EVERY = 10.0  # seconds of silence on the subscription before a PING; twice: lost
 CONNECT_TIMEOUT = 5.0
+PROBE_EVERY = 2.0  # seconds between probes
+PROBE_LATE = 3  # probe periods without one's own coming back: a problem
 # Everything that means "Redis cannot be used right now": retried after a backoff.
 CONNECTION_ERRORS = (RedisError, OSError)
 
@@ -78,7 +87,11 @@ class _Gap(msgspec.Struct, tag="gap", array_like=True):
     """The sender lost payloads: everything before this may have been missed."""
 
 
-_Frame = _Events | _Notice | _Gap
+class _Probe(msgspec.Struct, tag="probe", array_like=True):
+    """For its sender only: the way through Redis and back works (other nodes skip it)."""
+
+
+_Frame = _Events | _Notice | _Gap | _Probe
 _encoder = msgspec.json.Encoder()
 _decoder = msgspec.json.Decoder(_Frame)
 NODE_ID_BYTES = 16  # each message starts with its broker's id, in hex: echoes skip decoding
@@ -111,10 +124,14 @@ class RedisBroker(Broker):
         channel: str = DEFAULT_CHANNEL,
         queue_size: int = QUEUE_SIZE,
         backoff: tuple[float, float] = (0.05, 5.0),
+        probe_every: float = PROBE_EVERY,
     ) -> None:
         self.url = url
         self.channel = channel
         self.node = secrets.token_hex(NODE_ID_BYTES // 2).encode()
+        self.probe_every = probe_every
+        self._probe = self.node + _encoder.encode(_Probe())
+        self.probe_heard = -math.inf  # when this node's last probe came back (monotonic)
         self.dropped = 0  # payloads never published: queue full, or PUBLISH failed
         self.subscriptions = 0  # subscriptions made (1 unless the connection was lost)
         self._backoff = backoff
@@ -143,10 +160,12 @@ class RedisBroker(Broker):
             return
         self._queue = asyncio.Queue(self._queue_size)
         self._open, self._opened = True, False
+        self.probe_heard = time.monotonic()  # a first probe has PROBE_LATE periods
         first_attempt: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._tasks = [
             asyncio.create_task(self._receive(first_attempt), name="redis-broker-receive"),
             asyncio.create_task(self._send(self._queue), name="redis-broker-send"),
+            asyncio.create_task(self._probes(self._queue), name="redis-broker-probe"),
         ]
         try:
             await first_attempt
@@ -160,7 +179,8 @@ class RedisBroker(Broker):
             self._open = False
             return
         self._open = False
-        receiving, sending = self._tasks
+        receiving, sending, probing = self._tasks
+        await _cancel(probing)
         await _cancel(receiving)  # no subscriber is called from now on
         queue = self._queue
         if queue is not None and not self._sender_down:
@@ -217,7 +237,8 @@ class RedisBroker(Broker):
                 if await self._publish(client, data):
                     backoff.reset()
                 else:
-                    self._lose("Redis cannot be reached")  # perhaps published: never twice
+                    if data is not self._probe:  # a lost probe is no payload to repair
+                        self._lose("Redis cannot be reached")  # perhaps published: never twice
                     await backoff.wait()
             finally:
                 queue.task_done()
@@ -232,6 +253,24 @@ class RedisBroker(Broker):
             return False
         self._sender_down = False
         return True
+
+    # --- probes ------------------------------------------------------------------------------
+
+    async def _probes(self, queue: asyncio.Queue[bytes]) -> None:
+        while True:
+            await asyncio.sleep(self.probe_every)
+            with suppress(asyncio.QueueFull):  # a full queue: the probe comes back late
+                queue.put_nowait(self._probe)
+
+    def problem(self) -> str | None:
+        if not self._open:
+            return "the broker is closed"
+        if self._sender_down:
+            return "the broker cannot publish to Redis"
+        silent = time.monotonic() - self.probe_heard
+        if silent > PROBE_LATE * self.probe_every:
+            return f"no broker traffic came back from Redis for {silent:.1f} s"
+        return None
 
     # --- receiving ---------------------------------------------------------------------------
 
@@ -285,6 +324,8 @@ class RedisBroker(Broker):
 
     def _deliver(self, data: bytes) -> None:
         if data[:NODE_ID_BYTES] == self.node:
+            if data == self._probe:
+                self.probe_heard = time.monotonic()
             return  # its own: its subscribers had it at publish
         try:
             frame = _decoder.decode(data[NODE_ID_BYTES:])
@@ -300,6 +341,8 @@ class RedisBroker(Broker):
             case _Gap():
                 self._gap()
                 return
+            case _Probe():
+                return  # another node's
         for subscriber in self._subscribers:
             _call(subscriber, payload)
 

@@ -30,6 +30,12 @@ class EventType(enum.StrEnum):
     ROLE_CHANGED = "role_changed"
     REACTION_ADDED = "reaction_added"
     REACTION_REMOVED = "reaction_removed"
+    MEMBER_KICKED = "member_kicked"
+    MEMBER_BANNED = "member_banned"
+    MEMBER_UNBANNED = "member_unbanned"
+    MEMBER_MUTED = "member_muted"
+    MEMBER_UNMUTED = "member_unmuted"
+    ROOM_CHANGED = "room_changed"
 
 
 class _Event(msgspec.Struct, tag_field="type", omit_defaults=True, frozen=True, kw_only=True):
@@ -40,7 +46,7 @@ class _Event(msgspec.Struct, tag_field="type", omit_defaults=True, frozen=True, 
     room: str
     seq: int
     ts: int
-    user: str  # the author of a message; the member who joined or left
+    user: str  # the author of a message; the member who joined or left, or was moderated
 
 
 class Message(_Event, tag=EventType.MESSAGE.value, frozen=True, kw_only=True):
@@ -156,6 +162,54 @@ class MemberLeft(_Event, tag=EventType.MEMBER_LEFT.value, frozen=True, kw_only=T
     type: ClassVar[EventType] = EventType.MEMBER_LEFT
 
 
+class MemberKicked(_Event, tag=EventType.MEMBER_KICKED.value, frozen=True, kw_only=True):
+    """The room's owner, one of its admins or the server's admin ``by`` removed the member
+    ``user`` (who may join a public room again)."""
+
+    type: ClassVar[EventType] = EventType.MEMBER_KICKED
+    by: str
+
+
+class MemberBanned(_Event, tag=EventType.MEMBER_BANNED.value, frozen=True, kw_only=True):
+    """``by`` banned ``user`` from the room: removed if a member, and kept out (no join, no
+    invitation, no reading) until ``member_unbanned``."""
+
+    type: ClassVar[EventType] = EventType.MEMBER_BANNED
+    by: str
+    reason: str = ""
+
+
+class MemberUnbanned(_Event, tag=EventType.MEMBER_UNBANNED.value, frozen=True, kw_only=True):
+    """``by`` lifted the ban of ``user`` (who is not a member again until they join)."""
+
+    type: ClassVar[EventType] = EventType.MEMBER_UNBANNED
+    by: str
+
+
+class MemberMuted(_Event, tag=EventType.MEMBER_MUTED.value, frozen=True, kw_only=True):
+    """``by`` muted the member ``user``: they stay, but cannot send or react until ``until``
+    (ms since the epoch; None: until ``member_unmuted``)."""
+
+    type: ClassVar[EventType] = EventType.MEMBER_MUTED
+    by: str
+    until: int | None = None
+
+
+class MemberUnmuted(_Event, tag=EventType.MEMBER_UNMUTED.value, frozen=True, kw_only=True):
+    """``by`` lifted the mute of ``user`` before it ran out."""
+
+    type: ClassVar[EventType] = EventType.MEMBER_UNMUTED
+    by: str
+
+
+class RoomChanged(_Event, tag=EventType.ROOM_CHANGED.value, frozen=True, kw_only=True):
+    """``user`` changed the room's settings: those given (a topic, public or private)."""
+
+    type: ClassVar[EventType] = EventType.ROOM_CHANGED
+    topic: str | None = None
+    private: bool | None = None
+
+
 Event = (
     Message
     | MemberJoined
@@ -165,6 +219,17 @@ Event = (
     | RoleChanged
     | ReactionAdded
     | ReactionRemoved
+    | MemberKicked
+    | MemberBanned
+    | MemberUnbanned
+    | MemberMuted
+    | MemberUnmuted
+    | RoomChanged
+)
+
+# What the room's owner, its admins and the server's admin do to a room and its members.
+Moderation = (
+    MemberKicked | MemberBanned | MemberUnbanned | MemberMuted | MemberUnmuted | RoomChanged
 )
 
 EVENT_CLASSES: dict[EventType, type[Event]] = {cls.type: cls for cls in typing.get_args(Event)}
@@ -195,7 +260,7 @@ def membership_change(event: Event) -> Membership | None:
     match event:
         case MemberJoined():
             return Membership.JOINED
-        case MemberLeft():
+        case MemberLeft() | MemberKicked() | MemberBanned():
             return Membership.LEFT
         case (
             Message()
@@ -204,6 +269,10 @@ def membership_change(event: Event) -> Membership | None:
             | RoleChanged()
             | ReactionAdded()
             | ReactionRemoved()
+            | MemberUnbanned()
+            | MemberMuted()
+            | MemberUnmuted()
+            | RoomChanged()
         ):
             return None
         case _:

@@ -25,8 +25,13 @@ import msgspec
 
 from hubbub.core.events import (
     Event,
+    MemberBanned,
     MemberJoined,
+    MemberKicked,
     MemberLeft,
+    MemberMuted,
+    MemberUnbanned,
+    MemberUnmuted,
     Message,
     MessageDeleted,
     MessageEdited,
@@ -36,6 +41,7 @@ from hubbub.core.events import (
     ReactionRemoved,
     Role,
     RoleChanged,
+    RoomChanged,
 )
 
 QUOTE_CODE_POINTS = 200  # how much of its parent a reply quotes
@@ -161,7 +167,7 @@ def _apply(members: set[str], admins: set[str], messages: dict[int, Message], ev
                 messages[event.target] = tombstone(target)
         case MemberJoined():
             members.add(event.user)
-        case MemberLeft():
+        case MemberLeft() | MemberKicked() | MemberBanned():
             members.discard(event.user)
             admins.discard(event.user)  # a role ends with the membership
         case RoleChanged():
@@ -171,6 +177,8 @@ def _apply(members: set[str], admins: set[str], messages: dict[int, Message], ev
                 admins.discard(event.member)
         case ReactionAdded() | ReactionRemoved():
             pass  # folded by _react: they change who reacted, not the message
+        case MemberUnbanned() | MemberMuted() | MemberUnmuted() | RoomChanged():
+            pass  # who may join or speak, and the room's settings: kept by storage, not here
         case _:
             typing.assert_never(event)
 

@@ -8,6 +8,7 @@ from msgspec import Meta
 
 from hubbub.core.files import MAX_FILES_PER_MESSAGE
 from hubbub.core.models import USERNAME
+from hubbub.core.moderation import MAX_REASON_CHARS, MAX_TOPIC_CHARS
 from hubbub.core.search import MAX_QUERY_CHARS, MAX_SEARCH_LIMIT, MIN_QUERY_CHARS
 
 MAX_BODY_CHARS = 8000
@@ -94,6 +95,12 @@ UploadName = Annotated[
     ),
 ]
 Seq = Annotated[int, Meta(ge=0, le=MAX_SEQ)]
+Topic = Annotated[
+    str, Meta(max_length=MAX_TOPIC_CHARS, description='at most 250 characters; "" clears it')
+]
+BanReason = Annotated[str, Meta(max_length=MAX_REASON_CHARS, description="at most 250 characters")]
+Timestamp = Annotated[int, Meta(ge=0, le=MAX_SEQ, description="milliseconds since the epoch")]
+RENAME_REFUSED = "a room cannot be renamed: clients know it by its name"
 HistoryLimit = Annotated[int, Meta(ge=1, le=MAX_HISTORY_LIMIT)]
 SearchQuery = Annotated[
     str,
@@ -105,8 +112,8 @@ SearchQuery = Annotated[
 SearchCursor = Annotated[
     str,
     Meta(
-        pattern=r"^[0-9]{1,19}:[0-9]{1,19}:.{1,200}$",
-        description="<ts>:<seq>:<room> of the last result of the page before",
+        pattern=r"^[0-9]{1,19}(:[0-9]{1,19}:.{1,200})?$",
+        description="the next of the page before (or <ts>:<seq>:<room> of its last result)",
     ),
 ]
 SearchLimit = Annotated[int, Meta(ge=1, le=MAX_SEARCH_LIMIT)]

@@ -22,6 +22,8 @@ from hubbub.protocol.limits import (
     DEFAULT_HISTORY_LIMIT,
     MAX_SYNC_ROOMS,
     MAX_USERS_ASKED,
+    RENAME_REFUSED,
+    BanReason,
     Body,
     ClientMsgId,
     FileIds,
@@ -33,7 +35,9 @@ from hubbub.protocol.limits import (
     SearchLimit,
     SearchQuery,
     Seq,
+    Timestamp,
     Token,
+    Topic,
     Username,
     check_message,
 )
@@ -139,6 +143,47 @@ class SetRole(_RoomRequest, tag="role", kw_only=True):
         self.user = self.user.lower()
 
 
+class _Moderate(_RoomRequest, kw_only=True):
+    """A moderation of the member ``user`` of ``room``."""
+
+    user: Username
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.user = self.user.lower()
+
+
+class Kick(_Moderate, tag="kick", kw_only=True):
+    pass
+
+
+class Ban(_Moderate, tag="ban", kw_only=True):
+    reason: BanReason = ""
+
+
+class Unban(_Moderate, tag="unban", kw_only=True):
+    pass
+
+
+class Mute(_Moderate, tag="mute", kw_only=True):
+    until: Timestamp | None = None  # None: until unmuted
+
+
+class Unmute(_Moderate, tag="unmute", kw_only=True):
+    pass
+
+
+class RoomSettings(_RoomRequest, tag="room_settings", kw_only=True):
+    topic: Topic | None = None
+    private: bool | None = None
+    name: str | None = None  # only to refuse it clearly
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.name is not None:
+            raise ValueError(RENAME_REFUSED)
+
+
 class History(_RoomRequest, tag="history", kw_only=True):
     before: Seq | None = None
     after: Seq | None = None
@@ -224,6 +269,12 @@ Request = (
     | Delete
     | React
     | SetRole
+    | Kick
+    | Ban
+    | Unban
+    | Mute
+    | Unmute
+    | RoomSettings
     | History
     | Thread
     | Search
@@ -403,11 +454,13 @@ class SearchHit(msgspec.Struct, kw_only=True):
 
 
 class SearchResults(msgspec.Struct, kw_only=True):
-    """A page of search results, newest first; the next page is ``before`` the last."""
+    """A page of search results, newest first; the next page is ``before`` its ``next``
+    (None when there is no more)."""
 
     query: str
     results: list[SearchHit]
     has_more: bool
+    next: str | None
 
 
 SearchReply = _reply_of("SearchReply", "search", SearchResults)

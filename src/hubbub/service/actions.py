@@ -23,7 +23,13 @@ from hubbub.auth.signins import SignInThrottle
 from hubbub.auth.tokens import new_token, token_hash
 from hubbub.broker.base import Audience, Broker, Notice
 from hubbub.config import Config
+from hubbub.core import moderation
 from hubbub.core.events import (
+    MemberBanned,
+    MemberKicked,
+    MemberMuted,
+    MemberUnbanned,
+    MemberUnmuted,
     Message,
     MessageDeleted,
     MessageEdited,
@@ -31,6 +37,7 @@ from hubbub.core.events import (
     ReactionRemoved,
     Role,
     RoleChanged,
+    RoomChanged,
 )
 from hubbub.core.files import FileInfo, StoredFile, file_ref, over_quota
 from hubbub.core.mentions import ROOM, find_mentions
@@ -341,9 +348,12 @@ class Actions:
             self.hub.follow_from(session, info.name, info.last_seq)
 
     async def _visible(self, user: str, room: str) -> None:
-        """Members see a room; anyone signed in sees a public one; the rest is not_found."""
+        """Members see a room; anyone signed in sees a public one, but for those banned
+        from it (``Forbidden``); the rest is not_found."""
         if await self.storage.room_info(room, user) is None:
             await self._public(room)
+            if await self.storage.is_banned(room, user):
+                raise Forbidden(moderation.banned_from(room, user, None))
 
     async def _member_of(self, user: str, room: str, not_in: str) -> RoomInfo:
         """The room as its member sees it. A public room the user is not in is ``Forbidden``
@@ -438,6 +448,64 @@ class Actions:
         change = RoleChanged(room=room, seq=0, ts=self.clock(), user=user, member=member, role=role)
         await self.storage.set_role(change)
 
+    # --- moderation ---------------------------------------------------------------------------
+
+    async def kick(self, user: str, room: str, member: str) -> None:
+        """Remove ``member`` from the room (they may join a public room again)."""
+        self._room_action(user)
+        await self.storage.moderate(
+            MemberKicked(room=room, seq=0, ts=self.clock(), user=member, by=user)
+        )
+
+    async def ban(self, user: str, room: str, member: str, reason: str) -> None:
+        """Remove ``member`` if they are one, and keep them out until ``unban``."""
+        self._room_action(user)
+        _check_storable(reason)
+        await self.storage.moderate(
+            MemberBanned(room=room, seq=0, ts=self.clock(), user=member, by=user, reason=reason)
+        )
+
+    async def unban(self, user: str, room: str, member: str) -> None:
+        self._room_action(user)
+        await self.storage.moderate(
+            MemberUnbanned(room=room, seq=0, ts=self.clock(), user=member, by=user)
+        )
+
+    async def mute(self, user: str, room: str, member: str, until: int | None) -> None:
+        """Keep ``member`` from sending and reacting until ``until`` (ms since the epoch;
+        None: until ``unmute``)."""
+        self._room_action(user)
+        now = self.clock()
+        if until is not None and until <= now:
+            raise BadRequest("until must be in the future (ms since the epoch)")
+        await self.storage.moderate(
+            MemberMuted(room=room, seq=0, ts=now, user=member, by=user, until=until)
+        )
+
+    async def unmute(self, user: str, room: str, member: str) -> None:
+        self._room_action(user)
+        await self.storage.moderate(
+            MemberUnmuted(room=room, seq=0, ts=self.clock(), user=member, by=user)
+        )
+
+    async def room_settings(
+        self, user: str, room: str, topic: str | None, private: bool | None
+    ) -> None:
+        """Change the room's topic or make it public or private; what it has changes nothing."""
+        self._room_action(user)
+        if topic is not None:
+            _check_storable(topic)
+        await self.storage.moderate(
+            RoomChanged(room=room, seq=0, ts=self.clock(), user=user, topic=topic, private=private)
+        )
+
+    async def audit(self, user: str, before: int | None, limit: int) -> list[moderation.AuditEntry]:
+        """The audit log, newest first: the server's admin only (who that is, is no secret:
+        profiles say it, so ``Forbidden`` hides nothing that ``not_found`` would)."""
+        if not await self.storage.is_admin(user):
+            raise Forbidden("only the server's admin can read the audit log")
+        return await self.storage.audit(before, limit)
+
     async def history(
         self, user: str, room: str, before: int | None, after: int | None, limit: int
     ) -> Page:
@@ -457,7 +525,8 @@ class Actions:
         self, user: str, query: str, room: str | None, before: str | None, limit: int
     ) -> Results:
         """The messages of the rooms ``user`` is in now (or of ``room``) that hold
-        ``query``, newest first; ``before`` is the cursor of the last result of a page."""
+        ``query``, newest first; ``before`` is the ``next`` of a page (or the cursor of
+        its last result)."""
         if len(query) < MIN_QUERY_CHARS:
             raise BadRequest(SHORT_QUERY)  # a shorter query has no trigram to look up
         self._searches.check(user, what="searches")

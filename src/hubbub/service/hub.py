@@ -10,7 +10,9 @@ subscribes to the broker on the transport side); to it they are one more audienc
 
 from __future__ import annotations
 
+import asyncio
 import secrets
+import time
 from collections import OrderedDict
 from collections.abc import Iterable
 from typing import TypeVar
@@ -22,6 +24,7 @@ from hubbub.protocol.messages import MentionNotice, encode
 from hubbub.service.presence import Presence
 from hubbub.service.resume import Feed, Resume
 from hubbub.service.session import Encoded, Outlet, Session, connection_ids
+from hubbub.stats import LATENCY_BOUNDS, Histogram
 from hubbub.storage.base import Storage
 
 # Revoked tokens remembered for a session whose authentication read raced the revocation.
@@ -39,7 +42,9 @@ class Hub:
         self._users: dict[str, dict[Session, None]] = {}  # ordered sets
         self._revoked: OrderedDict[bytes, None] = OrderedDict()
         self._guests: dict[int, Outlet] = {}  # the seed's plain-text clients, by id
-        self.deliveries = 0
+        self.delivered = 0  # frames of committed events handed to connections
+        # Seconds from an event's ts to the write of its frames, once per frame (see written).
+        self.delivery_latency = Histogram(LATENCY_BOUNDS)
 
     # --- who is here ---------------------------------------------------------------------
 
@@ -131,6 +136,7 @@ class Hub:
 
     def _committed(self, events: list[Event]) -> None:
         """Deliver committed events, in order, to every local follower of their rooms."""
+        written: list[tuple[int, int]] = []  # (ts, frames) of each event delivered
         for event in events:
             room = event.room
             change = membership_change(event)
@@ -149,12 +155,28 @@ class Hub:
                 for session, feed in followers.items():
                     if not feed.offer(seq, message, session.outlet):
                         self.resume.repair(session, room, feed)  # a hole before it
-                self.deliveries += len(followers)
+                written.append((event.ts, len(followers)))
             if isinstance(event, Message) and (event.mentions or event.room_mention):
                 self._mentioned(event, followers or {})
             if change is Membership.LEFT:
                 for session in list(self._users.get(event.user, ())):
                     self.unfollow(session, room)
+        if written:
+            self.written(written)
+
+    def written(self, written: list[tuple[int, int]]) -> None:
+        """Count the frames of committed events just handed to connections, given as (the
+        event's ts, frames), and time them once they are written: connections write what
+        they queued in the loop's next turn, before a callback queued after them. One
+        callback per fan-out, not one per frame."""
+        self.delivered += sum(frames for _, frames in written)
+        asyncio.get_running_loop().call_soon(self._observe_latency, written)
+
+    def _observe_latency(self, written: list[tuple[int, int]]) -> None:
+        now_ms = time.time() * 1000
+        for ts, frames in written:
+            # ts is another clock across nodes: a skew that would make it negative counts as 0.
+            self.delivery_latency.observe(max(0.0, now_ms - ts) / 1000, frames)
 
     def _mentioned(self, message: Message, followers: Iterable[Session]) -> None:
         """Tell the sessions on this node of each member ``message`` mentions (with
@@ -198,7 +220,6 @@ class Hub:
             for guest_id, outlet in self._guests.items():
                 if guest_id != exclude:
                     outlet.send(message)
-        self.deliveries += len(self._guests)
 
     @staticmethod
     def _drop(index: dict[str, dict[Session, V]], key: str, session: Session) -> None:

@@ -63,7 +63,7 @@ class Node:
                 continue
             room = await self.storage.get_room(name)
             if room is None or room.kind != RoomKind.PUBLIC:
-                raise ConfigError(f"HUBBUB_DEFAULT_ROOMS has {name!r}, which is not a public room")
+                raise ConfigError(f"default_rooms has {name!r}, which is not a public room")
 
     async def __aexit__(
         self, et: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None

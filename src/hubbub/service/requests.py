@@ -82,6 +82,24 @@ async def handle(
         case m.SetRole(room=room, user=member, role=role):
             await actions.set_role(user, room, member, role)
             return m.Ok(re=re)
+        case m.Kick(room=room, user=member):
+            await actions.kick(user, room, member)
+            return m.Ok(re=re)
+        case m.Ban(room=room, user=member, reason=reason):
+            await actions.ban(user, room, member, reason)
+            return m.Ok(re=re)
+        case m.Unban(room=room, user=member):
+            await actions.unban(user, room, member)
+            return m.Ok(re=re)
+        case m.Mute(room=room, user=member, until=until):
+            await actions.mute(user, room, member, until)
+            return m.Ok(re=re)
+        case m.Unmute(room=room, user=member):
+            await actions.unmute(user, room, member)
+            return m.Ok(re=re)
+        case m.RoomSettings(room=room, topic=topic, private=private):
+            await actions.room_settings(user, room, topic, private)
+            return m.Ok(re=re)
         case m.History(room=room, before=before, after=after, limit=limit):
             page = await actions.history(user, room, before, after, limit)
             return m.HistoryReply(re=re, room=room, events=page.events, has_more=page.has_more)
@@ -97,6 +115,7 @@ async def handle(
                 query=query,
                 results=[m.SearchHit.of(f) for f in found.found],
                 has_more=found.has_more,
+                next=None if found.next is None else str(found.next),
             )
         case m.Sync(since=since):
             rooms = await actions.sync(session, since)

@@ -47,8 +47,9 @@ Rooms and users are named by their (normalized) names. Every guarantee below is 
 13. **Search follows the rows.** The search index changes in the write that changes a
    message's body: an edit's new body is found and its old one is not, and a deleted
    message is found by no search (its index entries are erased as the engine allows: see
-   each backend). ``search`` returns what ``core.search.match_ranges`` matches, in the order
-   of ``core.search.Cursor``, on every backend.
+   each backend). ``search`` returns what ``core.search.match_ranges`` matches, newest first
+   by each event's ``pos`` (the order of writes), a page examining the same candidates
+   (``core.search.Sieve``) on every backend.
 14. **One first admin.** ``create_user`` makes the account it creates the server's admin
    when no account exists yet, decided in its write transaction: however many accounts are
    created at once, on however many nodes, exactly one is the admin (the first committed);
@@ -65,6 +66,15 @@ Rooms and users are named by their (normalized) names. Every guarantee below is 
    blob of every avatar too. ``set_password`` revokes the user's other tokens (with
    ``keep``) in the write that stores the new hash: from its commit on,
    ``user_for_token`` finds none of them.
+
+17. **Moderation in the write.** ``moderate`` checks the actor's rights over the room and
+   the member (``core.moderation.check``) in its write, changes who is banned or muted and
+   the room's settings, and appends its event and the audit log's entry in that same
+   transaction; a moderation that changes nothing appends and logs nothing. From the commit
+   of a ban on, ``add_member`` refuses the user (``Forbidden``) and ``is_banned`` says so;
+   from the commit of a mute until it ends, ``append`` of a message and ``react`` refuse the
+   member (``Forbidden``), decided by the event's ``ts``. ``delete_message`` logs the
+   deletes of messages by others than their authors.
 
 Events are appended through one method, ``append``, whatever their kind; the methods that
 change members (``create_room``, ``open_dm``, ``add_member``, ``remove_member``) or messages
@@ -85,12 +95,14 @@ from hubbub.core.events import (
     Message,
     MessageDeleted,
     MessageEdited,
+    Moderation,
     ReactionAdded,
     ReactionRemoved,
     RoleChanged,
 )
 from hubbub.core.files import StoredFile
 from hubbub.core.models import PublicRoom, Room, RoomInfo, RoomKind, RoomRole
+from hubbub.core.moderation import AuditEntry
 from hubbub.core.profiles import Profile
 from hubbub.core.search import Cursor, Results
 from hubbub.lifecycle import Opened
@@ -235,7 +247,8 @@ class Storage(Opened):
 
     @abc.abstractmethod
     def add_member(self, room: str, user: str, now: int, by: str | None) -> Awaitable[Joined]:
-        """Make ``user`` a member (``member_joined``, with ``by`` for an invitation)."""
+        """Make ``user`` a member (``member_joined``, with ``by`` for an invitation);
+        ``Forbidden`` if they are banned from the room (17)."""
 
     @abc.abstractmethod
     def remove_member(self, room: str, user: str, now: int) -> Awaitable[MemberLeft | None]:
@@ -282,6 +295,28 @@ class Storage(Opened):
 
         Checked in the write: ``change.user`` is the room's owner (``Forbidden``; a DM has
         none), the member is one (``NotFound``), and is not the owner (``BadRequest``)."""
+
+    @abc.abstractmethod
+    def moderate(self, event: Moderation) -> Awaitable[Moderation | None]:
+        """Kick, ban, unban, mute or unmute ``event.user``, or change the room's settings
+        (17); the event as stored, or None if it changed nothing (a ban of the banned, an
+        unban of the unbanned, the same mute, the settings the room has).
+
+        Checked in the write: the room exists (``NotFound``); its actor (``event.by``, or
+        ``event.user`` for ``room_changed``) is its owner or an admin, or the server's
+        admin; one who is none of them and not a member of a room that is not public
+        gets ``NotFound`` as for a missing room, anyone else ``Forbidden``; the user
+        exists (``NotFound``) and, to be kicked or muted, is a member (``NotFound``); and
+        ``core.moderation.check`` allows it. A kick or a ban of a member ends their
+        membership (and role); a room made public or private changes its kind."""
+
+    @abc.abstractmethod
+    async def is_banned(self, room: str, user: str) -> bool:
+        """Whether ``user`` is banned from ``room`` (False for a missing room)."""
+
+    @abc.abstractmethod
+    async def audit(self, before: int | None, limit: int) -> list[AuditEntry]:
+        """Up to ``limit`` entries of the audit log, newest first, with ids below ``before``."""
 
     @abc.abstractmethod
     def mark_read(self, room: str, user: str, seq: int) -> Awaitable[int]:

@@ -1,7 +1,8 @@
 """An event as one row of ``events``, the same for every SQL backend; no I/O.
 
 The common fields have columns of their own (``user`` in ``author``), and each field of a kind
-the column of the same name (``by`` in ``by_user``: BY is an SQL keyword). A new kind whose
+the column of the same name (``by`` in ``by_user``: BY is an SQL keyword; likewise
+``until`` in ``until_ts``, ``private`` in ``is_private``). A new kind whose
 fields have no column yet comes with a migration that adds them; appending, reading and
 replaying need no change. What differs between engines is only how some fields are held
 (booleans, lists): each passes its own converters to ``RowDecoder``.
@@ -17,10 +18,11 @@ import msgspec
 from hubbub.core.events import EVENT_CLASSES, Event, Message, Quote, Reaction, own_fields
 from hubbub.core.files import FileInfo, StoredFile
 from hubbub.core.models import RoomKind, RoomRole
+from hubbub.core.moderation import AuditEntry
 from hubbub.core.roles import owner
 from hubbub.errors import Conflict, file_not_found
 
-COLUMN_OF = {"by": "by_user"}
+COLUMN_OF = {"by": "by_user", "until": "until_ts", "private": "is_private"}
 COMMON_COLUMNS = ["seq", "type", "author", "ts"]
 
 
@@ -173,3 +175,19 @@ def roles_of(kind: RoomKind, rows: list[Any]) -> dict[str, RoomRole]:
         elif role == RoomRole.ADMIN:
             roles[user] = RoomRole.ADMIN
     return roles
+
+
+# The audit log's rows, newest first: ``audit_entry`` reads them.
+AUDIT_COLUMNS = "id, ts, actor, action, room, target, detail"
+
+
+def audit_entry(row: Row) -> AuditEntry:
+    return AuditEntry(
+        id=row[0],
+        ts=row[1],
+        actor=row[2],
+        action=row[3],
+        room=row[4],
+        target=row[5],
+        detail=row[6],
+    )

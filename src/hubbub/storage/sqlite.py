@@ -28,18 +28,26 @@ from typing import Any, Generic, TypeVar, cast
 
 import msgspec
 
+from hubbub.core import moderation as mod
 from hubbub.core.events import (
     EVENT_CLASSES,
     Event,
+    MemberBanned,
     MemberJoined,
+    MemberKicked,
     MemberLeft,
+    MemberMuted,
+    MemberUnbanned,
+    MemberUnmuted,
     Message,
     MessageDeleted,
     MessageEdited,
+    Moderation,
     Reaction,
     ReactionAdded,
     ReactionRemoved,
     RoleChanged,
+    RoomChanged,
     client_msg_id,
     membership_change,
     own_fields,
@@ -47,11 +55,19 @@ from hubbub.core.events import (
 from hubbub.core.files import StoredFile, over_quota
 from hubbub.core.mentions import may_mention_room
 from hubbub.core.models import PublicRoom, Room, RoomInfo, RoomKind, RoomRole
+from hubbub.core.moderation import AuditEntry
 from hubbub.core.profiles import Profile
 from hubbub.core.projection import edited, quote_of, replying, tombstone
 from hubbub.core.reactions import MAX_REACTIONS
 from hubbub.core.roles import may_delete, owner
-from hubbub.core.search import MIN_QUERY_CHARS, SHORT_QUERY, Cursor, Found, Results, matches
+from hubbub.core.search import (
+    MIN_QUERY_CHARS,
+    SHORT_QUERY,
+    UNKNOWN_CURSOR,
+    Cursor,
+    Results,
+    Sieve,
+)
 from hubbub.errors import (
     BadRequest,
     Conflict,
@@ -62,6 +78,7 @@ from hubbub.errors import (
     Unavailable,
     room_not_found,
 )
+from hubbub.stats import CommitStats
 from hubbub.storage.base import (
     Appended,
     Changed,
@@ -75,6 +92,7 @@ from hubbub.storage.base import (
 )
 from hubbub.storage.migrations.sqlite import migrate
 from hubbub.storage.rows import (
+    AUDIT_COLUMNS,
     COMMON_COLUMNS,
     EVENT_COLUMNS,
     FILE_COLUMNS,
@@ -83,6 +101,7 @@ from hubbub.storage.rows import (
     RowDecoder,
     as_read,
     attached,
+    audit_entry,
     file_values,
     files_column,
     files_of,
@@ -231,6 +250,7 @@ class SQLiteStorage(Storage):
         self._commits_ok = True  # false from a failed commit until one succeeds
         self._last_read_error = -math.inf  # when a read last failed (time.monotonic)
         self._read_lock = threading.Lock()
+        self.commit_stats = CommitStats()  # the writer thread's, read by /metrics
 
     # --- lifecycle ---------------------------------------------------------------------
 
@@ -371,6 +391,7 @@ class SQLiteStorage(Storage):
         events of the commit. A failed commit fails every job and keeps no event."""
         results: list[Outcome] = []
         events: list[Event] = []
+        started = time.perf_counter()
         try:
             db.execute("BEGIN IMMEDIATE")
             for write in batch:
@@ -409,10 +430,12 @@ class SQLiteStorage(Storage):
                     "commit of %d writes failed; next failures are not logged", len(batch)
                 )
             self._commits_ok = False
+            self.commit_stats.failed += 1
             if db.in_transaction:
                 db.execute("ROLLBACK")
             self._cache.clear()
             return [(False, Unavailable("storage failed to commit"))] * len(batch), []
+        self.commit_stats.committed(len(batch), len(events), time.perf_counter() - started)
         if not self._commits_ok:
             log.warning("storage commits work again")
             self._commits_ok = True
@@ -710,7 +733,10 @@ class SQLiteStorage(Storage):
         def job(db: sqlite3.Connection, events: list[Event]) -> Joined:
             if db.execute("SELECT 1 FROM users WHERE username = ?", (user,)).fetchone() is None:
                 raise NotFound(f"no user named {user!r}")
-            return _join(db, events, self._cache, self._cache.room(db, room), user, now, by)
+            row = self._cache.room(db, room)
+            if _banned(db, row.id, user):
+                raise Forbidden(mod.banned_from(room, user, by))
+            return _join(db, events, self._cache, row, user, now, by)
 
         return self._submit(job)
 
@@ -740,6 +766,8 @@ class SQLiteStorage(Storage):
                 if row.kind == RoomKind.PUBLIC:
                     raise Forbidden(f"join {event.room!r} before you post in it")
                 raise room_not_found(event.room)
+            if require_member:
+                _check_unmuted(db, row, event)
             try:
                 if isinstance(event, Message) and (
                     event.reply_to is not None
@@ -787,19 +815,26 @@ class SQLiteStorage(Storage):
 
     def delete_message(self, delete: MessageDeleted) -> Awaitable[Changed]:
         def job(db: sqlite3.Connection, events: list[Event]) -> Changed:
-            room = self._member_room(db, delete)
+            server_admin = _is_admin(db, delete.user)
+            room = self._cache.room(db, delete.room) if server_admin else None
+            if room is None or room.kind == RoomKind.DM:  # the server's admin moderates no DM
+                room = self._member_room(db, delete)
             target = _target(db, room, delete.target)
             created_by, role = db.execute(
-                "SELECT r.created_by, m.role FROM rooms r JOIN members m ON m.room_id = r.id"
-                " WHERE r.id = ? AND m.username = ?",
-                (room.id, delete.user),
+                "SELECT r.created_by, m.role FROM rooms r LEFT JOIN members m"
+                " ON m.room_id = r.id AND m.username = ? WHERE r.id = ?",
+                (delete.user, room.id),
             ).fetchone()
-            if not may_delete(delete.user, target.user, owner(room.kind, created_by), role):
+            room_owner = owner(room.kind, created_by)
+            moderates = server_admin and room.kind != RoomKind.DM
+            if not may_delete(delete.user, target.user, room_owner, role or "", moderates):
                 raise Forbidden("only its author, the room's owner or an admin can delete it")
             if target.deleted:
                 return Changed(target, None)
             gone = msgspec.structs.replace(delete, thread=target.thread)
             stored = _insert(db, events, room, gone)
+            if target.user != delete.user:
+                _log(db, mod.deleted_entry(stored, target.user))
             # The body goes from the message and from every edit of it: erased, not hidden.
             db.execute(
                 "UPDATE events SET body = '', edited_at = NULL, deleted = 1, mentions = NULL,"
@@ -829,6 +864,7 @@ class SQLiteStorage(Storage):
     def react(self, reaction: ReactionAdded | ReactionRemoved) -> Awaitable[Changed]:
         def job(db: sqlite3.Connection, events: list[Event]) -> Changed:
             room = self._member_room(db, reaction)
+            _check_unmuted(db, room, reaction)
             target = _target(db, room, reaction.target)
             if target.deleted:
                 raise Conflict(f"message {reaction.target} is deleted")
@@ -889,6 +925,119 @@ class SQLiteStorage(Storage):
                 raise Forbidden(f"join {event.room!r} before you change messages in it")
             raise room_not_found(event.room)
         return room
+
+    def moderate(self, event: Moderation) -> Awaitable[Moderation | None]:
+        def job(db: sqlite3.Connection, events: list[Event]) -> Moderation | None:
+            room = self._cache.room(db, event.room)
+            actor = mod.actor(event)
+            actor_admin = _is_admin(db, actor)
+            actor_role = _member_role(db, room, actor)
+            if actor_role is None and not actor_admin and room.kind != RoomKind.PUBLIC:
+                raise room_not_found(event.room)
+            whom = mod.target(event)
+            target_rank = 0
+            if whom is not None:
+                if db.execute("SELECT 1 FROM users WHERE username = ?", (whom,)).fetchone() is None:
+                    raise NotFound(f"no user named {whom!r}")
+                target_role = _member_role(db, room, whom)
+                if target_role is None and mod.needs_member(event):
+                    raise NotFound(f"{whom!r} is not a member of {event.room!r}")
+                target_rank = mod.rank(target_role, _is_admin(db, whom))
+            mod.check(event, room.kind, mod.rank(actor_role, actor_admin), target_rank)
+            change = self._moderation(db, room, event)
+            if change is None:
+                return None
+            stored = _insert(db, events, room, change)
+            _log(db, mod.entry(stored))
+            return stored
+
+        return self._submit(job, atomic=True)
+
+    def _moderation(
+        self, db: sqlite3.Connection, room: _RoomState, event: Moderation
+    ) -> Moderation | None:
+        """Apply ``event`` to the room's rows; the event to append, or None for no change."""
+        match event:
+            case MemberKicked() | MemberBanned():
+                if isinstance(event, MemberBanned):
+                    added = db.execute(
+                        "INSERT INTO bans (room_id, username, by_user, reason, ts)"
+                        " VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                        (room.id, event.user, event.by, event.reason, event.ts),
+                    ).rowcount
+                    if not added:
+                        return None
+                db.execute(
+                    "DELETE FROM members WHERE room_id = ? AND username = ?", (room.id, event.user)
+                )
+                self._cache.members[(room.id, event.user)] = False
+                return event
+            case MemberUnbanned():
+                gone = db.execute(
+                    "DELETE FROM bans WHERE room_id = ? AND username = ?", (room.id, event.user)
+                ).rowcount
+                return event if gone else None
+            case MemberMuted():
+                was = db.execute(
+                    "SELECT until_ts FROM mutes WHERE room_id = ? AND username = ?",
+                    (room.id, event.user),
+                ).fetchone()
+                if was is not None and was[0] == event.until:
+                    return None
+                db.execute(
+                    "INSERT INTO mutes (room_id, username, until_ts) VALUES (?, ?, ?)"
+                    " ON CONFLICT DO UPDATE SET until_ts = excluded.until_ts",
+                    (room.id, event.user, event.until),
+                )
+                return event
+            case MemberUnmuted():
+                gone = db.execute(
+                    "DELETE FROM mutes WHERE room_id = ? AND username = ?"
+                    " AND (until_ts IS NULL OR until_ts > ?)",
+                    (room.id, event.user, event.ts),
+                ).rowcount
+                db.execute(
+                    "DELETE FROM mutes WHERE room_id = ? AND username = ?", (room.id, event.user)
+                )
+                return event if gone else None
+            case RoomChanged():
+                (topic,) = db.execute(
+                    "SELECT room_topic FROM rooms WHERE id = ?", (room.id,)
+                ).fetchone()
+                change = mod.settings_change(event, topic, room.kind)
+                if change is None:
+                    return None
+                if change.topic is not None:
+                    db.execute(
+                        "UPDATE rooms SET room_topic = ? WHERE id = ?", (change.topic, room.id)
+                    )
+                if change.private is not None:
+                    kind = RoomKind.PRIVATE if change.private else RoomKind.PUBLIC
+                    db.execute("UPDATE rooms SET kind = ? WHERE id = ?", (kind.value, room.id))
+                    room.kind = kind
+                return change
+        raise AssertionError(f"unhandled moderation {event!r}")
+
+    async def is_banned(self, room: str, user: str) -> bool:
+        def read(db: sqlite3.Connection) -> bool:
+            row = db.execute(
+                "SELECT 1 FROM bans b JOIN rooms r ON r.id = b.room_id"
+                " WHERE r.name = ? AND b.username = ?",
+                (room, user),
+            ).fetchone()
+            return row is not None
+
+        return await self._read(read)
+
+    async def audit(self, before: int | None, limit: int) -> list[AuditEntry]:
+        def read(db: sqlite3.Connection) -> list[AuditEntry]:
+            rows = db.execute(
+                f"SELECT {AUDIT_COLUMNS} FROM audit WHERE id < ? ORDER BY id DESC LIMIT ?",
+                (before if before is not None else math.inf, limit),
+            ).fetchall()
+            return [audit_entry(row) for row in rows]
+
+        return await self._read(read)
 
     def mark_read(self, room: str, user: str, seq: int) -> Awaitable[int]:
         def job(db: sqlite3.Connection, events: list[Event]) -> int:
@@ -1052,40 +1201,34 @@ class SQLiteStorage(Storage):
         phrase = '"' + query.replace('"', '""') + '"'  # the whole query, as one substring
 
         def read(db: sqlite3.Connection) -> Results:
-            db.execute("BEGIN")  # every page of candidates from one snapshot
+            db.execute("BEGIN")  # every chunk of candidates from one snapshot
             try:
-                args: list[Any] = [user, phrase]
-                where = ""
+                rooms = " IN (SELECT room_id FROM members WHERE username = ?)"
+                which: Any = user
                 if room is not None:
                     row = _find_room(db, room)
                     if row is None or not _is_member(db, row.id, user):
                         raise room_not_found(room)
-                    where, args = " AND e.room_id = ?", [*args, row.id]
-                found: list[Found] = []
-                below = before
-                while True:
-                    after, cursor_args = "", []
-                    if below is not None:
-                        after = " AND (e.ts, r.name, e.seq) < (?, ?, ?)"
-                        cursor_args = [below.ts, below.room, below.seq]
-                    chunk = limit + 1
-                    # The index's candidates (it folds case as `matches` does); `matches`
-                    # decides, as on PostgreSQL. CROSS JOIN: the index first.
+                    rooms, which = " = ?", row.id
+                below = _search_below(db, user, before)
+                page = Sieve(query, limit)
+                while asked := page.wanted():
+                    # The index's candidates, newest first (it folds case as `match_ranges`
+                    # does, which decides, as on PostgreSQL); those of other rooms come back
+                    # with no room, so the page knows where it stopped.
                     rows = db.execute(
-                        "SELECT r.name, e.seq, e.ts, e.author, e.body FROM message_search s"
-                        " CROSS JOIN events e ON e.room_id = s.rowid >> 32"
-                        " AND e.seq = s.rowid & 4294967295"
-                        " JOIN rooms r ON r.id = e.room_id"
-                        " JOIN members m ON m.room_id = e.room_id AND m.username = ?"
-                        " WHERE message_search MATCH ? AND e.deleted IS NOT 1"
-                        f"{where}{after} ORDER BY e.ts DESC, r.name DESC, e.seq DESC LIMIT ?",
-                        (*args, *cursor_args, chunk),
+                        "SELECT c.pos, r.name, e.seq, e.ts, e.author, e.body FROM"
+                        " (SELECT rowid AS pos FROM message_search WHERE message_search MATCH ?"
+                        "  AND rowid < ? ORDER BY rowid DESC LIMIT ?) AS c"
+                        " LEFT JOIN events e ON e.pos = c.pos AND e.deleted IS NOT 1"
+                        f" AND e.room_id{rooms}"
+                        " LEFT JOIN rooms r ON r.id = e.room_id ORDER BY c.pos DESC",
+                        (phrase, below, asked, which),
                     ).fetchall()
-                    found += matches(rows, query)
-                    if len(found) > limit or len(rows) < chunk:
-                        return Results(found[:limit], len(found) > limit)
-                    name, seq, ts = rows[-1][:3]
-                    below = Cursor(ts, name, seq)
+                    page.add(rows, asked)
+                    if rows:
+                        below = rows[-1][0]
+                return page.results()
             finally:
                 db.execute("COMMIT")
 
@@ -1153,7 +1296,10 @@ class SQLiteStorage(Storage):
 
 def _insert_sql(kind: type[Event]) -> str:
     columns = ["room_id", *COMMON_COLUMNS, *kind_columns(kind)]
-    return f"INSERT INTO events ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+    # pos: the event's place in the database's order of writes (search's order; the one
+    # writer makes it grow with commit order).
+    values = [*"?" * len(columns), "(SELECT coalesce(max(pos), 0) + 1 FROM events)"]
+    return f"INSERT INTO events ({', '.join([*columns, 'pos'])}) VALUES ({', '.join(values)})"
 
 
 _INSERT = {t: _insert_sql(kind) for t, kind in EVENT_CLASSES.items()}
@@ -1172,6 +1318,8 @@ _event = RowDecoder(
         "replies": lambda v: v or 0,
         "mentions": lambda v: tuple(v.split()) if v else (),
         "files": files_of,
+        "private": lambda v: None if v is None else bool(v),
+        "reason": lambda v: v or "",
     }
 )
 
@@ -1208,6 +1356,24 @@ def _insert(db: sqlite3.Connection, events: list[Event], room: _RoomState, event
     stored = msgspec.structs.replace(event, seq=seq)
     events.append(stored)
     return stored
+
+
+def _search_below(db: sqlite3.Connection, user: str, before: Cursor | None) -> int:
+    """The ``pos`` a search page starts below: the cursor's own, or that of the message
+    it names in one of ``user``'s rooms (``BadRequest`` if there is none)."""
+    if before is None:
+        return 2**63 - 1
+    if before.pos is not None:
+        return before.pos
+    row = db.execute(
+        "SELECT e.pos FROM events e JOIN rooms r ON r.id = e.room_id"
+        " JOIN members m ON m.room_id = e.room_id AND m.username = ?"
+        " WHERE r.name = ? AND e.seq = ?",
+        (user, before.room, before.seq),
+    ).fetchone()
+    if row is None or row[0] is None:
+        raise BadRequest(UNKNOWN_CURSOR)
+    return int(row[0])
 
 
 def _target(db: sqlite3.Connection, room: _RoomState, seq: int) -> Message:
@@ -1349,6 +1515,42 @@ def _unmention(db: sqlite3.Connection, room_id: int, message: Message) -> None:
     db.executemany(
         "DELETE FROM mentions WHERE username = ? AND room_id = ? AND seq = ?",
         [(name, room_id, message.seq) for name in message.mentions],
+    )
+
+
+def _is_admin(db: sqlite3.Connection, user: str) -> bool:
+    row = db.execute("SELECT role FROM users WHERE username = ?", (user,)).fetchone()
+    return row is not None and row[0] == "admin"
+
+
+def _member_role(db: sqlite3.Connection, room: _RoomState, user: str) -> RoomRole | None:
+    """``user``'s role in the room, None if they are not a member."""
+    if not _is_member(db, room.id, user):
+        return None
+    return _role(db, room, user)
+
+
+def _banned(db: sqlite3.Connection, room_id: int, user: str) -> bool:
+    row = db.execute(
+        "SELECT 1 FROM bans WHERE room_id = ? AND username = ?", (room_id, user)
+    ).fetchone()
+    return row is not None
+
+
+def _check_unmuted(db: sqlite3.Connection, room: _RoomState, event: Event) -> None:
+    """``Forbidden`` if the author of ``event`` is muted in its room at its ``ts``."""
+    row = db.execute(
+        "SELECT until_ts FROM mutes WHERE room_id = ? AND username = ?", (room.id, event.user)
+    ).fetchone()
+    if row is not None and mod.muted(row[0], event.ts):
+        raise Forbidden(mod.mute_message(room.name, row[0]))
+
+
+def _log(db: sqlite3.Connection, entry: AuditEntry) -> None:
+    """Add ``entry`` (its id is ignored) to the audit log, in the caller's transaction."""
+    db.execute(
+        "INSERT INTO audit (ts, actor, action, room, target, detail) VALUES (?, ?, ?, ?, ?, ?)",
+        (entry.ts, entry.actor, entry.action, entry.room, entry.target, entry.detail),
     )
 
 

@@ -29,7 +29,19 @@ from hubbub.storage.sqlite import connect as connect_sqlite
 from hubbub.storage.sqlite import migrate_database as migrate_sqlite
 
 # Every table that holds data, parents before the tables whose foreign keys name them.
-TABLES = ("users", "tokens", "rooms", "members", "events", "reactions", "mentions", "files")
+TABLES = (
+    "users",
+    "tokens",
+    "rooms",
+    "members",
+    "events",
+    "reactions",
+    "mentions",
+    "files",
+    "bans",
+    "mutes",
+    "audit",
+)
 # SQLite's search index (an FTS5 table, with the shadow tables named after it) is not copied:
 # PostgreSQL's migration indexes the bodies of `events` itself, as they are copied.
 NOT_COPIED = ("message_search",)
@@ -114,7 +126,7 @@ async def _copy(source: sqlite3.Connection, target: PostgresURL) -> list[tuple[s
                 if await db.fetchval(f"SELECT EXISTS (SELECT 1 FROM {table})"):
                     raise _NotEmpty(table)
             counts = [(table, await _copy_table(source, db, table)) for table in TABLES]
-            await _continue_numbering(db)
+            await continue_numbering(db)
             await db.execute(f"ANALYZE {', '.join(TABLES)}")  # plans fit for the data at once
         return counts
     except _NotEmpty as exc:
@@ -166,7 +178,7 @@ def _converter(kinds: Sequence[str]) -> Callable[[Sequence[Any]], Sequence[Any]]
     return convert
 
 
-async def _continue_numbering(db: Connection[Record]) -> None:
+async def continue_numbering(db: Connection[Record]) -> None:
     """Each room's ``last_seq`` is its last event's, as the SQLite writer counts it, so the
     next event takes the next seq; identity columns (the room ids) go on past the copied
     rows."""

@@ -32,6 +32,7 @@ from hubbub.transport.security import SECURITY_HEADERS
 log = logging.getLogger(__name__)
 
 LINGERING_TIME = 2.0  # seconds an unread request body is drained after the answer
+HEALTH_TIMEOUT = 5.0  # seconds storage gets to prove it takes a read and a write
 WEB_ROOT = Path(str(resources.files("hubbub").joinpath("web")))
 
 
@@ -43,24 +44,42 @@ def _error_response(status: int, body: ErrorOut) -> web.Response:
 
 @web.middleware
 async def errors_to_json(request: web.Request, handler: Handler) -> web.StreamResponse:
+    errors = state_of(request).errors
     try:
         response: web.StreamResponse = await handler(request)
         return response
     except HubbubError as exc:
+        errors["http", exc.code] += 1
         response = _error_response(exc.http_status, error_body(exc))
         if isinstance(exc, RateLimited):
+            state_of(request).rate_limited["http", _route_of(request)] += 1
             response.headers["Retry-After"] = str(max(1, round(exc.retry_after)))
         return response
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
         code = status_of(exc.status).code
+        errors["http", code] += 1
         return _error_response(exc.status, ErrorOut(code, exc.text or exc.reason))
     except asyncio.CancelledError:
         raise
     except Exception:
-        log.exception("unhandled error on %s %s", request.method, request.path)
+        errors["http", "internal"] += 1
+        log.exception(
+            "unhandled error on %s %s",
+            request.method,
+            _route_of(request),
+            extra={"method": request.method, "route": _route_of(request)},
+        )
         return _error_response(500, ErrorOut("internal", "internal error"))
+
+
+def _route_of(request: web.Request) -> str:
+    """The route a request matched, as declared (``/api/v1/rooms/{room}``): a label and a
+    log field of bounded variety, which never holds what a client put in its path."""
+    resource = request.match_info.route.resource
+    route = resource.canonical if resource is not None else "unmatched"
+    return f"{request.method} {route}"
 
 
 @web.middleware
@@ -89,12 +108,21 @@ async def index(request: web.Request) -> web.StreamResponse:
 
 
 async def healthz(request: web.Request) -> web.Response:
-    """200 while storage takes reads and writes; 503 while it does not (a dead disk, a
-    writer restarting), so that a load balancer or an operator can tell."""
-    try:
-        await state_of(request).node.storage.check()
-    except Unavailable as exc:
-        return web.json_response({"status": "unavailable", "reason": exc.message}, status=503)
+    """200 while storage takes reads and writes and the broker carries this node's own
+    traffic; 503 with the reason while either does not (a dead disk, a writer restarting,
+    Redis out of reach or lagging), so that a load balancer or an operator can tell."""
+    node = state_of(request).node
+    reason = node.broker.problem()
+    if reason is None:
+        try:
+            async with asyncio.timeout(HEALTH_TIMEOUT):
+                await node.storage.check()
+        except Unavailable as exc:
+            reason = exc.message
+        except TimeoutError:
+            reason = f"storage did not answer in {HEALTH_TIMEOUT:g} s"
+    if reason is not None:
+        return web.json_response({"status": "unavailable", "reason": reason}, status=503)
     return web.json_response({"status": "ok"})
 
 

@@ -191,6 +191,7 @@ class WsConnection(asyncio.Protocol):
         if self._state is not _OPEN:
             return False
         self._state = _CLOSING
+        self.state.closes[code] += 1
         self._queue.append(close_frame(code, reason))
         self._flush()
         self._close_timer = self._loop.call_later(grace, self.transport.abort)
@@ -318,7 +319,7 @@ class JsonConnection(WsConnection):
             if self.session is None:
                 self._refuse("the first frame must be auth")
             else:
-                self.session.send(
+                self._send_error(
                     m.Error(code="bad_request", message="hubbub.v1 frames are JSON text")
                 )
             return
@@ -377,8 +378,16 @@ class JsonConnection(WsConnection):
         self.session.send(m.Ready(re=re, user=user))
 
     def _refuse(self, message: str) -> None:
-        self.send_frame(text_frame(m.encode(m.Error(code="unauthenticated", message=message))))
+        self._send_error(m.Error(code="unauthenticated", message=message))
         self.close(CloseCode.UNAUTHENTICATED, "unauthenticated")
+
+    def _send_error(self, error: m.Error) -> None:
+        """The one way an error frame goes out, so that /metrics counts each by its code."""
+        self.state.errors["ws", error.code] += 1
+        if self.session is None:
+            self.send_frame(text_frame(m.encode(error)))
+        else:
+            self.session.send(error)
 
     def _cannot_authenticate(self, exc: Exception, re: m.RequestId) -> None:
         if isinstance(exc, Unavailable):
@@ -387,7 +396,7 @@ class JsonConnection(WsConnection):
             log.error("authentication failed", exc_info=exc)
             error = m.Error(re=re, code="internal", message="internal error")
             reason = "internal error"
-        self.send_frame(text_frame(m.encode(error)))
+        self._send_error(error)
         self.close(CloseCode.INTERNAL, reason)
 
     def _signed_in(self) -> bool:
@@ -411,10 +420,12 @@ class JsonConnection(WsConnection):
 
     async def _request(self, session: Session, text: str) -> None:
         re: m.RequestId = None
+        kind = ""  # the request's type, once decoded
         actions = self.state.node.actions
         try:
             request = m.decode_request(text)
             re = request.id
+            kind = str(request.__struct_config__.tag)
             if isinstance(request, m.Send):
                 while self._inflight >= self.state.config.max_inflight_sends:
                     self._slot_free = self._loop.create_future()
@@ -425,13 +436,17 @@ class JsonConnection(WsConnection):
                 return
             answer = await handle(actions, session, request)
         except HubbubError as exc:
-            session.send(_error(exc, getattr(exc, "re", re)))
+            if isinstance(exc, RateLimited):
+                self.state.rate_limited["ws", kind] += 1
+            self._send_error(_error(exc, getattr(exc, "re", re)))
             return
         except Exception:
-            log.exception("request failed")
-            session.send(m.Error(re=re, code="internal", message="internal error"))
+            log.exception("request failed", extra={"request": kind})
+            self._send_error(m.Error(re=re, code="internal", message="internal error"))
             return
-        if isinstance(answer, msgspec.Struct):
+        if isinstance(answer, m.Error):
+            self._send_error(answer)
+        elif isinstance(answer, msgspec.Struct):
             session.send(answer)
 
     def _track(self, session: Session, pending: Pending) -> None:
@@ -449,10 +464,10 @@ class JsonConnection(WsConnection):
             if exc is None:
                 session.send(pending.sent(future.result()))
             elif isinstance(exc, HubbubError):
-                session.send(_error(exc, pending.re))
+                self._send_error(_error(exc, pending.re))
             else:
                 log.error("send failed", exc_info=exc)
-                session.send(m.Error(re=pending.re, code="internal", message="internal error"))
+                self._send_error(m.Error(re=pending.re, code="internal", message="internal error"))
 
         stored.add_done_callback(done)
 
@@ -481,10 +496,15 @@ class LobbyRelay:
     def __call__(self, payload: Payload) -> None:
         if isinstance(payload, Notice):
             return
+        hub = self._hub
+        written: list[tuple[int, int]] = []  # (ts, frames), for the delivery metrics
         for event in payload:
             line = legacy.guest_line(event)
             if line is not None:
-                self._hub.to_guests(Encoded(line.encode()))
+                hub.to_guests(Encoded(line.encode()))
+                written.append((event.ts, hub.guests))
+        if written and hub.guests:
+            hub.written(written)
 
 
 class PlainConnection(WsConnection):
@@ -524,7 +544,7 @@ class PlainConnection(WsConnection):
                 self.state.node.actions.guest_say(self.name, self.peer, line.text)
             )
         except RateLimited:
-            self._refuse_more()
+            self._refuse_more("message")
             return
         # Relayed by the ``LobbyRelay`` once committed; here only a failure needs handling.
         stored.add_done_callback(self._stored)
@@ -535,12 +555,13 @@ class PlainConnection(WsConnection):
         try:
             self.state.node.actions.guest_relay(self.peer, data, binary, exclude)
         except RateLimited:
-            self._refuse_more()
+            self._refuse_more("relay")
             return False
         return True
 
-    def _refuse_more(self) -> None:
+    def _refuse_more(self, kind: str) -> None:
         """Close with 4029, but only after the lines already accepted are relayed back."""
+        self.state.rate_limited["plain", kind] += 1
         self._refused = True
         self.transport.pause_reading()
         last = self._last_stored

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -29,6 +30,11 @@ class ServerState:
     pings_sent: int = 0  # by the liveness sweep
     pongs_received: int = 0
     ping_timeouts: int = 0
+    # For /metrics: error answers by (protocol, code), rate-limit refusals by (protocol,
+    # request), close frames sent by code.
+    errors: Counter[tuple[str, str]] = field(default_factory=Counter)
+    rate_limited: Counter[tuple[str, str]] = field(default_factory=Counter)
+    closes: Counter[int] = field(default_factory=Counter)
 
     def __post_init__(self) -> None:
         config = self.config

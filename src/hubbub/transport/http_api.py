@@ -18,6 +18,7 @@ from aiohttp import web
 from hubbub.core.events import Event, Message, Role
 from hubbub.core.files import FileInfo
 from hubbub.core.models import PublicRoom, RoomInfo, RoomRole, normalize_room
+from hubbub.core.moderation import AuditEntry
 from hubbub.core.profiles import Profile
 from hubbub.core.profiles import display_name as checked_display_name
 from hubbub.core.profiles import status as checked_status
@@ -27,6 +28,8 @@ from hubbub.errors import BadRequest, Forbidden, HubbubError, NotFound, TooLarge
 from hubbub.files.uploads import receive
 from hubbub.protocol.limits import (
     DEFAULT_HISTORY_LIMIT,
+    RENAME_REFUSED,
+    BanReason,
     Body,
     ClientMsgId,
     FileIds,
@@ -39,6 +42,8 @@ from hubbub.protocol.limits import (
     SearchLimit,
     SearchQuery,
     Seq,
+    Timestamp,
+    Topic,
     UploadName,
     Username,
     check_message,
@@ -136,6 +141,35 @@ class HistoryQuery(msgspec.Struct, forbid_unknown_fields=True):
     before: Seq | None = None
     after: Seq | None = None
     limit: HistoryLimit = DEFAULT_HISTORY_LIMIT
+
+
+class BanIn(msgspec.Struct, forbid_unknown_fields=True):
+    reason: BanReason = ""
+
+
+class MuteIn(msgspec.Struct, forbid_unknown_fields=True):
+    until: Timestamp | None = None  # None: until unmuted
+
+
+class RoomSettingsIn(msgspec.Struct, forbid_unknown_fields=True):
+    """Each setting given is changed; one left out is unchanged."""
+
+    topic: Topic | None = None
+    private: bool | None = None
+    name: str | None = None  # only to refuse it clearly
+
+    def __post_init__(self) -> None:
+        if self.name is not None:
+            raise ValueError(RENAME_REFUSED)
+
+
+class AuditQuery(msgspec.Struct, forbid_unknown_fields=True):
+    before: Seq | None = None  # the id of the oldest entry of the page before
+    limit: HistoryLimit = DEFAULT_HISTORY_LIMIT
+
+
+class AuditPage(msgspec.Struct):
+    entries: list[AuditEntry]  # newest first
 
 
 class UploadQuery(msgspec.Struct, forbid_unknown_fields=True):
@@ -469,7 +503,9 @@ async def search(call: Call) -> web.Response:
     room = None if q.room is None else normalize_room(q.room)
     found = await _actions(call).search(call.user, q.query, room, q.before, q.limit)
     hits = [SearchHit.of(f) for f in found.found]
-    return json_response(200, SearchResults(query=q.query, results=hits, has_more=found.has_more))
+    after = None if found.next is None else str(found.next)
+    page = SearchResults(query=q.query, results=hits, has_more=found.has_more, next=after)
+    return json_response(200, page)
 
 
 async def post_message(call: Call) -> web.Response:
@@ -532,6 +568,42 @@ async def set_role(call: Call) -> web.Response:
 async def mark_read(call: Call) -> web.Response:
     marker = await _actions(call).read(call.user, call.room, call.body.seq, None)
     return json_response(200, ReadOut(call.room, marker))
+
+
+async def kick(call: Call) -> web.Response:
+    await _actions(call).kick(call.user, call.room, _path_user(call))
+    return json_response(204, None)
+
+
+async def ban(call: Call) -> web.Response:
+    await _actions(call).ban(call.user, call.room, _path_user(call), call.body.reason)
+    return json_response(204, None)
+
+
+async def unban(call: Call) -> web.Response:
+    await _actions(call).unban(call.user, call.room, _path_user(call))
+    return json_response(204, None)
+
+
+async def mute(call: Call) -> web.Response:
+    await _actions(call).mute(call.user, call.room, _path_user(call), call.body.until)
+    return json_response(204, None)
+
+
+async def unmute(call: Call) -> web.Response:
+    await _actions(call).unmute(call.user, call.room, _path_user(call))
+    return json_response(204, None)
+
+
+async def room_settings(call: Call) -> web.Response:
+    body = call.body
+    await _actions(call).room_settings(call.user, call.room, body.topic, body.private)
+    return json_response(204, None)
+
+
+async def audit(call: Call) -> web.Response:
+    entries = await _actions(call).audit(call.user, call.body.before, call.body.limit)
+    return json_response(200, AuditPage(entries))
 
 
 def _actions(call: Call) -> Actions:
@@ -710,6 +782,47 @@ ENDPOINTS = [
         set_role,
         body=NewRole,
         status=204,
+    ),
+    Endpoint(
+        "DELETE",
+        ROOM + "/members/{user}",
+        "Kick a member (the room's owner, an admin, or the server's admin)",
+        kick,
+        status=204,
+    ),
+    Endpoint(
+        "PUT",
+        ROOM + "/bans/{user}",
+        "Ban a user from the room: removed, and kept out until unbanned",
+        ban,
+        body=BanIn,
+        status=204,
+    ),
+    Endpoint("DELETE", ROOM + "/bans/{user}", "Lift a ban", unban, status=204),
+    Endpoint(
+        "PUT",
+        ROOM + "/mutes/{user}",
+        "Mute a member: no messages nor reactions until the time given, or until unmuted",
+        mute,
+        body=MuteIn,
+        status=204,
+    ),
+    Endpoint("DELETE", ROOM + "/mutes/{user}", "Lift a mute", unmute, status=204),
+    Endpoint(
+        "PATCH",
+        ROOM,
+        "Change the room's topic, or make it public or private",
+        room_settings,
+        body=RoomSettingsIn,
+        status=204,
+    ),
+    Endpoint(
+        "GET",
+        PREFIX + "/admin/audit",
+        "The audit log of moderation, newest first (the server's admin only)",
+        audit,
+        query=AuditQuery,
+        response=AuditPage,
     ),
     Endpoint(
         "POST",

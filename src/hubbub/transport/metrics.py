@@ -1,16 +1,51 @@
-"""``/metrics`` in the Prometheus text format, read from the node's own counters at scrape."""
+"""``/metrics`` in the Prometheus text format, read from the node's own counters at scrape.
+
+The hot paths only bump plain ints and ``stats.Histogram`` buckets where they are (the hub,
+the connections, the storage writer, the server state); this collector turns them into
+metric families when a scrape asks, and sums what is cheaper to sum then (the bytes waiting
+in every connection's outbox, the connections by protocol).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import math
+from collections import Counter
+from collections.abc import Iterable, Iterator
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
 from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import (
+    CounterMetricFamily,
+    GaugeMetricFamily,
+    HistogramMetricFamily,
+    Metric,
+)
 from prometheus_client.registry import Collector
 
+from hubbub.broker.redis import RedisBroker
+from hubbub.stats import CommitStats, Histogram
+from hubbub.transport.connection import JsonConnection, PlainConnection
 from hubbub.transport.context import ServerState
+
+PROTOCOLS = ((JsonConnection, "hubbub.v1"), (PlainConnection, "plain"))
+
+
+def _histogram(name: str, documentation: str, histogram: Histogram) -> HistogramMetricFamily:
+    buckets = [(_le(bound), count) for bound, count in histogram.cumulative()]
+    return HistogramMetricFamily(name, documentation, buckets=buckets, sum_value=histogram.sum)
+
+
+def _le(bound: float) -> str:
+    return "+Inf" if bound == math.inf else repr(float(bound))
+
+
+def _labelled(
+    family: CounterMetricFamily, counts: Iterable[tuple[tuple[str, ...], int]]
+) -> CounterMetricFamily:
+    for labels, value in sorted(counts):
+        family.add_metric(list(labels), value)
+    return family
 
 
 class _NodeCollector(Collector):
@@ -18,17 +53,103 @@ class _NodeCollector(Collector):
         self._state = state
 
     def collect(self) -> Iterator[Metric]:
-        hub = self._state.node.hub
+        state = self._state
+        hub = state.node.hub
+        yield from self._connections()
         yield GaugeMetricFamily(
-            "hubbub_connections", "Open WebSocket connections", value=hub.connections
+            "hubbub_sessions", "Signed-in hubbub.v1 connections", value=hub.connections - hub.guests
+        )
+        yield GaugeMetricFamily(
+            "hubbub_outbox_bytes",
+            "Bytes written to connections that their peers have not taken yet, in all",
+            value=sum(connection.unsent for connection in list(state.connections)),
         )
         yield CounterMetricFamily(
-            "hubbub_deliveries", "Frames handed to connections by the fan-out", value=hub.deliveries
+            "hubbub_events_delivered",
+            "Frames of committed room events handed to this node's connections",
+            value=hub.delivered,
         )
+        yield _histogram(
+            "hubbub_delivery_latency_seconds",
+            "From an event's ts (taken as it is accepted, before its commit) to the write of"
+            " its frame to each connection of this node, one observation per frame",
+            hub.delivery_latency,
+        )
+        yield from self._commits()
         yield CounterMetricFamily(
             "hubbub_slow_consumers_dropped",
             "Connections cut off for not reading",
-            value=self._state.slow_consumers_dropped,
+            value=state.slow_consumers_dropped,
+        )
+        yield CounterMetricFamily(
+            "hubbub_ping_timeouts",
+            "Connections closed for not answering a ping",
+            value=state.ping_timeouts,
+        )
+        yield _labelled(
+            CounterMetricFamily(
+                "hubbub_rate_limited",
+                "Requests refused for their rate limit, by protocol and request",
+                labels=["protocol", "kind"],
+            ),
+            state.rate_limited.items(),
+        )
+        yield _labelled(
+            CounterMetricFamily(
+                "hubbub_errors",
+                "Error answers (HTTP responses, hubbub.v1 error frames), by protocol and code",
+                labels=["protocol", "code"],
+            ),
+            state.errors.items(),
+        )
+        yield _labelled(
+            CounterMetricFamily(
+                "hubbub_ws_closes", "WebSocket close frames sent, by close code", labels=["code"]
+            ),
+            (((str(code),), count) for code, count in state.closes.items()),
+        )
+        broker = state.node.broker
+        if isinstance(broker, RedisBroker):
+            yield CounterMetricFamily(
+                "hubbub_broker_dropped",
+                "Payloads never published to Redis (queue full, or Redis out of reach)",
+                value=broker.dropped,
+            )
+
+    def _connections(self) -> Iterator[Metric]:
+        counts: Counter[str] = Counter()
+        for connection in list(self._state.connections):
+            for cls, protocol in PROTOCOLS:
+                if isinstance(connection, cls):
+                    counts[protocol] += 1
+        family = GaugeMetricFamily(
+            "hubbub_connections",
+            "Open WebSocket connections (signed in or not yet), by protocol",
+            labels=["protocol"],
+        )
+        for _, protocol in PROTOCOLS:
+            family.add_metric([protocol], counts[protocol])
+        yield family
+
+    def _commits(self) -> Iterator[Metric]:
+        stats = getattr(self._state.node.storage, "commit_stats", None)
+        if not isinstance(stats, CommitStats):  # a storage that keeps none
+            return
+        yield CounterMetricFamily(
+            "hubbub_events_committed", "Events committed by this node", value=stats.events
+        )
+        yield CounterMetricFamily(
+            "hubbub_commits_failed",
+            "Write batches whose transaction failed (nothing of them was committed)",
+            value=stats.failed,
+        )
+        yield _histogram(
+            "hubbub_commit_batch_size", "Writes per committed transaction", stats.batch_size
+        )
+        yield _histogram(
+            "hubbub_commit_seconds",
+            "From a write batch's BEGIN to its COMMIT done (the fsync included)",
+            stats.seconds,
         )
 
 

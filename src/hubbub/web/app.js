@@ -349,7 +349,7 @@ export class App {
       empty.querySelector('p').textContent = text;
     }
     this.#renderTyping(active);
-    this.#composer.setEnabled(Boolean(room)); // only in rooms we are a member of
+    this.#composer.setEnabled(Boolean(room) && !room.removed); // only in rooms we are a member of
     this.#notifier.render(active); // the tab's title and icon, and the header's controls
     this.#threads.render();
     this.#memberPanel.render();
@@ -405,6 +405,7 @@ export class App {
     }
     if (!this.#chat.synced) return ['Connecting…', 'The room appears once the connection is up.'];
     if (look?.state === 'failed') return ['Could not open the room', 'It is tried again once the connection is back.'];
+    if (look?.state === 'banned') return ['You are banned from this room', `The server says: ${look.reason}.`];
     if (look?.state !== 'missing') return ['Opening the room…', ''];
     // Missing, or private and not the user's: the server does not say which, nor does this.
     return ['No such room', `There is no room named “${active}” that you can open. Check the link, or browse the public rooms.`];
@@ -435,6 +436,10 @@ export class App {
       const count = this.#members.get(active);
       const kindText = { public: 'Public room', private: 'Private room', dm: 'Direct message' }[kind];
       if (shown?.left) sub.textContent = 'You are no longer in this room';
+      else if (shown?.removed) {
+        const how = shown.removed.type === 'member_banned' ? 'banned from' : 'removed from';
+        sub.textContent = `You were ${how} this room`;
+      }
       else sub.textContent = count ? `${kindText} · ${count} member${count === 1 ? '' : 's'}` : kindText;
     }
     byId('open-invite').hidden = !room || room.kind === 'dm';

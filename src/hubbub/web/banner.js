@@ -1,6 +1,12 @@
-// The connection banner: connecting / online / offline / reconnecting in N s.
+// The connection banner: connecting / online / offline / reconnecting in N s, and "trouble"
+// when live updates are not getting through although the server is up (see connection.js).
 
 import { byId } from './dom.js';
+
+export const TROUBLE_TEXT =
+  'Live updates are not getting through — messages may only appear after a refresh. ' +
+  "This is usually the server's proxy configuration: tell the server's admin to run " +
+  '“hubbub doctor”.';
 
 export class Banner {
   #banner = byId('conn-banner');
@@ -21,6 +27,10 @@ export class Banner {
   /** The state shown: `online` only once the connection has resumed (synced). */
   state() {
     const { conn, chat } = this;
+    const away = conn.state === 'waiting' && conn.offline;
+    if (conn.trouble && !away && ['ready', 'connecting', 'waiting'].includes(conn.state)) {
+      return 'trouble'; // said plainly, rather than one more "Reconnecting…"
+    }
     if (conn.state === 'ready') return chat.synced ? 'online' : 'connecting';
     if (conn.state === 'waiting') return conn.offline ? 'offline' : 'reconnecting';
     if (conn.state === 'stopped') return 'stopped';
@@ -48,6 +58,9 @@ export class Banner {
       case 'stopped':
         text = `Disconnected: ${this.conn.stopReason}.`;
         break;
+      case 'trouble':
+        text = TROUBLE_TEXT;
+        break;
       default:
         text = 'Connecting…';
     }
@@ -55,7 +68,8 @@ export class Banner {
     this.#dot.dataset.state = state;
     this.#dot.title = state === 'online' ? 'Online' : text;
     this.#text.textContent = text;
-    this.#retry.hidden = !['reconnecting', 'offline', 'stopped'].includes(state);
+    const waiting = state === 'trouble' && this.conn.state === 'waiting';
+    this.#retry.hidden = !['reconnecting', 'offline', 'stopped'].includes(state) && !waiting;
     this.#retry.textContent = state === 'stopped' ? 'Reconnect' : 'Retry now';
   }
 

@@ -160,6 +160,14 @@ export class Chat extends EventTarget {
       this.dispatchEvent(new CustomEvent('left', { detail: event.room }));
       return;
     }
+    if ((event.type === 'member_kicked' || event.type === 'member_banned') && event.user === this.#me) {
+      // Shown where it happened: the room stays on screen with its line ("alice banned you"),
+      // read-only, until the list of rooms is read again.
+      store.addEvents(event.room, [event]);
+      store.markRemoved(event.room, event);
+      this.dispatchEvent(new CustomEvent('removed', { detail: event }));
+      return;
+    }
     const newest = store.newestSeq(event.room);
     if (this.synced && newest && event.seq > newest + 1) this.#fillGap(event.room, newest);
     const fresh = store.addEvents(event.room, [event]);

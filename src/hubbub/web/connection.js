@@ -6,10 +6,14 @@
 // every frame that is not a reply is handed on as a `frame` event, and `ready` starts
 // whatever the owner does on (re)connect.
 //
-// Events: `status` (state changed), `ready` (detail: username), `frame` (detail: frame),
-// `unauthenticated` (the session is gone: sign in again).
+// Events: `status` (state or `trouble` changed), `ready` (detail: username), `frame` (detail:
+// frame), `unauthenticated` (the session is gone: sign in again).
+//
+// `trouble` is true while live updates are not getting through although the server is up:
+// sockets keep being cut, or never open while HTTP works (rules in reconnect.js). That is
+// nearly always a proxy in front of the server, which the user can only report.
 
-import { afterClose, backoffDelay } from './reconnect.js';
+import { TroubleSigns, afterClose, backoffDelay } from './reconnect.js';
 
 export const SUBPROTOCOL = 'hubbub.v1';
 
@@ -45,9 +49,15 @@ export class Connection extends EventTarget {
   retryAt = 0;
   stopReason = '';
   offline = !navigator.onLine;
+  trouble = false;
 
   #url;
+  #healthUrl;
   #ws = null;
+  #wsOpened = false; // the current (or last) socket got as far as `open`
+  #signs = new TroubleSigns();
+  #httpWorks = false; // GET /healthz answered 200 since the last socket failed to open
+  #troubleTimer = null;
   #attempt = 0;
   #retryTimer = null;
   #pingTimer = null;
@@ -60,6 +70,7 @@ export class Connection extends EventTarget {
   constructor(url = defaultUrl()) {
     super();
     this.#url = url;
+    this.#healthUrl = new URL('/healthz', url.replace(/^ws/, 'http')).href;
     window.addEventListener('offline', () => {
       this.offline = true;
       // Some browsers keep a dead socket open for minutes after the network went away:
@@ -82,6 +93,10 @@ export class Connection extends EventTarget {
   stop() {
     this.#wanted = false;
     clearTimeout(this.#retryTimer);
+    clearTimeout(this.#troubleTimer);
+    this.#signs = new TroubleSigns();
+    this.#httpWorks = false;
+    this.trouble = false;
     this.#closeSocket(1000);
     this.#setState('idle');
   }
@@ -120,7 +135,13 @@ export class Connection extends EventTarget {
       return;
     }
     this.#ws = ws;
+    this.#wsOpened = false;
     ws.addEventListener('open', () => {
+      if (this.#ws !== ws) return;
+      this.#wsOpened = true;
+      this.#signs.opened();
+      this.#httpWorks = false;
+      this.#updateTrouble();
       this.#readyTimer = setTimeout(() => this.#ws === ws && this.#lost(), READY_WITHIN_MS);
     });
     ws.addEventListener('message', (event) => this.#onMessage(event.data));
@@ -163,6 +184,10 @@ export class Connection extends EventTarget {
     this.#stopPings();
     this.#failPending();
     if (!this.#wanted) return;
+    // Going offline cuts sockets too, but says nothing about the way to the server.
+    if (!this.offline) this.#signs.closed(code, this.#wsOpened, Date.now());
+    this.#updateTrouble();
+    if (this.#signs.neverOpens()) this.#checkHttp();
     const next = afterClose(code, this.#unauthenticated);
     if (next === 'sign-in') {
       this.#wanted = false;
@@ -210,6 +235,33 @@ export class Connection extends EventTarget {
     clearTimeout(this.#retryTimer);
     this.#retryTimer = setTimeout(() => this.#open(), delay);
     this.#setState('waiting');
+  }
+
+  /** Does plain HTTP reach a healthy server, while the socket does not open? */
+  async #checkHttp() {
+    let works;
+    try {
+      works = (await fetch(this.#healthUrl, { cache: 'no-store' })).ok;
+    } catch {
+      works = false;
+    }
+    if (!this.#signs.neverOpens()) return; // a socket opened meanwhile
+    this.#httpWorks = works;
+    this.#updateTrouble();
+  }
+
+  #updateTrouble() {
+    const now = Date.now();
+    const signs = this.#signs;
+    const trouble = signs.keepsBeingCut(now) || (signs.neverOpens() && this.#httpWorks);
+    // Cuts age out of the window: look again then, so the notice goes once they stop.
+    clearTimeout(this.#troubleTimer);
+    const until = signs.cutUntil(now);
+    if (until) this.#troubleTimer = setTimeout(() => this.#updateTrouble(), until - now + 1);
+    if (trouble !== this.trouble) {
+      this.trouble = trouble;
+      this.#emitStatus();
+    }
   }
 
   #startPings() {

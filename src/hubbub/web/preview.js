@@ -13,7 +13,7 @@ export class RoomPreview {
   #chat;
   #me;
   #onChange;
-  #look = null; // {name, state: 'loading' | 'public' | 'missing' | 'failed', room}
+  #look = null; // {name, state: 'loading' | 'public' | 'missing' | 'banned' | 'failed', room}
   #bar = byId('join-bar');
   #barText = byId('join-text');
   #joinButton = byId('join-room');
@@ -68,8 +68,10 @@ export class RoomPreview {
       Object.assign(room, { loaded: true, hasOlder: false, preview: true, previewHasMore: page.has_more });
       Object.assign(look, { state: 'public', room });
     } catch (err) {
-      // A name no room can have (`bad_request`) is missing too.
-      look.state = err.code === 'not_found' || err.code === 'bad_request' ? 'missing' : 'failed';
+      // A name no room can have (`bad_request`) is missing too; a public room refused is one
+      // the user is banned from (the server says so).
+      if (err.code === 'forbidden') Object.assign(look, { state: 'banned', reason: err.message });
+      else look.state = err.code === 'not_found' || err.code === 'bad_request' ? 'missing' : 'failed';
     }
     if (this.#look === look) this.#onChange();
   }

@@ -35,3 +35,50 @@ export function backoffDelay(attempt, random = Math.random()) {
   const ceiling = Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** (attempt - 1));
   return ceiling / 2 + random * (ceiling / 2);
 }
+
+// When to tell the user that live updates are not getting through: sockets that keep being
+// cut soon after they open (a proxy's read timeout shorter than the server's pings), or that
+// never open while plain HTTP works (a proxy that drops the Upgrade header).
+export const TROUBLE_CUTS = 3;
+export const TROUBLE_WINDOW_MS = 60_000;
+export const TROUBLE_FAILED_OPENS = 3;
+
+/** What the recent sockets say about the way to the server. Time is passed in (ms). */
+export class TroubleSigns {
+  #cuts = []; // when sockets that had opened were cut without a close frame (1006)
+  #failedOpens = 0; // attempts in a row whose socket never opened
+
+  opened() {
+    this.#failedOpens = 0;
+  }
+
+  /** A socket closed with `code`; `wasOpen`: it had opened. */
+  closed(code, wasOpen, now) {
+    if (!wasOpen) {
+      this.#failedOpens += 1;
+    } else if (code === 1006) {
+      this.#cuts = [...this.#recent(now), now];
+    }
+  }
+
+  /** Sockets keep being cut: TROUBLE_CUTS of them within TROUBLE_WINDOW_MS. */
+  keepsBeingCut(now) {
+    return this.#recent(now).length >= TROUBLE_CUTS;
+  }
+
+  /** When `keepsBeingCut` stops holding unless another cut comes (0 if it does not hold). */
+  cutUntil(now) {
+    const recent = this.#recent(now);
+    if (recent.length < TROUBLE_CUTS) return 0;
+    return recent[recent.length - TROUBLE_CUTS] + TROUBLE_WINDOW_MS;
+  }
+
+  /** The socket never opens: worth asking whether plain HTTP gets through. */
+  neverOpens() {
+    return this.#failedOpens >= TROUBLE_FAILED_OPENS;
+  }
+
+  #recent(now) {
+    return this.#cuts.filter((at) => now - at < TROUBLE_WINDOW_MS);
+  }
+}

@@ -57,3 +57,43 @@ export function seqIndex(sorted, seq) {
   }
   return low;
 }
+
+/**
+ * What the line of an event that is not a message says, as a list of parts: text (a string),
+ * a user (`{user, start}`: `start` when it opens the sentence, "You" rather than "you"), or
+ * a time (`{time}`). Users' texts (a ban's reason, a topic) are text parts, drawn as text,
+ * never as HTML. A kind this page does not know still gets a line, of its type.
+ */
+export function lineParts(event) {
+  const actor = (user) => ({ user, start: true });
+  const whom = (user) => ({ user, start: false });
+  switch (event.type) {
+    case 'member_left':
+      return [actor(event.user), ' left'];
+    case 'member_joined':
+      if (event.by && event.by !== event.user) return [actor(event.by), ' added ', whom(event.user)];
+      return [actor(event.user), ' joined'];
+    case 'role_changed':
+      return [actor(event.user), ' made ', whom(event.member), event.role === 'admin' ? ' an admin' : ' a member'];
+    case 'member_kicked':
+      return [actor(event.by), ' removed ', whom(event.user)];
+    case 'member_banned':
+      return [actor(event.by), ' banned ', whom(event.user), ...(event.reason ? [` (${event.reason})`] : [])];
+    case 'member_unbanned':
+      return [actor(event.by), ' lifted the ban of ', whom(event.user)];
+    case 'member_muted':
+      return [actor(event.by), ' muted ', whom(event.user), ...(event.until ? [' until ', { time: event.until }] : [])];
+    case 'member_unmuted':
+      return [actor(event.by), ' unmuted ', whom(event.user)];
+    case 'room_changed': {
+      const changes = [];
+      if (typeof event.topic === 'string') {
+        changes.push(event.topic ? `set the topic to “${event.topic}”` : 'cleared the topic');
+      }
+      if (typeof event.private === 'boolean') changes.push(`made the room ${event.private ? 'private' : 'public'}`);
+      return [actor(event.user), ` ${changes.join(' and ') || 'changed the room'}`];
+    }
+    default:
+      return [actor(event.user), ` (${String(event.type).replaceAll('_', ' ')})`];
+  }
+}

@@ -142,8 +142,10 @@ export class SearchBox {
       return;
     }
     if (asked !== this.#asked) return;
-    const { results, has_more: hasMore } = page;
-    if (results.length) this.#cursor = cursorOf(results[results.length - 1]);
+    const { results, has_more: hasMore, next } = page;
+    // A page may end short, even empty, where the server stopped looking: go on from its `next`.
+    if (next) this.#cursor = next;
+    else if (results.length) this.#cursor = cursorOf(results[results.length - 1]);
     this.#list.append(...results.map((result) => this.#entry(result)));
     if (!this.#list.children.length) {
       this.#list.append(el('li', { class: 'empty-note', text: 'No messages found in your rooms.' }));

@@ -124,6 +124,15 @@ export class Store extends EventTarget {
     if (this.rooms.delete(name)) this.changed('rooms');
   }
 
+  /** The user was kicked or banned (`event`): the room is no longer theirs to write in. */
+  markRemoved(name, event) {
+    const room = this.rooms.get(name);
+    if (!room) return;
+    room.removed = event;
+    room.member = false;
+    this.changed('rooms');
+  }
+
   /**
    * Merge events into their room; returns how many were new. Events of one room only.
    */
@@ -141,6 +150,9 @@ export class Store extends EventTarget {
       this.#count(room, event);
       if (event.type === 'message') room.typing.delete(event.user);
       if (event.type === 'role_changed') this.#learnRole(room, event);
+      if (event.type === 'room_changed' && typeof event.private === 'boolean' && room.kind !== 'dm') {
+        room.kind = event.private ? 'private' : 'public';
+      }
     }
     const rows = fresh.filter((event) => !CHANGES.has(event.type));
     const tail = room.events.at(-1)?.seq ?? -1;

@@ -22,7 +22,7 @@ import { fileViews } from './file_views.js';
 import { openEmojiPicker } from './emoji_picker.js';
 import { describeReactError, reactionChips } from './reactions.js';
 import { mentionsMe } from './mentions.js';
-import { placement, planUpdate, rowOf, seqIndex } from './rows.js';
+import { lineParts, placement, planUpdate, rowOf, seqIndex } from './rows.js';
 import { flash, messageBody, messageHead, messageTime, quoteNode, threadSummaryNode } from './threads.js';
 import { authorNode, avatarNode } from './profiles.js';
 
@@ -571,17 +571,14 @@ export class Timeline {
   #memberLine(event, me) {
     // Others by their display names, changed in place (profiles.js); the user as "you".
     const who = (user, you) => (user === me ? you : authorNode(user, 'member-name'));
-    let parts;
-    if (event.type === 'member_left') parts = [who(event.user, 'You'), ' left'];
-    else if (event.type === 'role_changed') {
-      const role = event.role === 'admin' ? ' an admin' : ' a member';
-      parts = [who(event.user, 'You'), ' made ', who(event.member, 'you'), role];
-    } else if (event.by && event.by !== event.user) {
-      parts = [who(event.by, 'You'), ' added ', who(event.user, 'you')];
-    } else parts = [who(event.user, 'You'), ' joined'];
+    const parts = lineParts(event).map((part) => {
+      if (typeof part === 'string') return part;
+      if (part.time !== undefined) return formatFull(part.time);
+      return who(part.user, part.start ? 'You' : 'you');
+    });
     return el(
       'li',
-      { class: 'member-line', dataset: { seq: String(event.seq) } },
+      { class: 'member-line', dataset: { seq: String(event.seq), type: event.type } },
       el('span', {}, parts),
       el('time', { dateTime: new Date(event.ts).toISOString(), title: formatFull(event.ts), text: formatTime(event.ts) }),
     );

@@ -21,12 +21,16 @@ log = logging.getLogger("hubbub.storage.postgres")  # the engine's one log, whic
 
 # Any number, as long as it is hubbub's own: the key of the advisory lock that migrators share.
 MIGRATION_LOCK = 0x6875_6262_7562  # "hubbub"
+# Seconds a migration's script, or a wait for another node's, may take: on a large database a
+# script that rewrites a table or builds an index takes minutes (a new column on every event
+# of a million took four), far past the statement timeout of ordinary work.
+MIGRATION_TIMEOUT = 6 * 3600.0
 
 
 async def migrate(db: Connection[Record]) -> int:
     """Apply the migrations newer than the database on the asyncpg connection ``db``; returns
     its schema version. ``StorageError`` if the database is newer than this code knows."""
-    await db.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK)
+    await db.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK, timeout=MIGRATION_TIMEOUT)
     try:
         await db.execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations ("
@@ -41,8 +45,9 @@ async def migrate(db: Connection[Record]) -> int:
                 f"its schema version {version} is newer than this hubbub knows ({latest})"
             )
         for number, script in known[version:]:
+            log.info("applying migration %04d (on a large database this can take minutes)", number)
             async with db.transaction():
-                await db.execute(script)
+                await db.execute(script, timeout=MIGRATION_TIMEOUT)
                 await db.execute("INSERT INTO schema_migrations (version) VALUES ($1)", number)
             log.info("applied migration %04d", number)
             version = number
