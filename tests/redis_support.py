@@ -12,11 +12,16 @@ import functools
 import os
 import socket
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import pg
 import pytest
 import redis.asyncio as aioredis
+from support import RunningServer, config_for, running_server
 
 from hubbub.broker.base import Broker, GapListener, Notice, Payload, Subscriber
 from hubbub.broker.redis import RedisBroker
@@ -192,3 +197,24 @@ class Relay:
             self._server.close()
             self.cut()
             await self._server.wait_closed()
+
+
+@asynccontextmanager
+async def two_nodes(
+    tmp_path: Path, presence_flush: float | None = None
+) -> AsyncIterator[tuple[RunningServer, RunningServer]]:
+    """Nodes A and B in this process, on a new PostgreSQL database and a Redis channel of
+    their own; ``presence_flush``, if given, is their presence flush interval. The caller
+    drops the database (``pg.drop_created``)."""
+    database = pg.fresh_database()
+    channel = unique_channel()
+    async with AsyncExitStack() as stack:
+        nodes = []
+        for name in ("a", "b"):
+            broker = RedisBroker(require_redis(), channel, backoff=(0.01, 0.05))
+            config = config_for(tmp_path / name, storage_url=database)
+            node = await stack.enter_async_context(running_server(config, broker=broker))
+            if presence_flush is not None:
+                node.node.hub.presence.flush_interval = presence_flush
+            nodes.append(node)
+        yield nodes[0], nodes[1]

@@ -6,19 +6,16 @@ asked goes on."""
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pg
 import pytest
-from redis_support import require_redis, unique_channel
-from support import PASSWORD, Client, RunningServer, call_api, config_for, register, running_server
+from redis_support import two_nodes
+from support import PASSWORD, Client, RunningServer, call_api, register
 
 from hubbub.auth.signins import PAIR_BURST
-from hubbub.broker.redis import RedisBroker
 from hubbub.protocol.codes import CloseCode
 
 STORAGE_ENGINES = ("sqlite", "postgresql")  # each test with the server, on each (tests/conftest.py)
@@ -164,19 +161,6 @@ async def test_neither_password_nor_token_is_logged(
 
 
 # --- two real nodes: PostgreSQL and Redis --------------------------------------------------
-
-
-@asynccontextmanager
-async def two_nodes(tmp_path: Path) -> AsyncIterator[tuple[RunningServer, RunningServer]]:
-    database = pg.fresh_database()
-    channel = unique_channel()
-    async with AsyncExitStack() as stack:
-        nodes = []
-        for name in ("a", "b"):
-            broker = RedisBroker(require_redis(), channel, backoff=(0.01, 0.05))
-            config = config_for(tmp_path / name, storage_url=database)
-            nodes.append(await stack.enter_async_context(running_server(config, broker=broker)))
-        yield nodes[0], nodes[1]
 
 
 async def test_the_other_nodes_close_the_sockets_of_the_tokens_revoked(

@@ -10,7 +10,7 @@ what it knows of its own sessions, and a node not heard of for a while is forgot
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -18,11 +18,10 @@ import aiohttp
 import msgspec
 import pg
 import pytest
-from redis_support import require_redis, unique_channel
-from support import Client, RunningServer, config_for, public_room, register, running_server
+from redis_support import two_nodes
+from support import Client, RunningServer, public_room, register
 
 from hubbub.broker.base import Audience, Notice
-from hubbub.broker.redis import RedisBroker
 from hubbub.core.presence import Contributions, State, combine, node_state
 from hubbub.service.presence import NodePresence
 
@@ -303,26 +302,11 @@ def _drop_test_databases() -> Iterator[None]:
     pg.drop_created()
 
 
-@asynccontextmanager
-async def two_nodes(tmp_path: Path) -> AsyncIterator[tuple[RunningServer, RunningServer]]:
-    database = pg.fresh_database()
-    channel = unique_channel()
-    async with AsyncExitStack() as stack:
-        nodes = []
-        for name in ("a", "b"):
-            broker = RedisBroker(require_redis(), channel, backoff=(0.01, 0.05))
-            config = config_for(tmp_path / name, storage_url=database)
-            node = await stack.enter_async_context(running_server(config, broker=broker))
-            node.node.hub.presence.flush_interval = FAST
-            nodes.append(node)
-        yield nodes[0], nodes[1]
-
-
 @pytest.mark.usefixtures("_drop_test_databases")
 async def test_bob_on_one_node_sees_alice_on_another_come_and_go(
     tmp_path: Path, http: aiohttp.ClientSession
 ) -> None:
-    async with two_nodes(tmp_path) as (a, b):
+    async with two_nodes(tmp_path, FAST) as (a, b):
         alice_token, bob_token, _ = await team(http, a)
         async with watching(http, b, bob_token) as bob:
             async with Client.connect(http, a.url, alice_token) as alice:

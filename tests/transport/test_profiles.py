@@ -8,7 +8,6 @@ from __future__ import annotations
 import io
 import time
 from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -16,18 +15,15 @@ import aiohttp
 import pg
 import pytest
 from PIL import Image
-from redis_support import require_redis, unique_channel
+from redis_support import two_nodes
 from support import (
     Client,
     RunningServer,
     call_api,
-    config_for,
     public_room,
     register,
-    running_server,
 )
 
-from hubbub.broker.redis import RedisBroker
 from hubbub.files.store import LocalFileStore
 from hubbub.files.sweep import sweep
 from hubbub.service.actions import PROFILE_CHANGE_BURST, wall_clock_ms
@@ -489,26 +485,11 @@ async def test_the_file_sweep_keeps_avatars_and_removes_a_replaced_ones_blob(
 # --- two real nodes: PostgreSQL and Redis --------------------------------------------------
 
 
-@asynccontextmanager
-async def two_nodes(tmp_path: Path) -> AsyncIterator[tuple[RunningServer, RunningServer]]:
-    database = pg.fresh_database()
-    channel = unique_channel()
-    async with AsyncExitStack() as stack:
-        nodes = []
-        for name in ("a", "b"):
-            broker = RedisBroker(require_redis(), channel, backoff=(0.01, 0.05))
-            config = config_for(tmp_path / name, storage_url=database)
-            node = await stack.enter_async_context(running_server(config, broker=broker))
-            node.node.hub.presence.flush_interval = FAST
-            nodes.append(node)
-        yield nodes[0], nodes[1]
-
-
 async def test_a_change_on_one_node_reaches_sessions_on_another(
     tmp_path: Path, http: aiohttp.ClientSession
 ) -> None:
     try:
-        async with two_nodes(tmp_path) as (a, b):
+        async with two_nodes(tmp_path, FAST) as (a, b):
             alice, bob, carol = await team(http, a)
             async with (
                 Client.connect(http, b.url, alice, sync={}) as alice_ws,
