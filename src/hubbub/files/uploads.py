@@ -55,9 +55,6 @@ class Slots:
             if not self._running[user]:
                 del self._running[user]
 
-    def running(self, user: str) -> int:
-        return self._running[user]
-
 
 @dataclass
 class Received:
