@@ -413,16 +413,16 @@ async def doctor_command(url: str, cert: Path, *args: str) -> tuple[int, str]:
     return process.returncode, out.decode() + err.decode()
 
 
-# On another port than 443 the Host header carries the port, which nginx's $host drops: the
-# doctor says so (below), and these tests' nginx passes $http_host instead.
-HOST_WITH_PORT = {"proxy_set_header Host $host;": "proxy_set_header Host $http_host;"}
+# On another port than 443 the Host header carries the port, which nginx's $host drops (the
+# reference file passes $http_host): the doctor says so (below).
+HOST_WITHOUT_PORT = {"proxy_set_header Host $http_host;": "proxy_set_header Host $host;"}
 
 
 async def test_doctor_passes_nginx_with_the_reference_file(tmp_path: Path) -> None:
     cert, key = await self_signed(tmp_path)
     async with (
         server_with_doc(tmp_path, trusted_proxies=("127.0.0.1",)) as server,
-        nginx_in_front(tmp_path, server.url[7:], cert, key, HOST_WITH_PORT) as url,
+        nginx_in_front(tmp_path, server.url[7:], cert, key, {}) as url,
     ):
         code, out = await doctor_command(url, cert)
     assert code == 0, out
@@ -438,7 +438,7 @@ async def test_doctor_names_the_lines_nginx_lacks_for_websockets(tmp_path: Path)
     }
     async with (
         server_with_doc(tmp_path, trusted_proxies=("127.0.0.1",)) as server,
-        nginx_in_front(tmp_path, server.url[7:], cert, key, HOST_WITH_PORT | without) as url,
+        nginx_in_front(tmp_path, server.url[7:], cert, key, without) as url,
     ):
         code, out = await doctor_command(url, cert)
     assert code == 1
@@ -450,7 +450,7 @@ async def test_doctor_says_hubbub_does_not_believe_nginx_s_https(tmp_path: Path)
     cert, key = await self_signed(tmp_path)
     async with (
         server_with_doc(tmp_path) as server,  # HUBBUB_TRUSTED_PROXIES unset
-        nginx_in_front(tmp_path, server.url[7:], cert, key, HOST_WITH_PORT) as url,
+        nginx_in_front(tmp_path, server.url[7:], cert, key, {}) as url,
     ):
         code, out = await doctor_command(url, cert)
     assert code == 1
@@ -463,7 +463,7 @@ async def test_doctor_says_nginx_s_host_drops_the_port(tmp_path: Path) -> None:
     cert, key = await self_signed(tmp_path)
     async with (
         server_with_doc(tmp_path, trusted_proxies=("127.0.0.1",)) as server,
-        nginx_in_front(tmp_path, server.url[7:], cert, key, {}) as url,  # the file as it is
+        nginx_in_front(tmp_path, server.url[7:], cert, key, HOST_WITHOUT_PORT) as url,
     ):
         code, out = await doctor_command(url, cert)
     assert code == 1
@@ -475,7 +475,7 @@ async def test_doctor_names_proxy_read_timeout_when_nginx_cuts_idle_sockets(
     tmp_path: Path,
 ) -> None:
     cert, key = await self_signed(tmp_path)
-    short = HOST_WITH_PORT | {
+    short = {
         "        proxy_read_timeout 75s;\n        proxy_send_timeout 75s;\n": (
             "        proxy_read_timeout 1s;\n        proxy_send_timeout 75s;\n"
         )
