@@ -152,6 +152,7 @@ def test_fragments_are_joined_and_control_frames_may_come_between() -> None:
         masked(OP_BINARY, b""),
         fragments(OP_BINARY, [b"", b""]),
     ],
+    ids=["text", "text-fragments", "binary", "binary-fragments"],  # the masks are random
 )
 def test_empty_messages_are_valid(stream: bytes) -> None:
     parser = FrameParser(max_message=100)
@@ -273,6 +274,17 @@ def test_an_unfragmented_text_frame_that_is_not_utf8_is_1007(payload: bytes) -> 
         (masked(OP_PING, b"x" * 126), 1002),  # control frame too long
         (masked(OP_PING, b"x", fin=False), 1002),  # fragmented control frame
         (masked(OP_TEXT, b"a", fin=False) + masked(OP_TEXT, b"b"), 1002),  # interleaved
+    ],
+    ids=[  # the masks are random: named, so every test process collects the same tests
+        "unmasked",
+        "rsv1",
+        "length-top-bit",
+        "reserved-data-opcode",
+        "reserved-control-opcode",
+        "orphan-continuation",
+        "long-control",
+        "fragmented-control",
+        "interleaved",
     ],
 )
 def test_protocol_violations_carry_their_close_code(frame: bytes, code: int) -> None:
