@@ -46,9 +46,17 @@ async def test_a_client_that_stops_reading_is_disconnected_and_others_get_everyt
 
             body = "x" * MAX_BODY_CHARS
             total = 2500  # ~20 MB: more than the kernel's socket buffers and the bound
+            # All in flight at once: the last acks wait behind the whole batch's commits,
+            # which on a busy machine takes longer than one request's usual 10 s.
             acks = await asyncio.gather(
-                *(sender.send("firehose", body, client_msg_id=f"m{i}") for i in range(total))
+                *(
+                    sender.request(
+                        "send", timeout=60, room="firehose", body=body, client_msg_id=f"m{i}"
+                    )
+                    for i in range(total)
+                )
             )
+            assert all(ack["type"] == "sent" for ack in acks), acks[0]
             last = max(ack["seq"] for ack in acks)
             await reader.wait_for(
                 lambda c: c.room_events("firehose")[-1]["seq"] == last, timeout=60
