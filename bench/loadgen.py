@@ -747,7 +747,11 @@ def main() -> None:
             # each pair in its own two-member private room
             for i in range(args.n):
                 _pair_room(
-                    f"http://127.0.0.1:{args.port}", tokens[2 * i], f"pair{i}", f"bench{2 * i + 1}"
+                    f"http://127.0.0.1:{args.port}",
+                    tokens[2 * i],
+                    f"pair{i}",
+                    f"bench{2 * i + 1}",
+                    tokens[2 * i + 1],
                 )
             target.tokens = tokens
         else:
@@ -798,18 +802,21 @@ def main() -> None:
     print()
 
 
-def _pair_room(base: str, token: str, room: str, other: str) -> None:
-    for path, body in (
-        ("/api/v1/rooms", {"name": room, "private": True}),
-        (f"/api/v1/rooms/{room}/invite", {"user": other}),
+def _pair_room(base: str, token: str, room: str, other: str, other_token: str) -> None:
+    """The private room of a pair: made, ``other`` invited, and the invitation accepted (a
+    room made before answers 409, an invitation accepted before 404)."""
+    for who, path, body in (
+        (token, "/api/v1/rooms", {"name": room, "private": True}),
+        (token, f"/api/v1/rooms/{room}/invite", {"user": other}),
+        (other_token, f"/api/v1/invitations/{room}/accept", {}),
     ):
         request = urllib.request.Request(base + path, json.dumps(body).encode(), method="POST")
         request.add_header("Content-Type", "application/json")
-        request.add_header("Authorization", f"Bearer {token}")
+        request.add_header("Authorization", f"Bearer {who}")
         try:
             urllib.request.urlopen(request, timeout=30).read()
         except urllib.error.HTTPError as exc:
-            if exc.code != 409:
+            if exc.code not in (409, 404):
                 raise
 
 

@@ -142,6 +142,7 @@ async def converse(api: Api) -> None:
     await api.call("alice", "POST", "rooms/random/join")
     await api.call("bob", "POST", "rooms", {"name": "launch", "private": True})
     await api.call("bob", "POST", "rooms/launch/invite", {"user": "alice"})
+    await api.call("alice", "POST", "invitations/launch/accept")
 
     said = {body: await api.say(who, "general", body) for who, body in GENERAL}
     lunch = said[GENERAL[-1][1]]

@@ -158,6 +158,15 @@ class ChatPage:
         await self.page.keyboard.press("Escape")
         await expect(self.page.locator("#dlg-invite")).not_to_be_visible()
 
+    def invitation(self, room: str) -> Locator:
+        return self.page.locator(f'#invitation-list .invitation[data-room="{room}"]')
+
+    async def accept_invitation(self, room: str) -> None:
+        """Accept the pending invitation to ``room`` in the sidebar: it goes, the room comes."""
+        await self.invitation(room).locator("button.accept").click()
+        await expect(self.invitation(room)).to_have_count(0)
+        await expect(self.room_link(room)).to_be_visible()
+
     async def open_dm(self, user: str) -> None:
         await self.page.click("#open-dm")
         await self.page.fill("#dm-user", user)

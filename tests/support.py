@@ -399,6 +399,28 @@ async def public_room(
     return tokens
 
 
+async def invite_and_accept(
+    http: aiohttp.ClientSession, url: str, room: str, inviter: str, invitee: str, token: str
+) -> dict[str, Any]:
+    """The owner of ``inviter`` invites ``invitee`` (whose token is ``token``) to ``room``, who
+    accepts, over the HTTP API: a member from then on. The room as the invitee sees it."""
+    api = f"{url}/api/v1"
+    invited = await call_api(
+        http, "POST", f"{api}/rooms/{room}/invite", inviter, json={"user": invitee}
+    )
+    assert invited.status == 204, invited.body
+    accepted = await call_api(http, "POST", f"{api}/invitations/{room}/accept", token)
+    assert accepted.status == 200, accepted.body
+    return dict(accepted.body)
+
+
+async def invite_over_ws(inviter: Client, invitee: Client, room: str, user: str) -> dict[str, Any]:
+    """``inviter`` invites ``user`` (signed in on ``invitee``) to ``room``, who accepts: the
+    reply to ``accept``, the room as the invitee sees it."""
+    await inviter.ok("invite", room=room, user=user)
+    return await invitee.ok("accept", room=room)
+
+
 def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 

@@ -27,6 +27,7 @@ from aiohttp import web
 from hubbub import __version__, doctor, logs
 from hubbub.admin import cli as admin_cli
 from hubbub.config import Config, ConfigError, Sourced, load_sources, shown
+from hubbub.core.registration import MODES
 from hubbub.logs import LOG_FORMATS
 from hubbub.service.node import Node
 from hubbub.storage import factory, transfer
@@ -59,6 +60,7 @@ _FLAG_NAMES = {
     "storage_url": "--database",
     "broker": "--broker",
     "guests": "--no-guests",
+    "registration": "--registration",
     "log_format": "--log-format",
 }
 
@@ -85,6 +87,11 @@ def _server_flags(parser: argparse.ArgumentParser) -> None:
         action="store_false",
         default=None,
         help="refuse the seed's plain-text clients",
+    )
+    parser.add_argument(
+        "--registration",
+        choices=MODES,
+        help="who may create an account: open, closed or invite (default open)",
     )
     parser.add_argument(
         "--log-format",

@@ -21,6 +21,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from hubbub import config_file
 from hubbub.broker import factory as broker_factory
+from hubbub.core.registration import MODES
 from hubbub.logs import LOG_FORMATS
 from hubbub.storage.base import StorageError
 from hubbub.storage.factory import check_url, sqlite_url
@@ -39,6 +40,8 @@ class Config:
     storage_url: str = ""  # empty: sqlite:<data_dir>/hubbub.sqlite3 (see storage/factory.py)
     broker: str = ""  # empty: in-process, one node; redis://… shares it (see broker/factory.py)
     guests: bool = True  # the seed's plain-text clients, as guests in `lobby`
+    # Who may create an account: open, closed or invite (a server admin may change it).
+    registration: str = "open"
     # Public rooms every new account joins, the first one shown first; created if missing.
     default_rooms: tuple[str, ...] = ("lobby",)
     allowed_origins: tuple[str, ...] = ()  # besides the server's own
@@ -82,7 +85,14 @@ class Config:
     pending_file_ttl: float = 86_400.0  # seconds an upload no message refers to is kept
     file_sweep_interval: float = 3600.0  # seconds between sweeps of forgotten files
     max_uploads_per_user: int = 4  # uploads running at once, per user and node
+    # Retention: messages older than this many days are deleted (0: kept forever; a room's
+    # own setting wins over it), by a pass every retention_interval seconds on each node.
+    retention_days: int = 0
+    retention_interval: float = 3600.0
     token_ttl_days: int = 30
+    # Seconds between a node's polls of account changes (deactivations, passwords given on
+    # the command line) that close the account's sessions on every node.
+    account_poll_interval: float = 0.5
     auth_timeout: float = 10.0
     argon2_time_cost: int = 3
     argon2_memory_kib: int = 65536
@@ -323,6 +333,8 @@ _RANGES: dict[str, tuple[int, int]] = {
     "argon2_time_cost": (1, 2**32 - 1),
     "argon2_memory_kib": (8, 2**32 - 1),  # argon2 needs 8 KiB per lane; hubbub uses one lane
     "token_ttl_days": (1, 36_500),
+    "retention_days": (0, 36_500),
+    "retention_interval": (1, 86_400 * 7),  # seconds: at least one, at most a week
 }
 _ORIGIN = re.compile(r"https?://[^/\s]+")
 ROOM_NAME_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")  # protocol.limits.RoomName, lowercased
@@ -353,6 +365,8 @@ def _problem(name: str, value: Any, default: Any) -> str | None:
         return "must not be empty"
     if name == "log_format" and value not in LOG_FORMATS:
         return f"must be one of {', '.join(LOG_FORMATS)}, not {value!r}"
+    if name == "registration" and value not in MODES:
+        return f"must be one of {', '.join(MODES)}, not {value!r}"
     if name == "broker":
         try:
             broker_factory.check_url(value)

@@ -2,7 +2,8 @@
 
 Every error a client can see is a ``HubbubError`` with a machine-readable ``code``. Each
 HTTP error status hubbub answers with has one entry in ``STATUSES``: its code and its reason
-phrase. An error class names only its status; its code comes from the table. The HTTP API,
+phrase. An error class names only its status; its code comes from the table, unless the
+class needs a finer one for clients to tell it apart (``AccountDeactivated``). The HTTP API,
 aiohttp's own refusals (``too_large`` for a body over the size bound, ``timeout``) and the
 WebSocket handshake's refusals all take their codes from it. Anything that is not a
 ``HubbubError`` is a bug on our side: clients get ``internal`` and a generic text, the
@@ -12,6 +13,7 @@ details go to the log only.
     ├── BadRequest        bad_request     400  the client sent something malformed or invalid
     ├── Unauthenticated   unauthenticated 401  no or bad credentials
     ├── Forbidden         forbidden       403  allowed to see, not allowed to do
+    │   └── AccountDeactivated  account_deactivated  403  sign-in to a deactivated account
     ├── NotFound          not_found       404  missing, or not visible to this user
     ├── Conflict          conflict        409  the name is taken
     ├── TooLarge          too_large       413  over a size bound or a quota
@@ -62,7 +64,8 @@ class HubbubError(Exception):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        cls.code = status_of(cls.http_status).code  # the table decides, not each class
+        if "code" not in cls.__dict__:  # the table decides, unless a class names a finer code
+            cls.code = status_of(cls.http_status).code
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -79,6 +82,12 @@ class Unauthenticated(HubbubError):
 
 class Forbidden(HubbubError):
     http_status = 403
+
+
+class AccountDeactivated(Forbidden):
+    """Sign-in to a deactivated account, refused once its password checked out."""
+
+    code = "account_deactivated"
 
 
 class NotFound(HubbubError):

@@ -95,6 +95,8 @@ async def filled(tmp_path: Path) -> Path:
             await b.ok("read", room="team", seq=reply["seq"])
             await a.ok("create", name="plan", private=True)
             await a.ok("invite", room="plan", user="carol")
+            accepted = await call_api(http, "POST", f"{api}/invitations/plan/accept", carol)
+            assert accepted.status == 200, accepted.body
             await a.send("plan", "secret")
         dm = await call_api(http, "POST", f"{api}/dm", alice, json={"user": "bob"})
         assert dm.status == 200, dm.body

@@ -161,7 +161,7 @@ def test_export_refuses_to_overwrite_a_file(filled: Path, tmp_path: Path) -> Non
 
 async def test_the_records_name_every_column_of_both_engines(tmp_path: Path, pg_url: str) -> None:
     """A column added to the schema without a field in the export fails here."""
-    assert {t.name for t in TABLES} == set(transfer.TABLES) - {"tokens"}
+    assert {t.name for t in TABLES} == set(transfer.TABLES) - {"tokens", "account_changes"}
     ids = {"rooms", "audit"}  # their ids are the database's own: not exported
     expected = {t.name: set(t.columns) | ({"id"} if t.name in ids else set()) for t in TABLES}
     made = run_admin("import", "/dev/null", "--database", f"sqlite:{tmp_path}/x.db")

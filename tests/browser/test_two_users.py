@@ -18,13 +18,16 @@ async def test_two_users_talk_in_a_private_room_and_a_dm(
     await alice.wait_online()
     await bob.wait_online()
 
-    # alice makes a private room and adds bob; it appears in bob's list by itself.
+    # alice makes a private room and invites bob; the invitation appears in bob's sidebar
+    # by itself, and once he accepts it there, the room is in his list.
     await alice.create_room("team", private=True)
     await expect(alice.page.locator("#room-label")).to_have_text("team")
     await expect(alice.page.locator("#room-icon")).to_have_class("room-icon private")
     await expect(alice.page.locator("#room-sub")).to_have_text("Private room · 1 member")
     await alice.invite("bob")
-    await expect(bob.room_link("team")).to_be_visible()
+    await expect(bob.invitation("team")).to_contain_text("from alice")
+    await expect(bob.room_link("team")).to_have_count(0)
+    await bob.accept_invitation("team")
     await expect(bob.badge("team")).to_be_hidden()  # joining is not a message
 
     # A message bob has not seen yet is counted, and the count rises.

@@ -55,6 +55,16 @@ test('a settings change says what changed', () => {
   ]);
   assert.deepEqual(changed({ topic: '' }), [actor('alice'), ' cleared the topic']);
   assert.deepEqual(changed({ private: false }), [actor('alice'), ' made the room public']);
+  assert.deepEqual(changed({ title: 'Den', retention_days: 30 }), [
+    actor('alice'),
+    ' set the title to “Den” and kept messages for 30 days',
+  ]);
+  assert.deepEqual(changed({ title: '' }), [actor('alice'), ' cleared the title']);
+  assert.deepEqual(changed({ retention_days: 0 }), [actor('alice'), ' kept messages for ever']);
+  assert.deepEqual(changed({ retention_days: -1 }), [
+    actor('alice'),
+    ' kept messages as long as the server does',
+  ]);
 });
 
 test('the member lines are as before', () => {

@@ -27,6 +27,8 @@ const AFTER_CLOSE = {
   4000: 'retry',
   4029: 'retry',
   4401: 'sign-in',
+  4503: 'stop', // guests only (guests turned off): by the ranges' policy
+  4504: 'stop', // guests only (the address banned)
 };
 
 test('each close code gets its documented treatment', () => {

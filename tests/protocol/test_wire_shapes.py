@@ -33,6 +33,7 @@ SHAPES: dict[str, Any] = dict.fromkeys(EVENT_CLASSES, Event) | {
     "thread": m.ThreadReply,
     "mention": m.MentionNotice,
     "search": m.SearchReply,
+    "invited": m.InvitedNotice,
 }
 
 MESSAGE = Message(
@@ -89,7 +90,7 @@ def test_a_room_is_one_shape_over_http_and_websocket() -> None:
     info = RoomInfo(name="team", kind=RoomKind.PRIVATE, last_seq=1, read_seq=1, unread=0)
     body = (
         b'"name":"team","kind":"private","last_seq":1,"read_seq":1,"unread":0,'
-        b'"unread_mentions":0,"role":"member"}'
+        b'"unread_mentions":0,"role":"member","title":"","topic":"","retention_days":null}'
     )
     assert msgspec.json.encode(info) == b"{" + body
     assert m.encode(m.room_reply(info, 3)) == b'{"type":"room","re":3,' + body

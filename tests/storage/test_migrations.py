@@ -41,6 +41,14 @@ RELEASED = {
             "932033c7e6b4ab065130611b614b86f7d6cea53116ae6d0f1eae77b6a3feef1d"
         ),
         "0010_moderation.sql": "1a9714589f2a0e8827376fb1ae0436478b86c1ce36775fa4c95a8b0e8c04e7a2",
+        "0011_accounts.sql": "97651f6d93fa49f477842ca7b115a38af44097a0ae7a12bda52940674d33b90a",
+        "0012_consent.sql": "d1169b84632f8b1aa937ca63bf89e75f093fea6a008389e09c352c01e9e59a0b",
+        "0013_registration.sql": (
+            "524d17e5b707c8eeb1840142fda16183b965c6df08585db07ac81a937bb1445a"
+        ),
+        "0014_retention_title.sql": (
+            "2686b33d571adc0ca4d7d9367853de899cc486e23915f319380d2c2a00d03e8f"
+        ),
     },
     "postgresql": {
         "0001_initial.sql": "bf3a94777232426a8ce7f879bdab12428dd694039c00aa20f02c8c56ad8f8405",
@@ -54,6 +62,14 @@ RELEASED = {
             "7fb606686b4355435c4f6f985ee316135c31c5505d1d516c0a05de6d50e8bbf2"
         ),
         "0007_moderation.sql": "cc92da4fc83ae0426f683c6efb780a80866dbf4ca2854177683f391b8bffe411",
+        "0008_accounts.sql": "3d32f238477f7eefb5ec43ca88abe361868ab8d2e86966f49f82b070f3fe4f41",
+        "0009_consent.sql": "637d5579a804072e4455333379865a57d9780f3cc8dcbe172bb26a6b9d87a287",
+        "0010_registration.sql": (
+            "f676d3c63e3361fbb40f493fdd539429e76e0a403ed44196c2969e8a3531b196"
+        ),
+        "0011_retention_title.sql": (
+            "642cdc448e749e4433c91dbc73f715e354eb009a713df648484f9622695d7d53"
+        ),
     },
 }
 

@@ -25,6 +25,7 @@ from support import (
     RunningServer,
     call_api,
     config_for,
+    invite_over_ws,
     register,
     running_server,
 )
@@ -122,7 +123,7 @@ async def test_typing_past_its_bucket_is_dropped_before_anything_is_read(
             Client.connect(http, server.url, bob_token, sync={}) as bob,
         ):
             await alice.ok("create", name="team")
-            await alice.ok("invite", room="team", user="bob")
+            await invite_over_ws(alice, bob, "team", "bob")
             await bob.wait_for(lambda c: c.room_events("team"))
             for _ in range(5):
                 await alice.ws.send_str(json.dumps({"type": "typing", "room": "team"}))

@@ -24,6 +24,8 @@ import pytest
 from file_samples import image
 from support import Client, RunningServer, call_api, config_for, register, running_server
 
+from hubbub.core.models import normalize_room
+
 STORAGE_ENGINES = ("sqlite", "postgresql")  # each test with the server, on each (tests/conftest.py)
 PRIVATE = "secret"
 DM = "dm:alice:bob"
@@ -57,6 +59,9 @@ WS_KINDS = [
     "mute",
     "unmute",
     "room_settings",
+    "bans",
+    "accept",
+    "decline",
 ]
 MESSAGE_SEQ = 3  # each room's message: after alice's and bob's member_joined
 
@@ -90,6 +95,8 @@ async def build_world(server: RunningServer, http: aiohttp.ClientSession) -> Wor
         http, "POST", f"{api}/rooms/{PRIVATE}/invite", alice, json={"user": "bob"}
     )
     assert invited.status == 204, invited.body
+    accepted = await call_api(http, "POST", f"{api}/invitations/{PRIVATE}/accept", bob)
+    assert accepted.status == 200, accepted.body
     dm = await call_api(http, "POST", f"{api}/dm", alice, json={"user": "bob"})
     assert dm.status == 200, dm.body
     assert dm.body["name"] == DM and dm.body["kind"] == "dm"
@@ -163,7 +170,13 @@ def ws_fields(kind: str, room: str) -> dict[str, Any]:
     if kind in ("kick", "ban", "unban", "mute", "unmute"):
         return {"room": room, "user": "bob"}
     if kind == "room_settings":
-        return {"room": room, "topic": "mine now", "private": False}
+        return {
+            "room": room,
+            "topic": "mine now",
+            "private": False,
+            "title": "Mine now",
+            "retention_days": 1,
+        }
     return {"room": room}
 
 
@@ -250,7 +263,7 @@ async def test_typing_is_silent_for_members_and_not_found_for_outsiders(
 async def test_outsider_receives_none_of_the_rooms_events(
     world: World, http: aiohttp.ClientSession
 ) -> None:
-    await register(http, world.url, "dave")
+    dave = await register(http, world.url, "dave")
     async with (
         Client.connect(http, world.url, world.alice, sync={}) as alice,
         Client.connect(http, world.url, world.alice, sync={}) as alice_phone,
@@ -266,6 +279,10 @@ async def test_outsider_receives_none_of_the_rooms_events(
             await alice.send(DM, f"dm {i}")
             await bob.send(DM, f"dm back {i}")
         await alice.ok("invite", room=PRIVATE, user="dave")
+        accepted = await call_api(
+            http, "POST", f"{world.url}/api/v1/invitations/{PRIVATE}/accept", dave
+        )
+        assert accepted.status == 200, accepted.body
         await alice.ok("edit", room=PRIVATE, seq=MESSAGE_SEQ, body="the new plan")
         await alice.ok("role", room=PRIVATE, user="bob", role="admin")
         await alice.ok("delete", room=DM, seq=MESSAGE_SEQ + 1)  # her "dm 0"
@@ -334,7 +351,12 @@ HTTP_CALLS: dict[str, tuple[str, str, Any]] = {
     "unban": ("DELETE", "bans/bob", None),
     "mute": ("PUT", "mutes/bob", {}),
     "unmute": ("DELETE", "mutes/bob", None),
-    "room_settings": ("PATCH", "", {"topic": "mine now", "private": False}),
+    "bans": ("GET", "bans", None),
+    "room_settings": (
+        "PATCH",
+        "",
+        {"topic": "mine now", "private": False, "title": "Mine now", "retention_days": 1},
+    ),
 }
 
 
@@ -463,6 +485,9 @@ async def test_members_of_a_private_room_can_invite(
         # bob did not create the room; being a member is enough.
         async with Client.connect(http, world.url, world.bob) as bob:
             assert (await bob.ok("invite", room=PRIVATE, user="dave"))["type"] == "ok"
+        notice = await dave_ws.next_frame("invited")
+        assert (notice["room"], notice["by"], notice["private"]) == (PRIVATE, "bob", True)
+        await dave_ws.ok("accept", room=PRIVATE)
         await dave_ws.wait_for(lambda c: c.room_events(PRIVATE, "member_joined"))
         joined = dave_ws.room_events(PRIVATE, "member_joined")[0]
         assert joined["user"] == "dave" and joined["by"] == "bob"
@@ -481,6 +506,10 @@ async def test_members_of_a_private_room_can_invite(
         json={"user": "erin"},
     )
     assert invited.status == 204, invited.body
+    accepted = await call_api(
+        http, "POST", f"{world.url}/api/v1/invitations/{PRIVATE}/accept", erin
+    )
+    assert accepted.status == 200, accepted.body
     members = await call_api(http, "GET", f"{world.url}/api/v1/rooms/{PRIVATE}/members", erin)
     assert members.status == 200, members.body
     assert members.body["users"] == ["alice", "bob", "dave", "erin"]
@@ -490,6 +519,66 @@ async def test_members_of_a_private_room_can_invite(
         http, "GET", f"{world.url}/api/v1/rooms/{PRIVATE}/members", world.carol
     )
     assert outside.status == 404 and outside.body["code"] == "not_found"
+
+
+@pytest.fixture
+async def roomy_world(
+    tmp_path: Path, storage_url: str, http: aiohttp.ClientSession
+) -> AsyncIterator[World]:
+    """The world, on a server whose buckets let one test make every request of them all."""
+    config = config_for(
+        tmp_path / "data",
+        storage_url=storage_url,
+        room_action_burst=10_000.0,
+        send_burst=10_000.0,
+        search_burst=10_000.0,
+        read_burst=10_000.0,
+    )
+    async with running_server(config) as server:
+        yield await build_world(server, http)
+
+
+async def test_a_pending_invitation_gives_no_access(
+    roomy_world: World, http: aiohttp.ClientSession
+) -> None:
+    """Invited to the private room but not in it yet, carol gets what an outsider gets for
+    every request, over the WebSocket and over HTTP; once she accepts, she is a member."""
+    world = roomy_world
+    api = f"{world.url}/api/v1"
+    invited = await call_api(
+        http, "POST", f"{api}/rooms/{PRIVATE}/invite", world.alice, json={"user": "carol"}
+    )
+    assert invited.status == 204, invited.body
+    for kind in WS_KINDS:
+        if kind not in ("accept", "decline"):
+            await test_outsider_gets_the_not_found_of_a_missing_room(world, http, kind)
+    for call in HTTP_CALLS:
+        await test_outsider_gets_the_not_found_of_a_missing_room_over_http(world, http, call)
+    await test_outsider_searches_find_nothing_of_the_rooms_over_http(world, http)
+    await test_files_tell_an_outsider_nothing(world, http)
+    accepted = await call_api(http, "POST", f"{api}/invitations/{PRIVATE}/accept", world.carol)
+    assert accepted.status == 200, accepted.body
+    page = await call_api(http, "GET", f"{api}/rooms/{PRIVATE}/messages", world.carol)
+    assert page.status == 200 and "the plan" in [e.get("body") for e in page.body["events"]]
+
+
+@pytest.mark.parametrize("action", ["accept", "decline"])
+async def test_an_invitation_not_sent_answers_as_a_missing_room_over_http(
+    world: World, http: aiohttp.ClientSession, action: str
+) -> None:
+    bodies = {}
+    for room in (MISSING, PRIVATE, "SeCrEt", "lobby", MISSING_DM, DM):
+        reply = await call_api(
+            http,
+            "POST",
+            f"{world.url}/api/v1/invitations/{quote(room, safe=':')}/{action}",
+            world.carol,
+        )
+        assert reply.status == 404, (room, reply.body)
+        bodies[room] = reply.body
+    for room, body in bodies.items():
+        assert_like_missing(body, (room, normalize_room(room)), bodies[MISSING], MISSING)
+    await assert_rooms_untouched(http, world)
 
 
 # --- refusals that must not tell a hidden room from a missing one ----------------------------
@@ -636,6 +725,14 @@ PROFILE_CALLS = [
     ("PUT", "/me/avatar"),
     ("DELETE", "/me/avatar"),
     ("POST", "/me/password"),
+    # Consent: whom one blocks, one's invitations (to a room that exists or not).
+    ("GET", "/me/blocks"),
+    ("PUT", "/me/blocks/alice"),
+    ("DELETE", "/me/blocks/alice"),
+    ("GET", "/invitations"),
+    ("POST", f"/invitations/{PRIVATE}/accept"),
+    ("POST", f"/invitations/{MISSING}/accept"),
+    ("POST", f"/invitations/{PRIVATE}/decline"),
 ]
 
 
@@ -652,11 +749,20 @@ async def test_profiles_are_closed_to_anyone_not_signed_in(
         ), (method, path, token)
 
 
-@pytest.mark.parametrize("kind", ["users", "profile"])
+@pytest.mark.parametrize(
+    "kind", ["users", "profile", "invitations", "blocks", "block", "dm_policy", "accept"]
+)
 async def test_profile_requests_need_an_authenticated_socket(
     world: World, http: aiohttp.ClientSession, kind: str
 ) -> None:
-    fields: dict[str, Any] = {"users": ["alice"]} if kind == "users" else {"status": "x"}
+    by_kind: dict[str, dict[str, Any]] = {
+        "users": {"users": ["alice"]},
+        "profile": {"status": "x"},
+        "block": {"user": "alice"},
+        "dm_policy": {"policy": "nobody"},
+        "accept": {"room": PRIVATE},
+    }
+    fields = by_kind.get(kind, {})
     async with http.ws_connect(world.url + "/", protocols=("hubbub.v1",)) as ws:
         await ws.send_str(json.dumps({"type": kind, "id": 1, **fields}))
         refused = json.loads((await ws.receive()).data)
@@ -751,3 +857,84 @@ async def test_files_tell_an_outsider_nothing(world: World, http: aiohttp.Client
         for file_id in ids.values():
             refused = await send(token, room, file_id)
             assert refused["message"].replace(file_id, missing) == expected["message"]
+
+
+# --- the server's settings: server admins only ------------------------------------------------
+
+ADMIN_CALLS = [
+    ("GET", "/admin/settings", None),
+    ("PATCH", "/admin/settings", {"registration": "open", "guests": False}),
+    ("POST", "/admin/invites", {"expires_in": 3600}),
+    ("GET", "/admin/invites", None),
+    ("DELETE", "/admin/invites/some-id", None),
+    ("GET", "/admin/guest-bans", None),
+    ("POST", "/admin/guest-bans", {"address": "10.0.0.1"}),
+    ("DELETE", "/admin/guest-bans/10.0.0.1", None),
+]
+
+
+async def test_server_settings_refuse_others_as_the_audit_log_does(
+    world: World, http: aiohttp.ClientSession
+) -> None:
+    """bob and carol get the audit log's 403, anyone not signed in a 401, and nothing of
+    the settings, invite links or guest bans changes; the registration mode is public."""
+    api = f"{world.url}/api/v1"
+    audit = await call_api(http, "GET", f"{api}/admin/audit", world.carol)
+    assert (audit.status, audit.body["code"]) == (403, "forbidden")
+    for method, path, body in ADMIN_CALLS:
+        for token in (world.bob, world.carol):
+            reply = await call_api(http, method, api + path, token, json=body)
+            assert (reply.status, reply.body["code"]) == (403, "forbidden"), (method, path)
+            assert reply.body.keys() == audit.body.keys()
+        anonymous = await call_api(http, method, api + path, None, json=body)
+        assert (anonymous.status, anonymous.body["code"]) == (401, "unauthenticated"), path
+    settings = await call_api(http, "GET", f"{api}/admin/settings", world.alice)
+    assert settings.body["set"] == {"registration": None, "guests": None}
+    invites = await call_api(http, "GET", f"{api}/admin/invites", world.alice)
+    bans = await call_api(http, "GET", f"{api}/admin/guest-bans", world.alice)
+    assert (invites.body, bans.body) == ({"invites": []}, {"bans": []})
+    public = await call_api(http, "GET", f"{api}/registration")
+    assert (public.status, public.body) == (200, {"mode": "open"})
+
+
+# --- server accounts: a server admin's, and nobody else's ----------------------------------
+
+ACCOUNT_CALLS = [
+    ("GET", "/admin/users", None),
+    ("POST", "/admin/users/bob/role", {"role": "admin"}),
+    ("POST", "/admin/users/carol/role", {"role": "admin"}),
+    ("POST", "/admin/users/alice/role", {"role": "member"}),
+    ("POST", "/admin/users/zed/role", {"role": "admin"}),
+    ("POST", "/admin/users/alice/deactivate", None),
+    ("POST", "/admin/users/zed/deactivate", None),
+    ("POST", "/admin/users/alice/reactivate", None),
+]
+
+
+async def test_server_accounts_refuse_others_as_the_audit_log_does(
+    world: World, http: aiohttp.ClientSession
+) -> None:
+    """bob and carol get the audit log's 403 for every account request, even about a user
+    who does not exist, anyone not signed in a 401, and no account changes."""
+    api = f"{world.url}/api/v1"
+    audit = await call_api(http, "GET", f"{api}/admin/audit", world.carol)
+    assert (audit.status, audit.body["code"]) == (403, "forbidden")
+    before = await call_api(http, "GET", f"{api}/admin/users", world.alice)
+    assert before.status == 200
+    for method, path, body in ACCOUNT_CALLS:
+        for token in (world.bob, world.carol):
+            reply = await call_api(http, method, api + path, token, json=body)
+            assert (reply.status, reply.body["code"]) == (403, "forbidden"), (method, path)
+            assert reply.body.keys() == audit.body.keys()
+        for anonymous_token in (None, "not-a-token"):
+            anonymous = await call_api(http, method, api + path, anonymous_token, json=body)
+            assert (anonymous.status, anonymous.body["code"]) == (401, "unauthenticated"), path
+    after = await call_api(http, "GET", f"{api}/admin/users", world.alice)
+    assert after.body == before.body
+    assert [(a["username"], a["role"], a["deactivated"]) for a in after.body["accounts"]] == [
+        ("alice", "admin", False),
+        ("bob", "member", False),
+        ("carol", "member", False),
+    ]
+    log = await call_api(http, "GET", f"{api}/admin/audit", world.alice)
+    assert log.body["entries"] == []

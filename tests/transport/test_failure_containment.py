@@ -151,7 +151,7 @@ async def test_a_request_while_reads_fail_is_unavailable_and_the_connection_stay
 async def test_healthz_is_503_while_the_database_file_is_gone(
     server: RunningServer, http: aiohttp.ClientSession
 ) -> None:
-    with file_removed(server):  # before any read: every reader connection is a fresh one
+    with file_removed(server):  # open connections still reach it; health sees it moved
         status, body = await health(http, server)
         assert status == 503, body
         assert body["status"] == "unavailable"

@@ -203,6 +203,9 @@ async def test_create_list_join_leave_and_directory(
         "unread": 0,
         "unread_mentions": 0,
         "role": "owner",
+        "title": "",
+        "topic": "",
+        "retention_days": None,
     }
     status, error = await alice.post("/rooms", {"name": "general"})
     assert status == 409 and error["code"] == "conflict"
@@ -273,6 +276,12 @@ async def test_private_rooms_invitations_and_members(
         assert status == 404
 
     assert (await alice.post("/rooms/secret/invite", {"user": "Bob"}))[0] == 204
+    status, error = await bob.get("/rooms/secret/members")  # pending: still outside
+    assert status == 404 and error["code"] == "not_found"
+    invitations = (await bob.ok("GET", "/invitations"))["invitations"]
+    assert [(i["room"], i["by"], i["private"]) for i in invitations] == [("secret", "alice", True)]
+    accepted = await bob.ok("POST", "/invitations/secret/accept")
+    assert accepted["name"] == "secret" and accepted["kind"] == "private"
     assert await bob.ok("GET", "/rooms/secret/members") == {
         "room": "secret",
         "users": ["alice", "bob"],
@@ -282,6 +291,7 @@ async def test_private_rooms_invitations_and_members(
     assert "secret" in [r["name"] for r in (await bob.ok("GET", "/rooms"))["rooms"]]
     # Now a member, bob may invite too; nobody can invite a user who does not exist.
     assert (await bob.post("/rooms/secret/invite", {"user": "carol"}))[0] == 204
+    await carol.ok("POST", "/invitations/secret/accept")
     status, error = await bob.post("/rooms/secret/invite", {"user": "nobody"})
     assert status == 404 and error["code"] == "not_found"
     history = await carol.ok("GET", "/rooms/secret/messages")
@@ -549,6 +559,7 @@ async def test_every_documented_route_is_served(
         path = e.path.replace("{room}", "general").replace("{seq}", "1").replace("{user}", "bob")
         path = path.replace("{emoji}", "%F0%9F%91%8D").replace("{root}", "1")
         path = path.replace("{file}", "f1").replace("{name}", "f.txt")
+        path = path.replace("{id}", "i1").replace("{address}", "10.0.0.1")
         status, answer = await call(http, e.method, server.url + path, data=b"{}", headers=JSON)
         if e.auth:
             assert (status, answer["code"]) == (401, "unauthenticated"), e.path

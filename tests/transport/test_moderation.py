@@ -75,6 +75,7 @@ async def world(
             assert made.status == 201, made.body
             for user in ("adam", "mia", "max"):
                 await ok(http, world, "olive", "POST", f"rooms/{room}/invite", {"user": user})
+                await ok(http, world, user, "POST", f"invitations/{room}/accept")
             await ok(http, world, "olive", "PUT", f"rooms/{room}/roles/adam", {"role": "admin"})
         yield world
 
@@ -116,6 +117,7 @@ async def reset(http: aiohttp.ClientSession, world: World, room: str, action: st
     await ok(http, world, "root", "PATCH", f"rooms/{room}", {"topic": ""})
     if "max" not in await members(http, world, room):
         await ok(http, world, "olive", "POST", f"rooms/{room}/invite", {"user": "max"})
+        await ok(http, world, "max", "POST", f"invitations/{room}/accept")
     if action == "unban":
         await ok(http, world, "root", "PUT", f"rooms/{room}/bans/max", {})
     if action == "unmute":
@@ -151,6 +153,48 @@ async def test_only_the_owner_admins_and_server_admin_may_moderate(
                 assert len(await audit(http, world)) == audited  # nothing happened
         await otto.ok("ping")
         assert [e for e in otto.events if e.get("room") == "priv"] == []
+
+
+# Each moderation over HTTP, on ``max`` (or the settings).
+HTTP_ACTIONS: dict[str, tuple[str, str, Any]] = {
+    "kick": ("DELETE", "members/max", None),
+    "ban": ("PUT", "bans/max", {"reason": "flooding"}),
+    "unban": ("DELETE", "bans/max", None),
+    "mute": ("PUT", "mutes/max", {}),
+    "unmute": ("DELETE", "mutes/max", None),
+    "room_settings": ("PATCH", "", {"topic": "new topic"}),
+}
+
+
+async def test_a_deactivated_admin_moderates_nothing(
+    world: World, http: aiohttp.ClientSession
+) -> None:
+    """adam, an admin of both rooms, deactivated by the server's admin: his token no longer
+    works, so every moderation he tries, over HTTP or a WebSocket, is refused, and nothing
+    changes."""
+    await ok(http, world, "root", "POST", "admin/users/adam/deactivate")
+    for room in ROOMS:
+        for action, (method, path, body) in HTTP_ACTIONS.items():
+            await reset(http, world, room, action)
+            audited = await audit(http, world)
+            state = await call_api(http, "GET", f"{world.api}/rooms", world.tokens["olive"])
+            before = (await members(http, world, room), state.body)
+            url = f"{world.api}/rooms/{room}" + (f"/{path}" if path else "")
+            reply = await call_api(http, method, url, world.tokens["adam"], json=body)
+            assert (reply.status, reply.body["code"]) == (401, "unauthenticated"), action
+            async with http.ws_connect(
+                world.server.ws_url,
+                protocols=("hubbub.v1",),
+                headers={"Authorization": f"Bearer {world.tokens['adam']}"},
+            ) as ws:
+                await ws.send_json({"type": action, "id": 1, "room": room, **ACTIONS[action]})
+                refusal = (await ws.receive()).json()
+                assert refusal["code"] == "unauthenticated" and "re" not in refusal
+                await ws.receive()
+                assert ws.close_code == 4401
+            state = await call_api(http, "GET", f"{world.api}/rooms", world.tokens["olive"])
+            assert (await members(http, world, room), state.body) == before, action
+            assert await audit(http, world) == audited, action
 
 
 async def client_request(
@@ -370,7 +414,7 @@ async def test_the_audit_log_is_for_the_server_admin_newest_first(
         assert refused.status == 403, refused.body
         assert refused.body == {
             "code": "forbidden",
-            "message": "only the server's admin can read the audit log",
+            "message": "only server admins can read the audit log",
         }
     bad = await call_api(
         http, "GET", f"{world.api}/admin/audit", world.tokens["root"], params={"limit": 0}

@@ -10,7 +10,16 @@ from typing import Any
 
 import aiohttp
 import pytest
-from support import Client, RunningServer, assert_gapless, config_for, register, running_server
+from support import (
+    Client,
+    RunningServer,
+    assert_gapless,
+    config_for,
+    invite_and_accept,
+    invite_over_ws,
+    register,
+    running_server,
+)
 
 STORAGE_ENGINES = ("sqlite", "postgresql")  # each test with the server, on each (tests/conftest.py)
 
@@ -78,8 +87,8 @@ async def test_resume_replays_exactly_what_was_missed_then_goes_live(
     alice, bob = await register(http, server.url, "alice"), await register(http, server.url, "bob")
     async with Client.connect(http, server.url, alice, sync={}) as a:
         await a.ok("create", name="ops")
-        await a.ok("invite", room="ops", user="bob")
         async with Client.connect(http, server.url, bob, sync={}) as b:
+            await invite_over_ws(a, b, "ops", "bob")
             await a.send("ops", "one")
             await b.wait_for(lambda c: c.room_events("ops", "message"))
             seen = b.room_events("ops")[-1]["seq"]
@@ -130,7 +139,7 @@ async def test_resume_across_the_replay_seam_has_no_gap_and_no_duplicate(
     alice, bob = await register(http, server.url, "alice"), await register(http, server.url, "bob")
     async with Client.connect(http, server.url, alice, sync={}) as a:
         await a.ok("create", name="race")
-        await a.ok("invite", room="race", user="bob")
+        await invite_and_accept(http, server.url, "race", alice, "bob", bob)
         early = [await a.send("race", f"early {i}") for i in range(10)]
         seen = 5  # bob saw up to seq 5 before he went away
         held = HeldReplay(server.node.storage, "race")
@@ -250,7 +259,7 @@ async def test_typing_reaches_the_other_members_only(
         Client.connect(http, server.url, bob, sync={}) as b,
     ):
         await a.ok("create", name="chat")
-        await a.ok("invite", room="chat", user="bob")
+        await invite_over_ws(a, b, "chat", "bob")
         await b.wait_for(lambda c: c.room_events("chat"))
         await a.ws.send_str(json.dumps({"type": "typing", "room": "chat"}))
         await b.wait_for(lambda c: any(e["type"] == "typing" for e in c.events))

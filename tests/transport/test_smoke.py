@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import aiohttp
-from support import Client, RunningServer, register
+from support import Client, RunningServer, invite_over_ws, register
 
 
 async def test_two_users_talk_in_a_room(server: RunningServer, http: aiohttp.ClientSession) -> None:
@@ -13,7 +13,7 @@ async def test_two_users_talk_in_a_room(server: RunningServer, http: aiohttp.Cli
     ):
         room = await a.ok("create", name="team", private=True)
         assert room["kind"] == "private"
-        await a.ok("invite", room="team", user="bob")
+        await invite_over_ws(a, b, "team", "bob")
         await b.wait_for(lambda c: c.room_events("team", "member_joined"))
         sent = await a.send("team", "hello bob")
         await b.wait_for(lambda c: c.room_events("team", "message"))

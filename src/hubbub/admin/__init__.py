@@ -8,8 +8,8 @@ of rooms stays true.
 - ``cli``: the commands' flags and their one-line errors and exit codes;
 - ``database``: one connection to the configured database, the same SQL on either engine
   (``sqlite_db``, ``postgres_db``), for what the ``Storage`` interface does not offer;
-- ``accounts``: users and the server's admin role (new accounts and passwords go through
-  ``Storage``, as sign-ups and password changes do);
+- ``accounts``: users, server admins and deactivation (every change goes through
+  ``Storage``, as the server's own requests do);
 - ``records`` and ``dump``: ``export`` and ``import``, newline-delimited JSON;
 - ``backup``: SQLite's online backup, then the blobs;
 - ``verify``: the database's own consistency.

@@ -1,10 +1,12 @@
-"""Accounts from the command line: create one, reset a password, give or take the server's
-admin role, and list users and rooms.
+"""Accounts from the command line: create one, reset a password, make server admins and
+members, deactivate and reactivate, and list users and rooms.
 
-A new account and a new password go through ``Storage`` (``create_user``, ``set_password``),
-as a sign-up and a password change do: the first account is the admin there, and the
-user's tokens are revoked in the write that stores the new hash. The admin role is one row's
-``role`` (at most one admin: the schema refuses a second). An account made here joins no
+Every change goes through ``Storage``, as the server's own requests do: the first account is
+an admin there; a new password revokes the user's tokens in the write that stores its hash;
+roles and deactivation are checked by the rules of ``core.accounts`` (the last active admin
+stays one) and logged in the audit log with the actor ``""`` (the command line). A new
+password and a deactivation add an account change, on which every node of a running server
+closes the user's sessions within ``account_poll_interval``. An account made here joins no
 room: joining appends events, which only the server does.
 """
 
@@ -17,11 +19,14 @@ from datetime import UTC, datetime
 from hubbub.admin.database import AdminError, Database, UsageError
 from hubbub.auth.passwords import Passwords
 from hubbub.config import Config
+from hubbub.core.accounts import ServerRole
 from hubbub.core.mentions import ROOM
 from hubbub.core.models import USERNAME_RE
+from hubbub.core.profiles import Profile
 from hubbub.errors import Conflict, NotFound
 from hubbub.protocol.limits import MAX_PASSWORD, MIN_PASSWORD
 from hubbub.service.actions import wall_clock_ms
+from hubbub.storage.base import Storage
 from hubbub.storage.factory import build_storage
 
 
@@ -50,51 +55,55 @@ async def _hash(config: Config, password: str) -> str:
 async def create_user(
     config: Config, db: Database, username: str, password: str, admin: bool
 ) -> str:
-    """Create the account; with ``admin`` it is the server's admin (refused while another
-    account is). Its role, as stored."""
-    if admin:
-        await no_admin(db)
+    """Create the account; with ``admin`` it is a server admin. Its role, as stored."""
     password_hash = await _hash(config, password)
     async with build_storage(config.storage_url) as storage:
         try:
             await storage.create_user(username, password_hash, wall_clock_ms())
         except Conflict:
             raise AdminError(f"the username {username!r} is taken") from None
-    if admin:
-        await promote(db, username)
+        if admin:
+            await storage.set_server_role(None, username, ServerRole.ADMIN, wall_clock_ms())
     return await _role(db, username)
 
 
 async def set_password(config: Config, username: str, password: str) -> int:
-    """Give the user a new password and revoke all of their tokens; how many."""
+    """Give the user a new password, revoke all of their tokens and close their sessions on
+    every node; how many tokens."""
     password_hash = await _hash(config, password)
     async with build_storage(config.storage_url) as storage:
         try:
             # No token's hash is empty: keeping b"" revokes every one of them.
-            revoked = await storage.set_password(username, password_hash, keep=b"")
+            revoked = await storage.set_password(
+                username, password_hash, keep=b"", close_sessions=True, now=wall_clock_ms()
+            )
         except NotFound:
             raise AdminError(f"no user named {username!r}") from None
     return len(revoked)
 
 
-async def promote(db: Database, username: str) -> bool:
-    """Make the user the server's admin; False if they were already."""
-    async with db.writing():
-        role = await _role(db, username)
-        if role == "admin":
-            return False
-        await no_admin(db)
-        await db.execute("UPDATE users SET role = 'admin' WHERE username = ?", username)
-    return True
+async def set_role(config: Config, username: str, role: ServerRole) -> bool:
+    """Make the user a server admin or a member; False if they were already."""
+    async with build_storage(config.storage_url) as storage:
+        before = await _profile(storage, username)
+        await storage.set_server_role(None, username, role, wall_clock_ms())  # or Conflict
+    return before.admin is not (role is ServerRole.ADMIN)
 
 
-async def demote(db: Database, username: str) -> bool:
-    """Make the user an ordinary member; False if they were already."""
-    async with db.writing():
-        if await _role(db, username) != "admin":
-            return False
-        await db.execute("UPDATE users SET role = 'member' WHERE username = ?", username)
-    return True
+async def set_deactivated(config: Config, username: str, deactivated: bool) -> bool:
+    """Deactivate (revoking every token, closing every session on every node) or reactivate
+    the account; False if it was already."""
+    async with build_storage(config.storage_url) as storage:
+        before = await _profile(storage, username)
+        await storage.set_deactivated(None, username, deactivated, wall_clock_ms())
+    return before.deactivated is not deactivated
+
+
+async def _profile(storage: Storage, username: str) -> Profile:
+    found = await storage.profiles([username])
+    if not found:
+        raise AdminError(f"no user named {username!r}")
+    return found[0]
 
 
 async def role(db: Database, username: str) -> str | None:
@@ -110,21 +119,18 @@ async def _role(db: Database, username: str) -> str:
     return found
 
 
-async def no_admin(db: Database) -> None:
-    """``AdminError`` if an account is the server's admin: there is one at most."""
-    rows = await db.fetch("SELECT username FROM users WHERE role = 'admin'")
-    if rows:
-        raise AdminError(f"{rows[0][0]!r} is the server's admin: demote them first")
-
-
 async def users(db: Database) -> AsyncGenerator[str, None]:
-    """One line per user (name, role, created), by name; a heading first."""
-    yield f"{'NAME':<32} {'ROLE':<6} CREATED"
+    """One line per user (name, role, state, created), by name; a heading first."""
+    yield f"{'NAME':<32} {'ROLE':<6} {'STATE':<11} CREATED"
     async with db.snapshot():
-        sql = f"SELECT username, role, created_at FROM users ORDER BY username{db.collate_c}"
+        sql = (
+            "SELECT username, role, deactivated_at, created_at FROM users"
+            f" ORDER BY username{db.collate_c}"
+        )
         async with aclosing(db.stream(sql)) as rows:
-            async for name, role, created_at in rows:
-                yield f"{name:<32} {role:<6} {_time(created_at)}"
+            async for name, role, deactivated_at, created_at in rows:
+                state = "active" if deactivated_at is None else "deactivated"
+                yield f"{name:<32} {role:<6} {state:<11} {_time(created_at)}"
 
 
 async def rooms(db: Database) -> AsyncGenerator[str, None]:

@@ -19,9 +19,10 @@ from pathlib import Path
 from typing import IO, Any
 from urllib.parse import urlsplit
 
-from hubbub.admin import accounts, backup, dump, verify
+from hubbub.admin import accounts, backup, compact, dump, verify
 from hubbub.admin.database import AdminError, Database, UsageError, open_database
 from hubbub.config import Config
+from hubbub.core.accounts import ServerRole
 from hubbub.errors import HubbubError
 from hubbub.protocol.limits import MAX_PASSWORD
 from hubbub.service.actions import wall_clock_ms
@@ -46,23 +47,29 @@ def add_parser(commands: Any, add_source_flags: Callable[[argparse.ArgumentParse
         add_source_flags(parser)
         return parser
 
-    user = sub.add_parser("user", help="create an account, reset a password, (un)make the admin")
+    user = sub.add_parser(
+        "user", help="create an account, reset a password, (un)make admins, (de)activate"
+    )
     user_sub = user.add_subparsers(
         dest="user_command", metavar="COMMAND", required=True, parser_class=type(admin)
     )
     create = leaf(user_sub, "create", "create an account")
     create.add_argument("name", metavar="NAME")
-    create.add_argument("--admin", action="store_true", help="make it the server's admin")
+    create.add_argument("--admin", action="store_true", help="make it a server admin")
     _password_flag(create)
-    password = leaf(user_sub, "password", "give a user a new password and sign them out")
+    password = leaf(
+        user_sub, "password", "give a user a new password and close their sessions everywhere"
+    )
     password.add_argument("name", metavar="NAME")
     _password_flag(password)
     for name, help in (
-        ("promote", "make a user the server's admin (there is one at most)"),
-        ("demote", "make the server's admin an ordinary user"),
+        ("promote", "make a user a server admin"),
+        ("demote", "make a server admin an ordinary user (not the last active one)"),
+        ("deactivate", "refuse the user's sign-ins and close their sessions everywhere"),
+        ("reactivate", "let a deactivated user sign in again"),
     ):
         leaf(user_sub, name, help).add_argument("name", metavar="NAME")
-    leaf(sub, "users", "list the users: name, role, created")
+    leaf(sub, "users", "list the users: name, role, state, created")
     leaf(sub, "rooms", "list the rooms: name, kind, members, last seq")
     export = leaf(sub, "export", "write everything as newline-delimited JSON")
     export.add_argument("file", metavar="FILE", nargs="?", default="-", help="a new file, or -")
@@ -71,6 +78,7 @@ def add_parser(commands: Any, add_source_flags: Callable[[argparse.ArgumentParse
     copy = leaf(sub, "backup", "copy an SQLite database and its files while the server runs")
     copy.add_argument("dest", metavar="DEST", type=Path, help="a new or empty directory")
     leaf(sub, "verify", "check seqs and references; exit code 1 if anything is wrong")
+    leaf(sub, "compact", "rewrite an SQLite database without free space (best while stopped)")
 
 
 def _password_flag(parser: argparse.ArgumentParser) -> None:
@@ -114,6 +122,8 @@ async def _run(args: argparse.Namespace, config: Config) -> int:
     command = args.admin_command
     if command == "backup":
         return _backup(config, args.dest)
+    if command == "compact":
+        return _compact(config)
     create = command == "import" or (command == "user" and args.user_command == "create")
     name = accounts.check_username(args.name) if command == "user" else ""
     async with _database(config, create=create) as db:
@@ -148,8 +158,6 @@ async def _user(args: argparse.Namespace, config: Config, db: Database, name: st
     if args.user_command == "create":
         if await accounts.role(db, name) is not None:  # before a password is asked for
             raise AdminError(f"the username {name!r} is taken")
-        if args.admin:
-            await accounts.no_admin(db)
         password = _read_password(args.password_stdin)
         role = await accounts.create_user(config, db, name, password, args.admin)
         print(f"hubbub: created the account {name} ({role})")
@@ -159,15 +167,17 @@ async def _user(args: argparse.Namespace, config: Config, db: Database, name: st
         revoked = await accounts.set_password(config, name, _read_password(args.password_stdin))
         signed_out = "1 session was" if revoked == 1 else f"{revoked} sessions were"
         print(f"hubbub: {name} has a new password; {signed_out} signed out")
-    elif args.user_command == "promote":
-        done = await accounts.promote(db, name)
-        print(f"hubbub: {name} is the server's admin {'now' if done else 'already'}")
+    elif args.user_command in ("promote", "demote"):
+        admin = args.user_command == "promote"
+        role = ServerRole.ADMIN if admin else ServerRole.MEMBER
+        done = await accounts.set_role(config, name, role)
+        what = "a server admin" if admin else "an ordinary user"
+        print(f"hubbub: {name} is {what} {'now' if done else 'already'}")
     else:
-        done = await accounts.demote(db, name)
-        if done:
-            print(f"hubbub: {name} is an ordinary user now; the server has no admin")
-        else:
-            print(f"hubbub: {name} is not the server's admin")
+        deactivated = args.user_command == "deactivate"
+        done = await accounts.set_deactivated(config, name, deactivated)
+        state = "deactivated" if deactivated else "active"
+        print(f"hubbub: {name} is {state} {'now' if done else 'already'}")
     return 0
 
 
@@ -258,6 +268,23 @@ def _backup(config: Config, dest: Path) -> int:
             f"{len(copied.missing)} blobs that the copy names were not in"
             f" {str(config.files_dir)!r} (first: {copied.missing[0]})"
         )
+    return 0
+
+
+def _compact(config: Config) -> int:
+    if urlsplit(config.storage_url).scheme.lower() in POSTGRES_SCHEMES:
+        raise UsageError(
+            "admin compact rewrites SQLite databases; PostgreSQL's autovacuum reclaims space"
+            " (see docs/operations.md, Retention and compaction)"
+        )
+    source = Path(factory.location(config.storage_url))
+    if not source.is_file():
+        raise UsageError(f"there is no database at {str(source)!r} (see --data-dir, --database)")
+    try:
+        done = compact.compact(source)
+    except sqlite3.Error as exc:
+        raise AdminError(f"cannot compact {str(source)!r}: {exc}") from None
+    print(f"hubbub: compacted {source}: {done.before} bytes before, {done.after} after")
     return 0
 
 

@@ -44,6 +44,8 @@ class UserRecord(_Record, tag="user", kw_only=True):
     status: str
     avatar: str | None = None
     avatar_version: str
+    deactivated_at: int | None = None
+    dm_policy: str  # everyone, shared_rooms or nobody
 
 
 class RoomRecord(_Record, tag="room", kw_only=True):
@@ -53,6 +55,8 @@ class RoomRecord(_Record, tag="room", kw_only=True):
     created_at: int
     last_seq: int
     room_topic: str
+    room_title: str = ""
+    room_retention_days: int | None = None
 
 
 class MemberRecord(_Record, tag="member", kw_only=True):
@@ -91,6 +95,8 @@ class EventRecord(_Record, tag="event", kw_only=True):
     until_ts: int | None = None
     topic: str | None = None
     is_private: bool | None = None
+    title: str | None = None
+    retention_days: int | None = None
 
 
 class ReactionRecord(_Record, tag="reaction", kw_only=True):
@@ -135,6 +141,42 @@ class MuteRecord(_Record, tag="mute", kw_only=True):
     until_ts: int | None = None
 
 
+class InvitationRecord(_Record, tag="invitation", kw_only=True):
+    room: str
+    username: str
+    by_user: str
+    ts: int
+
+
+class BlockRecord(_Record, tag="block", kw_only=True):
+    blocker: str
+    blocked: str
+    ts: int
+
+
+class ServerSettingsRecord(_Record, tag="server_settings", kw_only=True):
+    id: int  # always 1: one row
+    registration: str | None = None  # None: the config's
+    guests: bool | None = None
+    version: int
+
+
+class InviteLinkRecord(_Record, tag="invite_link", kw_only=True):
+    id: str
+    code_hash: bytes  # the SHA-256 of its code (base64 in JSON)
+    created_by: str
+    created_at: int
+    expires_at: int
+    max_uses: int | None = None
+    uses: int
+
+
+class GuestBanRecord(_Record, tag="guest_ban", kw_only=True):
+    network: str
+    by_user: str
+    ts: int
+
+
 class AuditRecord(_Record, tag="audit", kw_only=True):
     ts: int
     actor: str
@@ -157,6 +199,11 @@ Record = (
     | BanRecord
     | MuteRecord
     | AuditRecord
+    | InvitationRecord
+    | BlockRecord
+    | ServerSettingsRecord
+    | InviteLinkRecord
+    | GuestBanRecord
 )
 
 
@@ -185,7 +232,8 @@ def _table(name: str, record: type[Any], order: tuple[str, ...], by_room_id: boo
     return Table(name, record, record.__struct_config__.tag, order, by_room_id)
 
 
-# Every table exported, parents first; ``storage.transfer.TABLES`` less ``tokens``. Rows go
+# Every table exported, parents first; ``storage.transfer.TABLES`` less ``tokens`` and
+# ``account_changes`` (what each node polls to close sessions: nothing to restore). Rows go
 # in a fixed order (rooms as they were created; text in code-point order), so two databases
 # with the same rows export the same file, whichever engine holds them.
 TABLES = (
@@ -199,10 +247,15 @@ TABLES = (
     _table("bans", BanRecord, ("room_id", "username")),
     _table("mutes", MuteRecord, ("room_id", "username")),
     _table("audit", AuditRecord, ("id",), by_room_id=False),  # ids: in the order written
+    _table("invitations", InvitationRecord, ("room_id", "username")),
+    _table("blocks", BlockRecord, ("blocker", "blocked"), by_room_id=False),
+    _table("server_settings", ServerSettingsRecord, ("id",), by_room_id=False),
+    _table("invite_links", InviteLinkRecord, ("code_hash",), by_room_id=False),
+    _table("guest_bans", GuestBanRecord, ("network",), by_room_id=False),
 )
 BY_KIND = {table.kind: table for table in TABLES}
 # Text keys, sorted by code point on every engine (files.id is COLLATE "C" on PostgreSQL).
-TEXT_KEYS = frozenset({"username", "emoji"})
+TEXT_KEYS = frozenset({"username", "emoji", "blocker", "blocked", "network"})
 
 encoder = msgspec.json.Encoder()
 decoder = msgspec.json.Decoder(Record)

@@ -3,7 +3,8 @@
 Each room's events have the seqs 1 … ``last_seq``, each once; every reference resolves: a
 reply, a thread, an edit, a delete and a reaction name a message of their room; the rows of
 reactions, mentions and files name a message of their room that is not deleted (a delete
-drops them), and a user; members are users; events are by users or the seed's guests; every
+drops them), and a user; members are users; events are by users or the seed's guests (or,
+a retention's ``message_deleted``, by nobody: ``""``); every
 row names a room that exists, and every blob a file or an avatar names is in the file store.
 Each problem is one line; at most ``MAX_SHOWN`` of each kind are shown, and all counted.
 """
@@ -18,6 +19,7 @@ from typing import NamedTuple
 from hubbub.admin.database import Database, Row
 from hubbub.admin.records import TABLES
 from hubbub.core.models import GUEST_PREFIX
+from hubbub.core.retention import RETENTION_DELETER
 from hubbub.files.store import LocalFileStore, is_digest
 
 MAX_SHOWN = 100  # problem lines of one kind; the rest are counted
@@ -74,6 +76,8 @@ def _reference_checks() -> list[_Check]:
         _Check(
             "SELECT r.name, t.seq, t.author FROM events t JOIN rooms r ON r.id = t.room_id"
             f" WHERE t.author NOT LIKE '{GUEST_PREFIX}%' AND NOT {_is_user('t.author')}"
+            # retention's deletes are by nobody
+            f" AND NOT (t.author = '{RETENTION_DELETER}' AND t.type = 'message_deleted')"
             " ORDER BY t.room_id, t.seq",
             lambda row: f"room {row[0]!r} seq {row[1]}: its author {row[2]!r} is no user",
         ),

@@ -203,11 +203,14 @@ class MemberUnmuted(_Event, tag=EventType.MEMBER_UNMUTED.value, frozen=True, kw_
 
 
 class RoomChanged(_Event, tag=EventType.ROOM_CHANGED.value, frozen=True, kw_only=True):
-    """``user`` changed the room's settings: those given (a topic, public or private)."""
+    """``user`` changed the room's settings: those given (a topic, public or private, a
+    title, how many days messages are kept: -1 for the server's setting, 0 for ever)."""
 
     type: ClassVar[EventType] = EventType.ROOM_CHANGED
     topic: str | None = None
     private: bool | None = None
+    title: str | None = None
+    retention_days: int | None = None
 
 
 Event = (

@@ -49,12 +49,17 @@ class RoomInfo(msgspec.Struct, kw_only=True):
     unread: int
     unread_mentions: int = 0
     role: RoomRole = RoomRole.MEMBER
+    title: str = ""  # what to show instead of the name ("": the name)
+    topic: str = ""
+    retention_days: int | None = None  # the room's own (0: forever); None: the server's
 
 
 class PublicRoom(msgspec.Struct, kw_only=True):
     name: str
     members: int
     last_seq: int
+    title: str = ""
+    topic: str = ""
 
 
 def storable(text: str) -> bool:

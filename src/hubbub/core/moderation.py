@@ -1,8 +1,8 @@
 """Who may moderate a room, and whom. Pure functions.
 
-A room's owner and admins moderate it, and the server's admin moderates every room: kick,
+A room's owner and admins moderate it, and server admins moderate every room: kick,
 ban and unban, mute and unmute, and change its settings. Each acts only on those below
-them: the server's admin above the owner, the owner above the admins, the admins above the
+them: server admins above the owner, the owner above the admins, the admins above the
 members, so an admin cannot act on the owner nor on another admin, and nobody acts on
 themselves. A direct-message room has no owner, admins nor settings: nobody moderates it.
 """
@@ -24,9 +24,11 @@ from hubbub.core.events import (
     RoomChanged,
 )
 from hubbub.core.models import RoomKind, RoomRole
+from hubbub.core.profiles import shown_text
 from hubbub.errors import BadRequest, Forbidden
 
 MAX_TOPIC_CHARS = 250
+MAX_TITLE_CHARS = 64  # code points, as a display name
 MAX_REASON_CHARS = 250
 DM_UNMODERATED = "a direct-message room has no moderation"
 
@@ -43,6 +45,18 @@ class AuditEntry(msgspec.Struct, frozen=True, kw_only=True):
     room: str
     target: str | None
     detail: str
+
+
+class BanEntry(msgspec.Struct, frozen=True, kw_only=True):
+    """A ban in force as ``bans`` lists it: ``user`` kept out by ``by`` since ``ts``."""
+
+    user: str
+    by: str
+    reason: str
+    ts: int
+
+
+MAX_BANS_LISTED = 1000  # ``bans`` lists the newest this many
 
 
 _RANK = {RoomRole.MEMBER: 0, RoomRole.ADMIN: 1, RoomRole.OWNER: 2}
@@ -109,6 +123,14 @@ def check(
         raise Forbidden(f"you cannot {what} {whom!r}: they stand as high as you or higher")
 
 
+def check_bans_reader(kind: RoomKind, reader_rank: int) -> None:
+    """``Forbidden`` unless the reader may list the room's bans: those who may unban."""
+    if kind == RoomKind.DM:
+        raise Forbidden(DM_UNMODERATED)
+    if reader_rank < _RANK[RoomRole.ADMIN]:
+        raise Forbidden("only the room's owner and admins can list its bans")
+
+
 def mute_message(room: str, until: int | None) -> str:
     """The refusal a muted member gets for a message or a reaction."""
     if until is None:
@@ -129,16 +151,35 @@ def needs_member(event: Moderation) -> bool:
     return isinstance(event, MemberKicked | MemberMuted)
 
 
-def settings_change(event: RoomChanged, topic: str, kind: RoomKind) -> RoomChanged | None:
-    """``event`` with only the settings that differ from the room's (a ``topic`` and a
-    ``kind``), or None if none does."""
+def settings_change(
+    event: RoomChanged,
+    topic: str,
+    kind: RoomKind,
+    title: str = "",
+    retention_days: int | None = None,
+) -> RoomChanged | None:
+    """``event`` with only the settings that differ from the room's (a ``topic``, a
+    ``kind``, a ``title`` and its own ``retention_days``, None for the server's), or None if
+    none does. The event's retention is -1 for the server's."""
     new_topic = event.topic if event.topic is not None and event.topic != topic else None
     private = event.private
     if private is not None and private == (kind == RoomKind.PRIVATE):
         private = None
-    if new_topic is None and private is None:
+    new_title = event.title if event.title is not None and event.title != title else None
+    retention = event.retention_days
+    if retention is not None and (None if retention == -1 else retention) == retention_days:
+        retention = None
+    if new_topic is None and private is None and new_title is None and retention is None:
         return None
-    return msgspec.structs.replace(event, topic=new_topic, private=private)
+    return msgspec.structs.replace(
+        event, topic=new_topic, private=private, title=new_title, retention_days=retention
+    )
+
+
+def room_title(value: str) -> str:
+    """A room's title: trimmed, at most ``MAX_TITLE_CHARS`` code points, and held to the
+    rules of a display name (``ValueError`` otherwise); "" clears it."""
+    return shown_text(value, MAX_TITLE_CHARS, "a room title")
 
 
 def entry(event: Moderation) -> AuditEntry:
@@ -179,12 +220,16 @@ def detail(event: Moderation) -> str:
             return reason
         case MemberMuted(until=until):
             return "" if until is None else f"until={until}"
-        case RoomChanged(topic=topic, private=private):
+        case RoomChanged(topic=topic, private=private, title=title, retention_days=days):
             parts = []
             if topic is not None:
                 parts.append(f"topic={topic}")
             if private is not None:
                 parts.append(f"private={str(private).lower()}")
+            if title is not None:
+                parts.append(f"title={title}")
+            if days is not None:
+                parts.append(f"retention_days={days}")
             return " ".join(parts)
         case MemberKicked() | MemberUnbanned() | MemberUnmuted():
             return ""

@@ -27,7 +27,8 @@ class Profile(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     display_name: str = ""  # "" = none: show the username
     status: str = ""
     avatar: str = ""  # "" = none; else a short token that changes with the avatar
-    admin: bool = False  # the server's admin
+    admin: bool = False  # a server admin
+    deactivated: bool = False  # the account is deactivated: it cannot sign in
 
 
 def shown_text(value: str, limit: int, what: str) -> str:

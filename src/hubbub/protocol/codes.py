@@ -22,3 +22,5 @@ class CloseCode(enum.IntEnum):
     SLOW_CONSUMER = 4000  # outgoing buffer over its bound: reconnect and sync
     RATE_LIMITED = 4029  # a plain-text guest sending too fast: reconnect after a pause
     UNAUTHENTICATED = 4401  # get a new token before reconnecting
+    GUESTS_OFF = 4503  # a plain-text guest: a server admin turned guests off
+    GUEST_BANNED = 4504  # a plain-text guest: a server admin banned the guest's address

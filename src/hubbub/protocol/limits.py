@@ -9,6 +9,7 @@ from msgspec import Meta
 from hubbub.core.files import MAX_FILES_PER_MESSAGE
 from hubbub.core.models import USERNAME
 from hubbub.core.moderation import MAX_REASON_CHARS, MAX_TOPIC_CHARS
+from hubbub.core.retention import MAX_RETENTION_DAYS, SERVER_RETENTION
 from hubbub.core.search import MAX_QUERY_CHARS, MAX_SEARCH_LIMIT, MIN_QUERY_CHARS
 
 MAX_BODY_CHARS = 8000
@@ -100,7 +101,25 @@ Topic = Annotated[
 ]
 BanReason = Annotated[str, Meta(max_length=MAX_REASON_CHARS, description="at most 250 characters")]
 Timestamp = Annotated[int, Meta(ge=0, le=MAX_SEQ, description="milliseconds since the epoch")]
-RENAME_REFUSED = "a room cannot be renamed: clients know it by its name"
+RENAME_REFUSED = (
+    "a room cannot be renamed: clients know it by its name; give it a title instead (title)"
+)
+# Trimmed and checked by ``core.moderation.room_title`` as it is decoded.
+RoomTitle = Annotated[
+    str,
+    Meta(
+        description="at most 64 characters once trimmed, none of them a control character,"
+        ' line break or bidirectional control; "" clears it (the name is shown)'
+    ),
+]
+RetentionDays = Annotated[
+    int,
+    Meta(
+        ge=SERVER_RETENTION,
+        le=MAX_RETENTION_DAYS,
+        description="days messages are kept: 0 for ever, -1 the server's setting",
+    ),
+]
 HistoryLimit = Annotated[int, Meta(ge=1, le=MAX_HISTORY_LIMIT)]
 SearchQuery = Annotated[
     str,

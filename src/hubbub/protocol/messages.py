@@ -11,8 +11,10 @@ from typing import Annotated, Any
 
 import msgspec
 
+from hubbub.core.consent import DmPolicy, Invitation
 from hubbub.core.events import Event, Message, Role
 from hubbub.core.models import PublicRoom, RoomInfo, RoomRole, normalize_room
+from hubbub.core.moderation import BanEntry, room_title
 from hubbub.core.presence import State
 from hubbub.core.profiles import Profile, display_name, status
 from hubbub.core.reactions import EMOJI_RULE, is_emoji
@@ -29,8 +31,10 @@ from hubbub.protocol.limits import (
     FileIds,
     HistoryLimit,
     MessageBody,
+    RetentionDays,
     RoomName,
     RoomRef,
+    RoomTitle,
     SearchCursor,
     SearchLimit,
     SearchQuery,
@@ -103,6 +107,43 @@ class Invite(_RoomRequest, tag="invite", kw_only=True):
         self.user = self.user.lower()
 
 
+class Invitations(_Request, tag="invitations", kw_only=True):
+    pass
+
+
+class Accept(_RoomRequest, tag="accept", kw_only=True):
+    pass
+
+
+class Decline(_RoomRequest, tag="decline", kw_only=True):
+    pass
+
+
+class _UserRequest(_Request, kw_only=True):
+    user: Username
+
+    def __post_init__(self) -> None:
+        self.user = self.user.lower()
+
+
+class Block(_UserRequest, tag="block", kw_only=True):
+    pass
+
+
+class Unblock(_UserRequest, tag="unblock", kw_only=True):
+    pass
+
+
+class Blocks(_Request, tag="blocks", kw_only=True):
+    pass
+
+
+class SetDmPolicy(_Request, tag="dm_policy", kw_only=True):
+    """Read one's DM policy, or with ``policy`` change it."""
+
+    policy: DmPolicy | None = None
+
+
 class Send(_RoomRequest, tag="send", kw_only=True):
     client_msg_id: ClientMsgId
     body: MessageBody
@@ -173,15 +214,23 @@ class Unmute(_Moderate, tag="unmute", kw_only=True):
     pass
 
 
+class Bans(_RoomRequest, tag="bans", kw_only=True):
+    pass
+
+
 class RoomSettings(_RoomRequest, tag="room_settings", kw_only=True):
     topic: Topic | None = None
     private: bool | None = None
+    title: RoomTitle | None = None
+    retention_days: RetentionDays | None = None
     name: str | None = None  # only to refuse it clearly
 
     def __post_init__(self) -> None:
         super().__post_init__()
         if self.name is not None:
             raise ValueError(RENAME_REFUSED)
+        if self.title is not None:
+            self.title = room_title(self.title)
 
 
 class History(_RoomRequest, tag="history", kw_only=True):
@@ -264,6 +313,13 @@ Request = (
     | Leave
     | Dm
     | Invite
+    | Invitations
+    | Accept
+    | Decline
+    | Block
+    | Unblock
+    | Blocks
+    | SetDmPolicy
     | Send
     | Edit
     | Delete
@@ -274,6 +330,7 @@ Request = (
     | Unban
     | Mute
     | Unmute
+    | Bans
     | RoomSettings
     | History
     | Thread
@@ -363,7 +420,15 @@ class SentOut(msgspec.Struct, kw_only=True):
         )
 
 
+class BanList(msgspec.Struct, kw_only=True):
+    """The bans in force in a room, newest first (at most ``MAX_BANS_LISTED``)."""
+
+    room: str
+    bans: list[BanEntry]
+
+
 Sent = _reply_of("Sent", "sent", SentOut)
+BansReply = _reply_of("BansReply", "bans", BanList)
 RoomReply = _reply_of("RoomReply", "room", RoomInfo)
 
 
@@ -390,6 +455,7 @@ class MembersReply(_Reply, tag="members", kw_only=True):
     users: list[str]
     profiles: list[Profile]  # one per member, in the order of ``users``
     roles: dict[str, RoomRole]  # the owner and the admins; everyone else is a member
+    muted: dict[str, int | None] = {}  # members muted now: until (ms), None until unmuted
 
 
 class ProfileNotice(_Reply, tag="profile", kw_only=True):
@@ -409,6 +475,26 @@ class Left(_Reply, tag="left", kw_only=True):
 
 class Ok(_Reply, tag="ok", kw_only=True):
     pass
+
+
+InvitedNotice = _reply_of("InvitedNotice", "invited", Invitation)
+
+
+def invited_notice(invitation: Invitation) -> msgspec.Struct:
+    """``invited``: to the invitee's sessions, a pending invitation as ``invitations`` lists it."""
+    return InvitedNotice(**msgspec.structs.asdict(invitation))
+
+
+class InvitationsReply(_Reply, tag="invitations", kw_only=True):
+    invitations: list[Invitation]  # oldest first
+
+
+class BlocksReply(_Reply, tag="blocks", kw_only=True):
+    users: list[str]  # whom the user blocks, by name
+
+
+class DmPolicyReply(_Reply, tag="dm_policy", kw_only=True):
+    policy: DmPolicy
 
 
 class MessageReply(_Reply, tag="current", kw_only=True):

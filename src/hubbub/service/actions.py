@@ -23,7 +23,10 @@ from hubbub.auth.signins import SignInThrottle
 from hubbub.auth.tokens import new_token, token_hash
 from hubbub.broker.base import Audience, Broker, Notice
 from hubbub.config import Config
-from hubbub.core import moderation
+from hubbub.core import accounts, consent, moderation
+from hubbub.core import registration as reg
+from hubbub.core.accounts import Account, AccountChange, ServerRole
+from hubbub.core.consent import DmPolicy, Invitation
 from hubbub.core.events import (
     MemberBanned,
     MemberKicked,
@@ -64,9 +67,11 @@ from hubbub.errors import (
     file_not_found,
     room_not_found,
 )
-from hubbub.protocol.messages import ReadNotice, SyncState, TypingNotice, encode
+from hubbub.protocol.messages import ReadNotice, SyncState, TypingNotice, encode, invited_notice
+from hubbub.service.accounts import REASONS
 from hubbub.service.hub import Hub
 from hubbub.service.session import Session
+from hubbub.service.settings import ServerSettings
 from hubbub.storage.base import Appended, Changed, Page, Storage, Thread
 
 Clock = Callable[[], int]  # milliseconds since the epoch
@@ -89,6 +94,13 @@ def new_message_id() -> str:
     return f"{_ID_PREFIX}{next(_id_counter):016x}"
 
 
+def _guest_network(address: str) -> str:
+    try:
+        return reg.guest_network(address)
+    except ValueError as exc:
+        raise BadRequest(str(exc)) from None
+
+
 def _check_storable(*texts: str) -> None:
     if not all(storable(text) for text in texts):
         raise BadRequest("a message cannot hold the NUL character (U+0000)")
@@ -105,6 +117,7 @@ class Login:
 class Members:
     profiles: list[Profile]  # by username
     roles: dict[str, RoomRole]  # the owner and the admins
+    muted: dict[str, int | None]  # members muted now, until when (None: until unmuted)
 
 
 class Actions:
@@ -135,21 +148,37 @@ class Actions:
         self._room_actions = RateLimiter(config.room_action_rate, config.room_action_burst, seconds)
         self._guest_relays = RateLimiter(config.guest_relay_rate, config.guest_relay_burst, seconds)
         self._profile_changes = RateLimiter(PROFILE_CHANGE_RATE, PROFILE_CHANGE_BURST, seconds)
+        self.settings = ServerSettings(config, storage)  # the node starts its polling
 
     def _seconds(self) -> float:
         return self.clock() / 1000
 
     # --- accounts ------------------------------------------------------------------------
 
-    async def register(self, username: str, password: str, address: str) -> Login:
+    async def register(
+        self, username: str, password: str, address: str, invite: str | None = None
+    ) -> Login:
+        """A new account, as the registration mode allows (``core.registration``): an
+        invite link's code, checked and counted in the write, admits in any mode."""
         username = username.lower()
         if not USERNAME_RE.match(username):
             raise BadRequest("a username is 1-32 of a-z 0-9 _ . - starting with a letter or digit")
         if username == ROOM:
             raise BadRequest(f"{ROOM!r} is reserved: @{ROOM} mentions everyone in a room")
         self._registrations.check(address, what="sign-ups from this address")
+        code = None
+        refusal = None
+        if invite is not None:
+            if not invite.isascii():  # never a code of ours
+                raise Forbidden(reg.BAD_INVITE)
+            code = token_hash(invite)
+        else:
+            refusal = reg.refusal(self.settings.policy.registration)
+            # Before the hash's cost; the write decides again (the first account passes).
+            if refusal is not None and await self.storage.has_users():
+                raise Forbidden(refusal)
         password_hash = await self.passwords.hash(password)
-        await self.storage.create_user(username, password_hash, self.clock())
+        await self.storage.create_user(username, password_hash, self.clock(), code, refusal)
         for room in self.config.default_rooms:  # as ordinary joins: their events go out
             await self.storage.add_member(room, username, self.clock(), None)
         login = await self._new_session(username)
@@ -175,7 +204,7 @@ class Actions:
         return Login(token, username)
 
     async def is_admin(self, user: str) -> bool:
-        """Whether ``user`` is the server's admin: its first account."""
+        """Whether ``user`` is a server admin (the first account is one)."""
         return await self.storage.is_admin(user)
 
     async def logout(self, token: str) -> None:
@@ -296,7 +325,13 @@ class Actions:
         """The profiles of the room's members, by username, and who owns or administers it."""
         await self._visible(user, room)
         profiles = await self.storage.member_profiles(room)
-        return Members(profiles, await self.storage.room_roles(room))
+        roles = await self.storage.room_roles(room)
+        # Mutes are room events every member reads anyway; a mute outlasts leaving, so
+        # only those of members now are told here.
+        names = {profile.username for profile in profiles}
+        mutes = await self.storage.mutes(room, self.clock())
+        muted = {name: until for name, until in mutes.items() if name in names}
+        return Members(profiles, roles, muted)
 
     async def create(
         self, user: str, name: str, private: bool, session: Session | None
@@ -324,19 +359,80 @@ class Actions:
         await self.storage.remove_member(room, user, self.clock())
 
     async def dm(self, user: str, other: str, session: Session | None) -> RoomInfo:
+        """Open the DM room with ``other``: a new one only if ``other`` accepts it
+        (``core.consent``); one that exists, unless ``other`` blocks ``user`` (who then
+        cannot post in it either: storage refuses it in the write)."""
         self._room_action(user)
+        await self._not_deactivated(other)
         name = dm_room_name(user, other)
         users = (user, other)
+        if other != user:
+            said = await self.storage.consent(other, user)
+            if not consent.accepts(said) and (
+                said.blocks or await self.storage.get_room(name) is None
+            ):
+                raise Forbidden(consent.refuses_dms(other))
         joined = await self.storage.open_dm(name, users, user, self.clock())
         self._follow(session, joined.info)
         return joined.info
 
     async def invite(self, user: str, room: str, invitee: str) -> None:
+        """A pending invitation, told to the invitee's sessions on every node (``invited``);
+        nothing changes in the room until they accept it. An invitation to a member, or to
+        someone invited already, changes nothing and tells nobody."""
         self._room_action(user)
         info = await self._member_of(user, room, f"join {room!r} before you invite others to it")
         if info.kind == RoomKind.DM:
             raise Forbidden("nobody can be invited to a direct-message room")
-        await self.storage.add_member(room, invitee, self.clock(), user)
+        await self._not_deactivated(invitee)
+        if invitee != user and not consent.accepts(await self.storage.consent(invitee, user)):
+            raise Forbidden(consent.refuses_invitations(invitee))
+        invitation = await self.storage.invite(room, invitee, user, self.clock())
+        if invitation is not None:
+            self._notify(Audience.USER, invitee, invited_notice(invitation), None)
+
+    async def invitations(self, user: str) -> list[Invitation]:
+        return await self.storage.invitations(user)
+
+    async def accept(self, user: str, room: str, session: Session | None) -> RoomInfo:
+        """Join the room of a pending invitation (``member_joined`` by the inviter)."""
+        self._room_action(user)
+        joined = await self.storage.accept_invitation(room, user, self.clock())
+        self._follow(session, joined.info)
+        return joined.info
+
+    async def decline(self, user: str, room: str) -> None:
+        """Forget a pending invitation: nothing is appended, the inviter is told nothing."""
+        self._room_action(user)
+        await self.storage.decline_invitation(room, user)
+
+    # --- blocks and the DM policy: private, told to nobody ----------------------------------
+
+    async def block(self, user: str, other: str) -> None:
+        self._room_action(user)
+        if other == user:
+            raise BadRequest("you cannot block yourself")
+        await self.storage.block(user, other, self.clock())
+
+    async def unblock(self, user: str, other: str) -> None:
+        self._room_action(user)
+        await self.storage.unblock(user, other)
+
+    async def blocks(self, user: str) -> list[str]:
+        return await self.storage.blocks(user)
+
+    async def dm_policy(self, user: str) -> DmPolicy:
+        return await self.storage.dm_policy(user)
+
+    async def set_dm_policy(self, user: str, policy: DmPolicy) -> None:
+        self._profile_changes.check(user, what="profile changes")
+        await self.storage.set_dm_policy(user, policy)
+
+    async def _not_deactivated(self, name: str) -> None:
+        """``Forbidden`` for a deactivated account: nobody opens a DM with it or invites it."""
+        found = await self.storage.profiles([name])
+        if found and found[0].deactivated:
+            raise Forbidden(accounts.deactivated_user(name))
 
     def _room_action(self, user: str) -> None:
         """Every change of rooms or members is a write: they share one bucket per user."""
@@ -489,22 +585,154 @@ class Actions:
         )
 
     async def room_settings(
-        self, user: str, room: str, topic: str | None, private: bool | None
+        self,
+        user: str,
+        room: str,
+        topic: str | None,
+        private: bool | None,
+        title: str | None = None,
+        retention_days: int | None = None,
     ) -> None:
-        """Change the room's topic or make it public or private; what it has changes nothing."""
+        """Change the room's topic, title or retention (-1: the server's), or make it public
+        or private; what it has changes nothing."""
         self._room_action(user)
         if topic is not None:
             _check_storable(topic)
-        await self.storage.moderate(
-            RoomChanged(room=room, seq=0, ts=self.clock(), user=user, topic=topic, private=private)
+        change = RoomChanged(
+            room=room,
+            seq=0,
+            ts=self.clock(),
+            user=user,
+            topic=topic,
+            private=private,
+            title=title,
+            retention_days=retention_days,
         )
+        await self.storage.moderate(change)
+
+    async def bans(self, user: str, room: str) -> list[moderation.BanEntry]:
+        """The bans in force, newest first, for those who may lift them. Anyone else who
+        may not see the room is told it is missing, as for a moderation."""
+        info = await self.storage.room_info(room, user)
+        admin = await self.storage.is_admin(user)
+        if info is None and not admin:
+            await self._public(room)
+        found = await self.storage.get_room(room)
+        if found is None:
+            raise room_not_found(room)
+        rank = moderation.rank(None if info is None else info.role, admin)
+        moderation.check_bans_reader(found.kind, rank)
+        return await self.storage.bans(room)
+
+    # --- the server's settings: registration, invite links, guests (its admin only) ---------
+
+    async def registration(self) -> reg.Mode:
+        """The registration mode a sign-up form is shown: ``open`` while the server has no
+        account yet, whatever the mode (its first account can always be created)."""
+        mode = self.settings.policy.registration
+        if mode is not reg.Mode.OPEN and not await self.storage.has_users():
+            return reg.Mode.OPEN
+        return mode
+
+    async def server_settings(self, user: str) -> reg.Policy:
+        await self._server_admin(user)
+        await self.settings.refresh()
+        return self.settings.policy
+
+    async def change_settings(self, user: str, changes: reg.Changes) -> reg.Policy:
+        """Set or clear (None: the config's value holds again) the settings given; this
+        node applies them at once, the others at their next poll."""
+        await self._server_admin(user)
+        self._room_action(user)
+        if changes.registration is not msgspec.UNSET or changes.guests is not msgspec.UNSET:
+            await self.storage.change_settings(user, self.clock(), changes)
+        await self.settings.refresh()
+        return self.settings.policy
+
+    async def create_invite(
+        self, user: str, expires_in: int, max_uses: int | None
+    ) -> tuple[reg.Invite, str]:
+        """A new invite link and its code, which only this answer shows (storage keeps its
+        SHA-256, as of a session token)."""
+        await self._server_admin(user)
+        self._room_action(user)
+        code = new_token()
+        now = self.clock()
+        invite = reg.Invite(
+            id=secrets.token_urlsafe(9),
+            created_by=user,
+            created_at=now,
+            expires_at=now + expires_in * 1000,
+            max_uses=max_uses,
+            uses=0,
+        )
+        await self.storage.create_invite(invite, token_hash(code))
+        return invite, code
+
+    async def invites(self, user: str) -> list[reg.Invite]:
+        await self._server_admin(user)
+        return await self.storage.invites()
+
+    async def revoke_invite(self, user: str, invite_id: str) -> None:
+        await self._server_admin(user)
+        self._room_action(user)
+        await self.storage.revoke_invite(invite_id, user, self.clock())
+
+    async def guest_bans(self, user: str) -> tuple[str, ...]:
+        await self._server_admin(user)
+        await self.settings.refresh()
+        return self.settings.stored.guest_bans
+
+    async def ban_guests(self, user: str, address: str) -> str:
+        """Ban an address or network from connecting as a guest: its guests on every node
+        are closed. Its canonical form."""
+        await self._server_admin(user)
+        network = _guest_network(address)
+        self._room_action(user)
+        await self.storage.ban_guests(network, user, self.clock())
+        await self.settings.refresh()
+        return network
+
+    async def unban_guests(self, user: str, address: str) -> None:
+        await self._server_admin(user)
+        network = _guest_network(address)
+        self._room_action(user)
+        await self.storage.unban_guests(network, user, self.clock())
+        await self.settings.refresh()
+
+    async def _server_admin(self, user: str) -> None:
+        """``Forbidden`` unless ``user`` is the server's admin (as for the audit log)."""
+        if not await self.storage.is_admin(user):
+            raise Forbidden(reg.ADMIN_ONLY)
 
     async def audit(self, user: str, before: int | None, limit: int) -> list[moderation.AuditEntry]:
-        """The audit log, newest first: the server's admin only (who that is, is no secret:
+        """The audit log, newest first: server admins only (who they are, is no secret:
         profiles say it, so ``Forbidden`` hides nothing that ``not_found`` would)."""
         if not await self.storage.is_admin(user):
-            raise Forbidden("only the server's admin can read the audit log")
+            raise Forbidden("only server admins can read the audit log")
         return await self.storage.audit(before, limit)
+
+    # --- server accounts ------------------------------------------------------------------
+
+    async def accounts(self, user: str, after: str | None, limit: int) -> list[Account]:
+        """A page of the accounts by username, for server admins."""
+        await self._server_admin(user)
+        return await self.storage.accounts(after, limit)
+
+    async def set_server_role(self, user: str, name: str, role: ServerRole) -> Account:
+        """Make ``name`` a server admin or a member (checked again in the write)."""
+        await self._server_admin(user)
+        return await self.storage.set_server_role(user, name, role, self.clock())
+
+    async def set_deactivated(self, user: str, name: str, deactivated: bool) -> Account:
+        """Deactivate or reactivate ``name``. A deactivation revokes every token of theirs
+        and closes their sessions here at once, and on the other nodes at their next poll
+        of account changes (``service.accounts``)."""
+        await self._server_admin(user)
+        changed = await self.storage.set_deactivated(user, name, deactivated, self.clock())
+        if deactivated:
+            self.hub.close_sessions(name, REASONS[AccountChange.DEACTIVATED])
+        return changed
 
     async def history(
         self, user: str, room: str, before: int | None, after: int | None, limit: int

@@ -74,6 +74,13 @@ class Hub:
             self.remove(session)
             session.outlet.close(CloseCode.UNAUTHENTICATED, "signed out")
 
+    def close_sessions(self, user: str, reason: str) -> None:
+        """Every session of ``user`` here leaves and is closed with 4401 and ``reason``: the
+        account was deactivated, or given a new password (``service.accounts``)."""
+        for session in list(self._users.get(user, ())):
+            self.remove(session)
+            session.outlet.close(CloseCode.UNAUTHENTICATED, reason)
+
     def add_guest(self, outlet: Outlet) -> int:
         """A guest of the seed's protocol; returns its id (to leave it out of its relays)."""
         guest_id = next(connection_ids)

@@ -3,6 +3,7 @@
 storage commit → ``on_events`` → broker → every node's hub → its sessions.
 actions' notices (typing, read markers, guests' relays) → broker → every node's hub.
 presence (each node's part of who is online) → broker → every node's hub.
+account changes (deactivations, passwords set by a command) → storage → each node's poll.
 
 The broker opens before storage (which publishes from its first commit) and closes after it
 (which publishes what it commits while closing).
@@ -18,8 +19,10 @@ from hubbub.broker.base import Broker
 from hubbub.broker.factory import build_broker
 from hubbub.config import Config, ConfigError
 from hubbub.core.models import LOBBY, RoomKind
+from hubbub.service.accounts import AccountWatch
 from hubbub.service.actions import Actions, Clock, wall_clock_ms
 from hubbub.service.hub import Hub
+from hubbub.service.retention import Retention
 from hubbub.storage.base import Storage
 from hubbub.storage.factory import build_storage
 
@@ -37,6 +40,10 @@ class Node:
         self.broker = broker or build_broker(config.broker)
         self.hub = Hub(self.storage, config.replay_bound)
         self.actions = Actions(config, self.storage, self.broker, self.hub, clock=clock)
+        self.retention = Retention(
+            self.storage, config.retention_days, config.retention_interval, clock
+        )
+        self.accounts = AccountWatch(self.hub, self.storage, config.account_poll_interval)
         self._stack = AsyncExitStack()
 
     async def __aenter__(self) -> Self:
@@ -46,8 +53,16 @@ class Node:
             await self._stack.enter_async_context(self.broker)
             await self._stack.enter_async_context(self.storage)
             await self._ensure_rooms()
+            settings = self.actions.settings  # registration and guests, polled from storage
+            await settings.refresh()
+            settings.start()
+            self._stack.push_async_callback(settings.stop)
             self.hub.presence.start(self.broker.publish)
             self._stack.callback(self.hub.presence.stop)  # first to run: the broker is open
+            await self.accounts.start()
+            self._stack.callback(self.accounts.stop)
+            self.retention.start()
+            self._stack.push_async_callback(self.retention.stop)
         except BaseException:
             await self._stack.aclose()  # what opened closes: no thread or connection left
             raise

@@ -51,7 +51,12 @@ async def handle(
             members = await actions.members(user, room)
             users = [profile.username for profile in members.profiles]
             return m.MembersReply(
-                re=re, room=room, users=users, profiles=members.profiles, roles=members.roles
+                re=re,
+                room=room,
+                users=users,
+                profiles=members.profiles,
+                roles=members.roles,
+                muted=members.muted,
             )
         case m.SetProfile(display_name=display_name, status=status):
             profile = await actions.set_profile(user, display_name, status, session)
@@ -70,6 +75,25 @@ async def handle(
         case m.Invite(room=room, user=invitee):
             await actions.invite(user, room, invitee)
             return m.Ok(re=re)
+        case m.Invitations():
+            return m.InvitationsReply(re=re, invitations=await actions.invitations(user))
+        case m.Accept(room=room):
+            return m.room_reply(await actions.accept(user, room, session), re)
+        case m.Decline(room=room):
+            await actions.decline(user, room)
+            return m.Ok(re=re)
+        case m.Block(user=other):
+            await actions.block(user, other)
+            return m.Ok(re=re)
+        case m.Unblock(user=other):
+            await actions.unblock(user, other)
+            return m.Ok(re=re)
+        case m.Blocks():
+            return m.BlocksReply(re=re, users=await actions.blocks(user))
+        case m.SetDmPolicy(policy=policy):
+            if policy is not None:
+                await actions.set_dm_policy(user, policy)
+            return m.DmPolicyReply(re=re, policy=await actions.dm_policy(user))
         case m.Edit(room=room, seq=seq, body=body):
             changed = await actions.edit(user, room, seq, body)
             return m.MessageReply(re=re, message=changed.message)
@@ -97,8 +121,12 @@ async def handle(
         case m.Unmute(room=room, user=member):
             await actions.unmute(user, room, member)
             return m.Ok(re=re)
-        case m.RoomSettings(room=room, topic=topic, private=private):
-            await actions.room_settings(user, room, topic, private)
+        case m.Bans(room=room):
+            return m.BansReply(re=re, room=room, bans=await actions.bans(user, room))
+        case m.RoomSettings(
+            room=room, topic=topic, private=private, title=title, retention_days=days
+        ):
+            await actions.room_settings(user, room, topic, private, title, days)
             return m.Ok(re=re)
         case m.History(room=room, before=before, after=after, limit=limit):
             page = await actions.history(user, room, before, after, limit)

@@ -50,10 +50,11 @@ Rooms and users are named by their (normalized) names. Every guarantee below is 
    each backend). ``search`` returns what ``core.search.match_ranges`` matches, newest first
    by each event's ``pos`` (the order of writes), a page examining the same candidates
    (``core.search.Sieve``) on every backend.
-14. **One first admin.** ``create_user`` makes the account it creates the server's admin
+14. **One first admin.** ``create_user`` makes the account it creates a server admin
    when no account exists yet, decided in its write transaction: however many accounts are
    created at once, on however many nodes, exactly one is the admin (the first committed);
-   every later one is a member. ``is_admin`` reads it.
+   every later one is a member (a server has any number of admins: see 20). ``is_admin``
+   reads it.
 15. **Files in the write.** ``add_file`` checks in its write that the uploader is a member
    of the file's room and within their quota. ``append`` of a message naming files (by id:
    ``core.files.file_ref``) checks each in the write: a pending file of the same room that
@@ -75,6 +76,35 @@ Rooms and users are named by their (normalized) names. Every guarantee below is 
    from the commit of a mute until it ends, ``append`` of a message and ``react`` refuse the
    member (``Forbidden``), decided by the event's ``ts``. ``delete_message`` logs the
    deletes of messages by others than their authors.
+18. **Consent in the write.** ``invite`` checks in its write that the inviter is a member,
+   the invitee exists and is not banned, and the caps of pending invitations (per invitee,
+   per inviter); an invitation to a member or to someone already invited stores nothing.
+   An invitation appends no event: ``accept_invitation`` does (``member_joined`` with ``by``,
+   the inviter) and deletes it in the same write; ``decline_invitation`` deletes it alone.
+   ``add_member`` consumes a pending invitation to its room, a ban deletes it. ``append`` of
+   a message to a DM room refuses its author (``Forbidden``) when the other member blocks
+   them, decided in the write. ``block`` checks its cap in its write.
+19. **Registration in the write.** ``create_user`` with an invite link's code counts its use
+   in the write that creates the account, only while the link is live (unexpired, not
+   revoked, uses left; ``Forbidden`` with ``core.registration.BAD_INVITE`` otherwise): two
+   accounts racing for its last use, on any nodes, get one account and one refusal. With a
+   ``refusal`` it creates the account only if none exists yet, decided in its write. Every
+   change of the settings or of the guest bans moves ``settings_version`` in its write,
+   which logs it in the audit log (room ``""``).
+20. **Accounts in the write.** ``set_server_role`` and ``set_deactivated`` check in their
+   write that the actor is an active server admin and the rules of ``core.accounts`` (the
+   last active admin stays one; nobody deactivates themselves), change the account and log
+   the change in the audit log (room ``""``) in that same transaction; a change that
+   changes nothing logs nothing. Deactivating deletes every token of the account in its
+   write, and ``create_token`` refuses a deactivated account in its write
+   (``AccountDeactivated``): from the commit on, the account has no token. A deactivation,
+   and ``set_password`` with ``close_sessions``, add an account change in the write;
+   ``account_changes`` reads them by id, and ids are committed in their order.
+21. **Retention deletes as a delete does.** ``expire`` deletes a room's messages older than
+   its cutoff through the path of ``delete_message`` (its ``message_deleted`` events, by
+   ``""``, published and replayed; bodies, edits, reactions, mentions, search rows and
+   files gone), at most ``limit`` per write, oldest first; what it finds deleted already it
+   skips, so passes on several nodes at once delete each message once.
 
 Events are appended through one method, ``append``, whatever their kind; the methods that
 change members (``create_room``, ``open_dm``, ``add_member``, ``remove_member``) or messages
@@ -88,6 +118,16 @@ import abc
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Generic, NamedTuple, TypeVar
 
+from hubbub.core import registration
+from hubbub.core.accounts import Account, AccountChange, ServerRole
+from hubbub.core.consent import (
+    MAX_BLOCKS,
+    MAX_INVITATIONS_PER_INVITEE,
+    MAX_INVITATIONS_PER_INVITER,
+    Consent,
+    DmPolicy,
+    Invitation,
+)
 from hubbub.core.events import (
     Event,
     MemberJoined,
@@ -102,8 +142,9 @@ from hubbub.core.events import (
 )
 from hubbub.core.files import StoredFile
 from hubbub.core.models import PublicRoom, Room, RoomInfo, RoomKind, RoomRole
-from hubbub.core.moderation import AuditEntry
+from hubbub.core.moderation import AuditEntry, BanEntry
 from hubbub.core.profiles import Profile
+from hubbub.core.retention import RoomRetention
 from hubbub.core.search import Cursor, Results
 from hubbub.lifecycle import Opened
 
@@ -154,6 +195,9 @@ class Storage(Opened):
     """One backend. Entered as an async context manager: opened (and migrated) on entry."""
 
     on_events: EventSink
+    # Whether other nodes write the same database (PostgreSQL): what they change in it, such
+    # as the server's settings, is seen here only by reading again.
+    shared: bool = False
 
     def __init__(self) -> None:
         self.on_events = _discard
@@ -173,12 +217,21 @@ class Storage(Opened):
     # --- accounts ---------------------------------------------------------------------
 
     @abc.abstractmethod
-    def create_user(self, username: str, password_hash: str, now: int) -> Awaitable[None]:
-        """Raises ``Conflict`` if the name is taken. The first account is the admin (14)."""
+    def create_user(
+        self,
+        username: str,
+        password_hash: str,
+        now: int,
+        invite: bytes | None = None,
+        refusal: str | None = None,
+    ) -> Awaitable[None]:
+        """Raises ``Conflict`` if the name is taken. The first account is the admin (14).
+        With ``invite`` (a code's hash) it counts a use of that invite link, or, with
+        ``refusal`` and no ``invite``, it is refused unless no account exists yet (19)."""
 
     @abc.abstractmethod
     async def is_admin(self, username: str) -> bool:
-        """Whether ``username`` is the server's admin (False for no such user)."""
+        """Whether ``username`` is a server admin (False for no such user)."""
 
     @abc.abstractmethod
     async def password_hash(self, username: str) -> str | None: ...
@@ -186,7 +239,8 @@ class Storage(Opened):
     @abc.abstractmethod
     def create_token(
         self, token_hash: bytes, username: str, now: int, expires_at: int
-    ) -> Awaitable[None]: ...
+    ) -> Awaitable[None]:
+        """``AccountDeactivated`` for a deactivated account, checked in the write (20)."""
 
     @abc.abstractmethod
     async def user_for_token(self, token_hash: bytes, now: int) -> str | None:
@@ -197,11 +251,46 @@ class Storage(Opened):
 
     @abc.abstractmethod
     def set_password(
-        self, username: str, password_hash: str, keep: bytes | None
+        self,
+        username: str,
+        password_hash: str,
+        keep: bytes | None,
+        close_sessions: bool = False,
+        now: int = 0,
     ) -> Awaitable[list[bytes]]:
         """Give the user a new password hash; with ``keep``, every other token of the user
         is revoked in the same write. The hashes of the tokens revoked. ``NotFound`` for no
-        such user."""
+        such user. With ``close_sessions`` an account change at ``now`` tells every node to
+        close the user's sessions (20)."""
+
+    @abc.abstractmethod
+    async def accounts(self, after: str | None, limit: int) -> list[Account]:
+        """Up to ``limit`` accounts, by username in code-point order, after ``after``."""
+
+    @abc.abstractmethod
+    def set_server_role(
+        self, by: str | None, username: str, role: ServerRole, now: int
+    ) -> Awaitable[Account]:
+        """Make ``username`` a server admin or a member; the account as it stands after (a
+        role it had changes and logs nothing). ``by`` None is the command line, which needs
+        no rights.
+        Checked in the write (20): ``Forbidden``, ``NotFound``, ``Conflict``."""
+
+    @abc.abstractmethod
+    def set_deactivated(
+        self, by: str | None, username: str, deactivated: bool, now: int
+    ) -> Awaitable[Account]:
+        """Deactivate (revoking every token, and adding an account change) or reactivate
+        ``username``; the account as it stands after (a state it had changes nothing). Checked
+        in the write (20): ``Forbidden``, ``NotFound``, ``BadRequest``, ``Conflict``."""
+
+    @abc.abstractmethod
+    async def account_changes(
+        self, after: int | None, limit: int
+    ) -> tuple[int, list[tuple[str, AccountChange]]]:
+        """The account changes with ids above ``after`` (at most ``limit``, oldest first,
+        each as its username and kind) and the last id read; ``after`` None reads only the
+        last id there is (a node starting hears of changes from then on)."""
 
     @abc.abstractmethod
     async def profiles(self, usernames: Sequence[str]) -> list[Profile]:
@@ -280,6 +369,25 @@ class Storage(Opened):
         ``target`` is no message of the room. A deleted message appends nothing."""
 
     @abc.abstractmethod
+    def expire(
+        self, room: str, before: int, now: int, limit: int, earlier: int = 0
+    ) -> Awaitable[int]:
+        """Delete up to ``limit`` of the room's messages with ``ts`` before ``before``,
+        oldest first, each as ``delete_message`` does, by ``core.retention``'s deleter at
+        ``now`` (21); how many. The write that deletes fewer than ``limit`` ends the room's
+        pass: if it or the ``earlier`` writes of the pass deleted any, it logs their number
+        in the audit log, once. ``NotFound`` for a missing room."""
+
+    @abc.abstractmethod
+    async def retention_rooms(self) -> list[RoomRetention]:
+        """Every room, by name, with its kind and its own retention (None: the server's)."""
+
+    @abc.abstractmethod
+    def compact(self) -> Awaitable[None]:
+        """After a retention pass that deleted something: what the engine can do in the
+        running server, in bounded steps, to keep its search index and file compact."""
+
+    @abc.abstractmethod
     def react(self, reaction: ReactionAdded | ReactionRemoved) -> Awaitable[Changed]:
         """Add or take back ``reaction.user``'s reaction ``reaction.emoji`` to the message
         ``reaction.target``; the message is as its reactor is shown it.
@@ -315,8 +423,75 @@ class Storage(Opened):
         """Whether ``user`` is banned from ``room`` (False for a missing room)."""
 
     @abc.abstractmethod
+    async def bans(self, room: str) -> list[BanEntry]:
+        """The bans in force in ``room``, newest first, at most ``MAX_BANS_LISTED``
+        (``NotFound`` for a missing room)."""
+
+    @abc.abstractmethod
+    async def mutes(self, room: str, now: int) -> dict[str, int | None]:
+        """Who is muted in ``room`` at ``now``, and until when (None: until unmuted);
+        ``NotFound`` for a missing room."""
+
+    @abc.abstractmethod
     async def audit(self, before: int | None, limit: int) -> list[AuditEntry]:
         """Up to ``limit`` entries of the audit log, newest first, with ids below ``before``."""
+
+    # --- consent (18) ----------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def invite(
+        self,
+        room: str,
+        user: str,
+        by: str,
+        now: int,
+        per_invitee: int = MAX_INVITATIONS_PER_INVITEE,
+        per_inviter: int = MAX_INVITATIONS_PER_INVITER,
+    ) -> Awaitable[Invitation | None]:
+        """Keep a pending invitation of ``user`` to ``room`` by ``by``; None if ``user`` is
+        a member or invited already. Checked in the write: ``by`` is a member (else as for
+        ``append``), ``user`` exists (``NotFound``) and is not banned (``Forbidden``), and
+        neither has as many pending invitations as its cap (``TooLarge``)."""
+
+    @abc.abstractmethod
+    def accept_invitation(self, room: str, user: str, now: int) -> Awaitable[Joined]:
+        """Make ``user`` a member (``member_joined`` by the inviter) and delete the
+        invitation. ``NotFound`` (``core.consent.no_invitation``) if there is none, the
+        room's included; ``Forbidden`` if the user is banned from the room."""
+
+    @abc.abstractmethod
+    def decline_invitation(self, room: str, user: str) -> Awaitable[None]:
+        """Delete the invitation: no event. ``NotFound`` as for ``accept_invitation``."""
+
+    @abc.abstractmethod
+    async def invitations(self, user: str) -> list[Invitation]:
+        """The user's pending invitations, oldest first."""
+
+    @abc.abstractmethod
+    def block(self, blocker: str, blocked: str, now: int, cap: int = MAX_BLOCKS) -> Awaitable[bool]:
+        """``blocker`` blocks ``blocked``; False if they did already. ``NotFound`` for no
+        such ``blocked``, ``TooLarge`` past ``cap`` blocks."""
+
+    @abc.abstractmethod
+    def unblock(self, blocker: str, blocked: str) -> Awaitable[bool]:
+        """False if ``blocker`` did not block ``blocked``."""
+
+    @abc.abstractmethod
+    async def blocks(self, user: str) -> list[str]:
+        """Whom ``user`` blocks, by name."""
+
+    @abc.abstractmethod
+    async def consent(self, user: str, other: str) -> Consent:
+        """What decides whether ``other`` may reach ``user`` (``core.consent.accepts``), in
+        one snapshot; the default policy for no such user."""
+
+    @abc.abstractmethod
+    async def dm_policy(self, user: str) -> DmPolicy:
+        """The user's policy (the default for no such user)."""
+
+    @abc.abstractmethod
+    def set_dm_policy(self, user: str, policy: DmPolicy) -> Awaitable[None]:
+        """``NotFound`` for no such user."""
 
     @abc.abstractmethod
     def mark_read(self, room: str, user: str, seq: int) -> Awaitable[int]:
@@ -408,6 +583,50 @@ class Storage(Opened):
     async def referenced_blobs(self, blobs: Sequence[str]) -> set[str]:
         """Those of ``blobs`` (SHA-256 digests, hex) that something stored still refers to:
         a file's content or thumbnail, or an avatar. The sweep deletes the others."""
+
+    # --- registration and guests (19) --------------------------------------------------------
+
+    @abc.abstractmethod
+    async def has_users(self) -> bool:
+        """Whether any account exists."""
+
+    @abc.abstractmethod
+    async def settings_version(self) -> int:
+        """The version of the server's settings and guest bans (0 before any change)."""
+
+    @abc.abstractmethod
+    async def server_settings(self) -> registration.Stored:
+        """The settings a server admin set, the guest bans and their version, in one snapshot."""
+
+    @abc.abstractmethod
+    def change_settings(
+        self, actor: str, now: int, changes: registration.Changes
+    ) -> Awaitable[None]:
+        """Set (or with None clear) each setting ``changes`` names; each one changed is an
+        audit entry, all in one write."""
+
+    @abc.abstractmethod
+    def create_invite(self, invite: registration.Invite, code_hash: bytes) -> Awaitable[None]:
+        """Keep a new invite link (its ``uses`` ignored), logged; first forget those that
+        are no longer live at its ``created_at``. ``Conflict`` past ``MAX_INVITES`` live."""
+
+    @abc.abstractmethod
+    async def invites(self) -> list[registration.Invite]:
+        """The invite links kept, newest first (at most ``MAX_INVITES`` live ones, and the
+        dead ones not forgotten yet)."""
+
+    @abc.abstractmethod
+    def revoke_invite(self, invite_id: str, actor: str, now: int) -> Awaitable[None]:
+        """Forget the invite link, logged; ``NotFound`` if there is none."""
+
+    @abc.abstractmethod
+    def ban_guests(self, network: str, actor: str, now: int) -> Awaitable[bool]:
+        """Ban ``network`` (``core.registration.guest_network``'s form), logged; False if
+        it was banned already. ``TooLarge`` past ``MAX_GUEST_BANS``."""
+
+    @abc.abstractmethod
+    def unban_guests(self, network: str, actor: str, now: int) -> Awaitable[None]:
+        """Lift the ban of ``network``, logged; ``NotFound`` if there is none."""
 
 
 def _discard(events: list[Event]) -> None:

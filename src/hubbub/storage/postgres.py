@@ -39,7 +39,12 @@ import msgspec
 from asyncpg import Connection, Record
 from asyncpg.pool import Pool, PoolConnectionProxy
 
+from hubbub.core import accounts, retention
+from hubbub.core import consent as cons
 from hubbub.core import moderation as mod
+from hubbub.core import registration as reg
+from hubbub.core.accounts import Account, AccountChange, ServerRole
+from hubbub.core.consent import Consent, DmPolicy, Invitation
 from hubbub.core.events import (
     EVENT_CLASSES,
     Event,
@@ -65,11 +70,12 @@ from hubbub.core.events import (
 )
 from hubbub.core.files import StoredFile, over_quota
 from hubbub.core.mentions import may_mention_room
-from hubbub.core.models import PublicRoom, Room, RoomInfo, RoomKind, RoomRole
-from hubbub.core.moderation import AuditEntry
+from hubbub.core.models import PublicRoom, Room, RoomInfo, RoomKind, RoomRole, dm_members
+from hubbub.core.moderation import AuditEntry, BanEntry
 from hubbub.core.profiles import Profile
 from hubbub.core.projection import edited, quote_of, replying, tombstone
 from hubbub.core.reactions import MAX_REACTIONS
+from hubbub.core.retention import RoomRetention
 from hubbub.core.roles import may_delete, owner
 from hubbub.core.search import (
     MIN_QUERY_CHARS,
@@ -81,6 +87,7 @@ from hubbub.core.search import (
     Sieve,
 )
 from hubbub.errors import (
+    AccountDeactivated,
     BadRequest,
     Conflict,
     Forbidden,
@@ -104,6 +111,7 @@ from hubbub.storage.base import (
 )
 from hubbub.storage.migrations.postgresql import migrate
 from hubbub.storage.rows import (
+    ACCOUNT_COLUMNS,
     AUDIT_COLUMNS,
     COMMON_COLUMNS,
     EVENT_COLUMNS,
@@ -111,6 +119,7 @@ from hubbub.storage.rows import (
     FILE_INSERT_COLUMNS,
     ROLES_QUERY,
     RowDecoder,
+    account,
     as_read,
     attached,
     audit_entry,
@@ -245,6 +254,8 @@ async def _connect(dsn: str, name: str) -> Connection[Record]:
 
 
 class PostgresStorage(Storage):
+    shared = True  # several nodes share one database
+
     def __init__(self, url: str, restart_delay: float = RESTART_DELAY) -> None:
         super().__init__()
         self.settings = parse_url(url)
@@ -555,11 +566,22 @@ class PostgresStorage(Storage):
 
     # --- accounts ---------------------------------------------------------------------
 
-    def create_user(self, username: str, password_hash: str, now: int) -> Awaitable[None]:
+    def create_user(
+        self,
+        username: str,
+        password_hash: str,
+        now: int,
+        invite: bytes | None = None,
+        refusal: str | None = None,
+    ) -> Awaitable[None]:
         async def job(db: Connection[Record], events: list[Event]) -> None:
             # Accounts are created one at a time, whichever node creates them, so that the
             # first is seen by every later one (reads of users are not blocked).
             await db.execute("LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE")
+            if invite is not None:
+                await _use_invite(db, invite, now)
+            elif refusal is not None and await db.fetchval("SELECT EXISTS (SELECT 1 FROM users)"):
+                raise Forbidden(refusal)
             added = await db.execute(
                 "INSERT INTO users (username, password_hash, created_at, role)"
                 " SELECT $1, $2, $3,"
@@ -594,6 +616,13 @@ class PostgresStorage(Storage):
         self, token_hash: bytes, username: str, now: int, expires_at: int
     ) -> Awaitable[None]:
         async def job(db: Connection[Record], events: list[Event]) -> None:
+            # The row lock waits for a deactivation being committed, which deletes tokens
+            # (then this sees it); one committed after this waits for the token, and deletes it.
+            deactivated = await db.fetchrow(
+                "SELECT deactivated_at FROM users WHERE username = $1 FOR SHARE", username
+            )
+            if deactivated is not None and deactivated[0] is not None:
+                raise AccountDeactivated(accounts.DEACTIVATED)
             await db.execute(
                 "INSERT INTO tokens (token_hash, username, created_at, expires_at)"
                 " VALUES ($1, $2, $3, $4)",
@@ -623,7 +652,12 @@ class PostgresStorage(Storage):
         return self._submit(job)
 
     def set_password(
-        self, username: str, password_hash: str, keep: bytes | None
+        self,
+        username: str,
+        password_hash: str,
+        keep: bytes | None,
+        close_sessions: bool = False,
+        now: int = 0,
     ) -> Awaitable[list[bytes]]:
         async def job(db: Connection[Record], events: list[Event]) -> list[bytes]:
             changed = await db.execute(
@@ -631,6 +665,8 @@ class PostgresStorage(Storage):
             )
             if not _count(changed):
                 raise NotFound(f"no user named {username!r}")
+            if close_sessions:
+                await _account_changed(db, username, AccountChange.PASSWORD, now)
             if keep is None:
                 return []
             rows = await db.fetch(
@@ -641,6 +677,70 @@ class PostgresStorage(Storage):
             return [bytes(token) for (token,) in rows]
 
         return self._submit(job)
+
+    # --- server accounts (20) ------------------------------------------------------------
+
+    async def accounts(self, after: str | None, limit: int) -> list[Account]:
+        async def read(db: DB) -> list[Account]:
+            rows = await db.fetch(
+                f'SELECT {ACCOUNT_COLUMNS} FROM users WHERE username > $1 COLLATE "C"'
+                ' ORDER BY username COLLATE "C" LIMIT $2',
+                after or "",
+                limit,
+            )
+            return [account(row) for row in rows]
+
+        return await self._read(read)
+
+    def set_server_role(
+        self, by: str | None, username: str, role: ServerRole, now: int
+    ) -> Awaitable[Account]:
+        async def job(db: Connection[Record], events: list[Event]) -> Account:
+            target = await _account_to_change(db, by, username)
+            if not accounts.changes_role(target, role, await _active_admins(db)):
+                return target
+            await db.execute("UPDATE users SET role = $1 WHERE username = $2", role.value, username)
+            await _log(db, accounts.entry(by, accounts.role_action(role), username, now))
+            return msgspec.structs.replace(target, role=role)
+
+        return self._submit(job)
+
+    def set_deactivated(
+        self, by: str | None, username: str, deactivated: bool, now: int
+    ) -> Awaitable[Account]:
+        async def job(db: Connection[Record], events: list[Event]) -> Account:
+            target = await _account_to_change(db, by, username)
+            if not accounts.changes_state(by, target, deactivated, await _active_admins(db)):
+                return target
+            await db.execute(
+                "UPDATE users SET deactivated_at = $1 WHERE username = $2",
+                now if deactivated else None,
+                username,
+            )
+            if deactivated:
+                await db.execute("DELETE FROM tokens WHERE username = $1", username)
+                await _account_changed(db, username, AccountChange.DEACTIVATED, now)
+            await _log(db, accounts.entry(by, accounts.state_action(deactivated), username, now))
+            return msgspec.structs.replace(target, deactivated=deactivated)
+
+        return self._submit(job)
+
+    async def account_changes(
+        self, after: int | None, limit: int
+    ) -> tuple[int, list[tuple[str, AccountChange]]]:
+        async def read(db: DB) -> tuple[int, list[tuple[str, AccountChange]]]:
+            if after is None:
+                last = await db.fetchval("SELECT coalesce(max(id), 0) FROM account_changes")
+                return int(last), []
+            rows = await db.fetch(
+                "SELECT id, username, kind FROM account_changes WHERE id > $1 ORDER BY id LIMIT $2",
+                after,
+                limit,
+            )
+            last = int(rows[-1][0]) if rows else after
+            return last, [(str(row[1]), AccountChange(row[2])) for row in rows]
+
+        return await self._read(read)
 
     async def profiles(self, usernames: Sequence[str]) -> list[Profile]:
         names = list(dict.fromkeys(usernames))
@@ -771,6 +871,7 @@ class PostgresStorage(Storage):
             row, _ = await self._locks.room(db, room, user)
             if await _banned(db, row.id, user):
                 raise Forbidden(mod.banned_from(room, user, by))
+            await _uninvite(db, row.id, user)  # joining consumes a pending invitation
             return await _join(db, events, self._locks, row, user, now, by)
 
         return self._submit(job, room)
@@ -803,6 +904,8 @@ class PostgresStorage(Storage):
                 raise room_not_found(event.room)
             if require_member:
                 await _check_unmuted(db, row, event)
+                if row.kind == RoomKind.DM and isinstance(event, Message):
+                    await _check_unblocked(db, row.name, event.user)
             # Under the room's lock, a retry on another node has committed by now: the insert
             # finds it and stores nothing. A retry reusing the id in another room at the same
             # instant meets the unique index instead.
@@ -876,40 +979,46 @@ class PostgresStorage(Storage):
                 raise Forbidden("only its author, the room's owner or an admin can delete it")
             if target.deleted:
                 return Changed(target, None)
-            gone = msgspec.structs.replace(delete, thread=target.thread)
-            stored = await _insert(db, events, room, gone)
+            stored = await _erase(db, events, room, target, delete)
             if target.user != delete.user:
                 await _log(db, mod.deleted_entry(stored, target.user))
-            # The body goes from the message and from every edit of it: erased, not hidden.
-            await db.execute(
-                "UPDATE events SET body = '', edited_at = NULL, deleted = TRUE, mentions = NULL,"
-                " room_mention = FALSE, files = NULL WHERE room_id = $1 AND seq = $2",
-                room.id,
-                delete.target,
-            )
-            # Its files go with it: unreachable from this commit on, their blobs swept.
-            await db.execute(
-                "DELETE FROM files WHERE room_id = $1 AND seq = $2", room.id, delete.target
-            )
-            await db.execute(
-                "UPDATE events SET body = '', mentions = NULL, room_mention = FALSE"
-                " WHERE room_id = $1 AND target = $2 AND type = 'message_edited'",
-                room.id,
-                delete.target,
-            )
-            await _unmention(db, room.id, target)
-            if target.thread is not None:
-                await db.execute(
-                    "UPDATE events SET replies = replies - 1 WHERE room_id = $1 AND seq = $2",
-                    room.id,
-                    target.thread,
-                )
-            await db.execute(
-                "DELETE FROM reactions WHERE room_id = $1 AND seq = $2", room.id, delete.target
-            )
             return Changed(tombstone(target), stored)
 
         return self._submit(job, delete.room)
+
+    def expire(
+        self, room: str, before: int, now: int, limit: int, earlier: int = 0
+    ) -> Awaitable[int]:
+        async def job(db: Connection[Record], events: list[Event]) -> int:
+            # Under the room's lock: a pass of another node waits, then finds these deleted.
+            locked, _ = await self._locks.room(db, room, retention.RETENTION_DELETER)
+            rows = await db.fetch(
+                f"SELECT {EVENT_COLUMNS} FROM events WHERE room_id = $1 AND type = 'message'"
+                " AND deleted IS NOT TRUE AND ts < $2 ORDER BY ts LIMIT $3",
+                locked.id,
+                before,
+                limit,
+            )
+            for row in rows:
+                target = _event(room, row)
+                assert isinstance(target, Message)
+                delete = retention.deletion(room, target.seq, now)
+                await _erase(db, events, locked, target, delete)
+            if len(rows) < limit and earlier + len(rows) > 0:
+                await _log(db, retention.entry(room, now, earlier + len(rows), before))
+            return len(rows)
+
+        return self._submit(job, room)
+
+    async def retention_rooms(self) -> list[RoomRetention]:
+        async def read(db: DB) -> list[RoomRetention]:
+            rows = await db.fetch("SELECT name, kind, room_retention_days FROM rooms ORDER BY name")
+            return [RoomRetention(name, RoomKind(kind), days) for name, kind, days in rows]
+
+        return await self._read(read)
+
+    async def compact(self) -> None:
+        """Nothing to do here: autovacuum reclaims the dead rows (docs/operations.md)."""
 
     def react(self, reaction: ReactionAdded | ReactionRemoved) -> Awaitable[Changed]:
         async def job(db: Connection[Record], events: list[Event]) -> Changed:
@@ -1007,6 +1116,7 @@ class PostgresStorage(Storage):
                     )
                     if not _count(added):
                         return None
+                    await _uninvite(db, room.id, event.user)
                 await db.execute(
                     "DELETE FROM members WHERE room_id = $1 AND username = $2", room.id, event.user
                 )
@@ -1044,13 +1154,28 @@ class PostgresStorage(Storage):
                 )
                 return event if gone else None
             case RoomChanged():
-                topic = await db.fetchval("SELECT room_topic FROM rooms WHERE id = $1", room.id)
-                change = mod.settings_change(event, topic, room.kind)
+                settings = await db.fetchrow(
+                    "SELECT room_topic, room_title, room_retention_days FROM rooms WHERE id = $1",
+                    room.id,
+                )
+                assert settings is not None  # the room is locked
+                topic, title, days = settings
+                change = mod.settings_change(event, topic, room.kind, title, days)
                 if change is None:
                     return None
                 if change.topic is not None:
                     await db.execute(
                         "UPDATE rooms SET room_topic = $1 WHERE id = $2", change.topic, room.id
+                    )
+                if change.title is not None:
+                    await db.execute(
+                        "UPDATE rooms SET room_title = $1 WHERE id = $2", change.title, room.id
+                    )
+                if change.retention_days is not None:
+                    await db.execute(
+                        "UPDATE rooms SET room_retention_days = $1 WHERE id = $2",
+                        retention.setting(change.retention_days),
+                        room.id,
                     )
                 if change.private is not None:
                     kind = RoomKind.PRIVATE if change.private else RoomKind.PUBLIC
@@ -1073,6 +1198,36 @@ class PostgresStorage(Storage):
 
         return await self._read(read)
 
+    async def bans(self, room: str) -> list[BanEntry]:
+        async def read(db: DB) -> list[BanEntry]:
+            found = await _find_room(db, room)
+            if found is None:
+                raise room_not_found(room)
+            rows = await db.fetch(
+                "SELECT username, by_user, reason, ts FROM bans WHERE room_id = $1"
+                " ORDER BY ts DESC, username LIMIT $2",
+                found.id,
+                mod.MAX_BANS_LISTED,
+            )
+            return [BanEntry(user=u, by=b, reason=r, ts=ts) for u, b, r, ts in rows]
+
+        return await self._read(read, snapshot=True)
+
+    async def mutes(self, room: str, now: int) -> dict[str, int | None]:
+        async def read(db: DB) -> dict[str, int | None]:
+            found = await _find_room(db, room)
+            if found is None:
+                raise room_not_found(room)
+            rows = await db.fetch(
+                "SELECT username, until_ts FROM mutes WHERE room_id = $1"
+                " AND (until_ts IS NULL OR until_ts > $2) ORDER BY username",
+                found.id,
+                now,
+            )
+            return {user: until for user, until in rows}
+
+        return await self._read(read, snapshot=True)
+
     async def audit(self, before: int | None, limit: int) -> list[AuditEntry]:
         async def read(db: DB) -> list[AuditEntry]:
             rows = await db.fetch(
@@ -1084,6 +1239,159 @@ class PostgresStorage(Storage):
             return [audit_entry(row) for row in rows]
 
         return await self._read(read)
+
+    # --- consent ------------------------------------------------------------------------
+
+    def invite(
+        self,
+        room: str,
+        user: str,
+        by: str,
+        now: int,
+        per_invitee: int = cons.MAX_INVITATIONS_PER_INVITEE,
+        per_inviter: int = cons.MAX_INVITATIONS_PER_INVITER,
+    ) -> Awaitable[Invitation | None]:
+        async def job(db: Connection[Record], events: list[Event]) -> Invitation | None:
+            row, role = await self._locks.room(db, room, by)
+            if role is None:
+                if row.kind == RoomKind.PUBLIC:
+                    raise Forbidden(f"join {room!r} before you invite others to it")
+                raise room_not_found(room)
+            await _require_users(db, (user,))
+            if await _banned(db, row.id, user):
+                raise Forbidden(mod.banned_from(room, user, by))
+            if await self._locks.role(db, row, user) is not None:
+                return None
+            if await _invited(db, row.id, user):
+                return None
+            sent = await db.fetchval("SELECT count(*) FROM invitations WHERE by_user = $1", by)
+            if sent >= per_inviter:
+                raise TooLarge(cons.too_many_from_inviter(per_inviter))
+            received = await db.fetchval(
+                "SELECT count(*) FROM invitations WHERE username = $1", user
+            )
+            if received >= per_invitee:
+                raise TooLarge(cons.too_many_for_invitee(user, per_invitee))
+            await db.execute(
+                "INSERT INTO invitations (room_id, username, by_user, ts) VALUES ($1, $2, $3, $4)",
+                row.id,
+                user,
+                by,
+                now,
+            )
+            topic = await db.fetchval("SELECT room_topic FROM rooms WHERE id = $1", row.id)
+            private = row.kind != RoomKind.PUBLIC
+            return Invitation(room=room, by=by, ts=now, private=private, topic=topic)
+
+        return self._submit(job, room)
+
+    def accept_invitation(self, room: str, user: str, now: int) -> Awaitable[Joined]:
+        async def job(db: Connection[Record], events: list[Event]) -> Joined:
+            found = await _find_room(db, room)
+            by = None
+            if found is not None:
+                by = await db.fetchval(
+                    "DELETE FROM invitations WHERE room_id = $1 AND username = $2"
+                    " RETURNING by_user",
+                    found.id,
+                    user,
+                )
+            if found is None or by is None:
+                raise NotFound(cons.no_invitation(room))
+            row, _ = await self._locks.room(db, room, user)
+            if await _banned(db, row.id, user):
+                raise Forbidden(mod.banned_from(room, user, None))
+            return await _join(db, events, self._locks, row, user, now, by)
+
+        return self._submit(job, room)
+
+    def decline_invitation(self, room: str, user: str) -> Awaitable[None]:
+        async def job(db: Connection[Record], events: list[Event]) -> None:
+            found = await _find_room(db, room)
+            if found is None or not await _uninvite(db, found.id, user):
+                raise NotFound(cons.no_invitation(room))
+
+        return self._submit(job)
+
+    async def invitations(self, user: str) -> list[Invitation]:
+        async def read(db: DB) -> list[Invitation]:
+            rows = await db.fetch(
+                "SELECT r.name, i.by_user, i.ts, r.kind, r.room_topic FROM invitations i"
+                " JOIN rooms r ON r.id = i.room_id WHERE i.username = $1"
+                ' ORDER BY i.ts, r.name COLLATE "C"',
+                user,
+            )
+            return [
+                Invitation(room=name, by=by, ts=ts, private=kind != RoomKind.PUBLIC, topic=topic)
+                for name, by, ts, kind, topic in rows
+            ]
+
+        return await self._read(read)
+
+    def block(
+        self, blocker: str, blocked: str, now: int, cap: int = cons.MAX_BLOCKS
+    ) -> Awaitable[bool]:
+        async def job(db: Connection[Record], events: list[Event]) -> bool:
+            await _require_users(db, (blocked,))
+            if await _blocks(db, blocker, blocked):
+                return False
+            count = await db.fetchval("SELECT count(*) FROM blocks WHERE blocker = $1", blocker)
+            if count >= cap:
+                raise TooLarge(cons.too_many_blocks(cap))
+            added = await db.execute(
+                "INSERT INTO blocks (blocker, blocked, ts) VALUES ($1, $2, $3)"
+                " ON CONFLICT DO NOTHING",
+                blocker,
+                blocked,
+                now,
+            )
+            return bool(_count(added))
+
+        return self._submit(job)
+
+    def unblock(self, blocker: str, blocked: str) -> Awaitable[bool]:
+        async def job(db: Connection[Record], events: list[Event]) -> bool:
+            gone = await db.execute(
+                "DELETE FROM blocks WHERE blocker = $1 AND blocked = $2", blocker, blocked
+            )
+            return bool(_count(gone))
+
+        return self._submit(job)
+
+    async def blocks(self, user: str) -> list[str]:
+        async def read(db: DB) -> list[str]:
+            rows = await db.fetch(
+                'SELECT blocked FROM blocks WHERE blocker = $1 ORDER BY blocked COLLATE "C"', user
+            )
+            return [name for (name,) in rows]
+
+        return await self._read(read)
+
+    async def consent(self, user: str, other: str) -> Consent:
+        async def read(db: DB) -> Consent:
+            shared = await db.fetchval(
+                "SELECT 1 FROM members a JOIN members b ON b.room_id = a.room_id"
+                " WHERE a.username = $1 AND b.username = $2 LIMIT 1",
+                user,
+                other,
+            )
+            blocks = await _blocks(db, user, other)
+            return Consent(await _dm_policy(db, user), blocks, shared is not None)
+
+        return await self._read(read, snapshot=True)
+
+    async def dm_policy(self, user: str) -> DmPolicy:
+        return await self._read(lambda db: _dm_policy(db, user))
+
+    def set_dm_policy(self, user: str, policy: DmPolicy) -> Awaitable[None]:
+        async def job(db: Connection[Record], events: list[Event]) -> None:
+            changed = await db.execute(
+                "UPDATE users SET dm_policy = $1 WHERE username = $2", policy.value, user
+            )
+            if not _count(changed):
+                raise NotFound(f"no user named {user!r}")
+
+        return self._submit(job)
 
     def mark_read(self, room: str, user: str, seq: int) -> Awaitable[int]:
         async def job(db: Connection[Record], events: list[Event]) -> int:
@@ -1128,11 +1436,14 @@ class PostgresStorage(Storage):
     async def public_rooms(self) -> list[PublicRoom]:
         async def read(db: DB) -> list[PublicRoom]:
             rows = await db.fetch(
-                "SELECT r.name, count(m.username), r.last_seq FROM rooms r"
-                " LEFT JOIN members m ON m.room_id = r.id WHERE r.kind = 'public'"
-                " GROUP BY r.id ORDER BY r.name"
+                "SELECT r.name, count(m.username), r.last_seq, r.room_title, r.room_topic"
+                " FROM rooms r LEFT JOIN members m ON m.room_id = r.id"
+                " WHERE r.kind = 'public' GROUP BY r.id ORDER BY r.name"
             )
-            return [PublicRoom(name=n, members=c, last_seq=s) for n, c, s in rows]
+            return [
+                PublicRoom(name=n, members=c, last_seq=s, title=title, topic=topic)
+                for n, c, s, title, topic in rows
+            ]
 
         return await self._read(read)
 
@@ -1347,6 +1658,141 @@ class PostgresStorage(Storage):
             return {blob for (blob,) in rows}
 
         return await self._read(read)
+
+    # --- registration and guests -----------------------------------------------------------
+
+    async def has_users(self) -> bool:
+        return bool(await self._read(lambda db: db.fetchval("SELECT EXISTS (SELECT 1 FROM users)")))
+
+    async def settings_version(self) -> int:
+        async def read(db: DB) -> int:
+            found = await db.fetchval("SELECT version FROM server_settings WHERE id = 1")
+            return 0 if found is None else int(found)
+
+        return await self._read(read)
+
+    async def server_settings(self) -> reg.Stored:
+        async def read(db: DB) -> reg.Stored:
+            row = await db.fetchrow(
+                "SELECT registration, guests, version FROM server_settings WHERE id = 1"
+            )
+            bans = await db.fetch("SELECT network FROM guest_bans ORDER BY network")
+            networks = tuple(str(ban[0]) for ban in bans)
+            if row is None:
+                return reg.Stored(guest_bans=networks)
+            mode = None if row[0] is None else reg.Mode(row[0])
+            return reg.Stored(mode, row[1], networks, int(row[2]))
+
+        return await self._read(read, snapshot=True)
+
+    def change_settings(self, actor: str, now: int, changes: reg.Changes) -> Awaitable[None]:
+        async def job(db: Connection[Record], events: list[Event]) -> None:
+            await _bump_settings(db)
+            if changes.registration is not msgspec.UNSET:
+                mode = None if changes.registration is None else str(changes.registration)
+                await db.execute("UPDATE server_settings SET registration = $1 WHERE id = 1", mode)
+            if changes.guests is not msgspec.UNSET:
+                await db.execute(
+                    "UPDATE server_settings SET guests = $1 WHERE id = 1", changes.guests
+                )
+            for entry in reg.changed_entries(actor, now, changes):
+                await _log(db, entry)
+
+        return self._submit(job)
+
+    def create_invite(self, invite: reg.Invite, code_hash: bytes) -> Awaitable[None]:
+        async def job(db: Connection[Record], events: list[Event]) -> None:
+            # One at a time on every node, so that the cap holds.
+            await db.execute("LOCK TABLE invite_links IN SHARE ROW EXCLUSIVE MODE")
+            await db.execute(
+                "DELETE FROM invite_links WHERE expires_at <= $1"
+                " OR (max_uses IS NOT NULL AND uses >= max_uses)",
+                invite.created_at,
+            )
+            if await db.fetchval("SELECT count(*) FROM invite_links") >= reg.MAX_INVITES:
+                raise Conflict(reg.TOO_MANY_INVITES)
+            await db.execute(
+                "INSERT INTO invite_links (id, code_hash, created_by, created_at, expires_at,"
+                " max_uses) VALUES ($1, $2, $3, $4, $5, $6)",
+                invite.id,
+                code_hash,
+                invite.created_by,
+                invite.created_at,
+                invite.expires_at,
+                invite.max_uses,
+            )
+            await _log(db, reg.invite_entry(invite))
+
+        return self._submit(job)
+
+    async def invites(self) -> list[reg.Invite]:
+        async def read(db: DB) -> list[reg.Invite]:
+            rows = await db.fetch(
+                f"SELECT {reg.INVITE_COLUMNS} FROM invite_links ORDER BY created_at DESC, id"
+            )
+            return [reg.invite_of(tuple(row)) for row in rows]
+
+        return await self._read(read)
+
+    def revoke_invite(self, invite_id: str, actor: str, now: int) -> Awaitable[None]:
+        async def job(db: Connection[Record], events: list[Event]) -> None:
+            gone = await db.execute("DELETE FROM invite_links WHERE id = $1", invite_id)
+            if not _count(gone):
+                raise NotFound(reg.no_invite(invite_id))
+            await _log(db, reg.revoke_entry(invite_id, actor, now))
+
+        return self._submit(job)
+
+    def ban_guests(self, network: str, actor: str, now: int) -> Awaitable[bool]:
+        async def job(db: Connection[Record], events: list[Event]) -> bool:
+            # One at a time on every node, so that the cap holds.
+            await db.execute("LOCK TABLE guest_bans IN SHARE ROW EXCLUSIVE MODE")
+            if await db.fetchval("SELECT 1 FROM guest_bans WHERE network = $1", network):
+                return False
+            if await db.fetchval("SELECT count(*) FROM guest_bans") >= reg.MAX_GUEST_BANS:
+                raise TooLarge(reg.TOO_MANY_GUEST_BANS)
+            await db.execute(
+                "INSERT INTO guest_bans (network, by_user, ts) VALUES ($1, $2, $3)",
+                network,
+                actor,
+                now,
+            )
+            await _bump_settings(db)
+            await _log(db, reg.guest_ban_entry(network, actor, now, banned=True))
+            return True
+
+        return self._submit(job)
+
+    def unban_guests(self, network: str, actor: str, now: int) -> Awaitable[None]:
+        async def job(db: Connection[Record], events: list[Event]) -> None:
+            gone = await db.execute("DELETE FROM guest_bans WHERE network = $1", network)
+            if not _count(gone):
+                raise NotFound(reg.no_guest_ban(network))
+            await _bump_settings(db)
+            await _log(db, reg.guest_ban_entry(network, actor, now, banned=False))
+
+        return self._submit(job)
+
+
+async def _bump_settings(db: Connection[Record]) -> None:
+    """Move the settings' version (making their row on the first change)."""
+    await db.execute(
+        "INSERT INTO server_settings (id, version) VALUES (1, 1)"
+        " ON CONFLICT (id) DO UPDATE SET version = server_settings.version + 1"
+    )
+
+
+async def _use_invite(db: Connection[Record], code_hash: bytes, now: int) -> None:
+    """Count a use of the live invite link of ``code_hash``, or ``Forbidden``. The row's
+    lock makes a racing use wait and then see the count this one leaves."""
+    used = await db.execute(
+        "UPDATE invite_links SET uses = uses + 1 WHERE code_hash = $1 AND expires_at > $2"
+        " AND (max_uses IS NULL OR uses < max_uses)",
+        code_hash,
+        now,
+    )
+    if not _count(used):
+        raise Forbidden(reg.BAD_INVITE)
 
 
 # --- SQL shared by the jobs and the reads -------------------------------------------------
@@ -1603,6 +2049,43 @@ async def _insert_unless_stored(
     return stored
 
 
+async def _erase(
+    db: Connection[Record],
+    events: list[Event],
+    room: _Room,
+    target: Message,
+    delete: MessageDeleted,
+) -> MessageDeleted:
+    """Delete ``target`` as ``delete`` says, rights checked, in the caller's transaction:
+    the one path of every delete (its author's, a moderator's, retention's)."""
+    gone = msgspec.structs.replace(delete, thread=target.thread)
+    stored = await _insert(db, events, room, gone)
+    # The body goes from the message and from every edit of it: erased, not hidden.
+    await db.execute(
+        "UPDATE events SET body = '', edited_at = NULL, deleted = TRUE, mentions = NULL,"
+        " room_mention = FALSE, files = NULL WHERE room_id = $1 AND seq = $2",
+        room.id,
+        target.seq,
+    )
+    # Its files go with it: unreachable from this commit on, their blobs swept.
+    await db.execute("DELETE FROM files WHERE room_id = $1 AND seq = $2", room.id, target.seq)
+    await db.execute(
+        "UPDATE events SET body = '', mentions = NULL, room_mention = FALSE"
+        " WHERE room_id = $1 AND target = $2 AND type = 'message_edited'",
+        room.id,
+        target.seq,
+    )
+    await _unmention(db, room.id, target)
+    if target.thread is not None:
+        await db.execute(
+            "UPDATE events SET replies = replies - 1 WHERE room_id = $1 AND seq = $2",
+            room.id,
+            target.thread,
+        )
+    await db.execute("DELETE FROM reactions WHERE room_id = $1 AND seq = $2", room.id, target.seq)
+    return stored
+
+
 async def _target(db: DB, room: _Room, seq: int) -> Message:
     """The message ``seq`` of the room as it stands; ``NotFound`` if that is no message."""
     row = await db.fetchrow(
@@ -1755,6 +2238,50 @@ async def _unmention(db: Connection[Record], room_id: int, message: Message) -> 
         )
 
 
+# Taken by every change of a server role or of deactivation, for its transaction: two
+# admins demoting each other at once, on any nodes, are checked one after the other.
+_ACCOUNTS_LOCK = 0x6875_6262_0001
+
+
+async def _account_to_change(db: Connection[Record], by: str | None, username: str) -> Account:
+    """The account ``by`` may change (an active server admin, or None: the command line),
+    under the accounts' lock; ``Forbidden``, ``NotFound``."""
+    await db.execute("SELECT pg_advisory_xact_lock($1)", _ACCOUNTS_LOCK)
+    if by is not None:
+        accounts.check_actor(await _account(db, by))
+    return accounts.found(await _account(db, username), username)
+
+
+async def _account(db: DB, username: str) -> Account | None:
+    row = await db.fetchrow(f"SELECT {ACCOUNT_COLUMNS} FROM users WHERE username = $1", username)
+    return None if row is None else account(row)
+
+
+async def _active_admins(db: DB) -> int:
+    count = await db.fetchval(
+        "SELECT count(*) FROM users WHERE role = 'admin' AND deactivated_at IS NULL"
+    )
+    return int(count)
+
+
+async def _account_changed(
+    db: Connection[Record], username: str, kind: AccountChange, now: int
+) -> None:
+    """Tell every node to close the sessions of ``username``; forget changes every node has
+    polled long since. The table's lock, held to the commit, makes writers take turns, so
+    ids commit in their order and a poll past an id never misses a smaller one."""
+    await db.execute("LOCK TABLE account_changes IN EXCLUSIVE MODE")
+    await db.execute(
+        "INSERT INTO account_changes (username, kind, ts) VALUES ($1, $2, $3)",
+        username,
+        kind.value,
+        now,
+    )
+    await db.execute(
+        "DELETE FROM account_changes WHERE ts < $1", now - accounts.ACCOUNT_CHANGES_KEPT_MS
+    )
+
+
 async def _is_admin(db: DB, user: str) -> bool:
     role = await db.fetchval("SELECT role FROM users WHERE username = $1", user)
     return bool(role == "admin")
@@ -1774,6 +2301,42 @@ async def _banned(db: DB, room_id: int, user: str) -> bool:
         "SELECT 1 FROM bans WHERE room_id = $1 AND username = $2", room_id, user
     )
     return found is not None
+
+
+async def _invited(db: DB, room_id: int, user: str) -> bool:
+    found = await db.fetchval(
+        "SELECT 1 FROM invitations WHERE room_id = $1 AND username = $2", room_id, user
+    )
+    return found is not None
+
+
+async def _uninvite(db: DB, room_id: int, user: str) -> bool:
+    """Delete the user's pending invitation to the room; whether there was one."""
+    gone = await db.execute(
+        "DELETE FROM invitations WHERE room_id = $1 AND username = $2", room_id, user
+    )
+    return bool(_count(gone))
+
+
+async def _blocks(db: DB, blocker: str, blocked: str) -> bool:
+    found = await db.fetchval(
+        "SELECT 1 FROM blocks WHERE blocker = $1 AND blocked = $2", blocker, blocked
+    )
+    return found is not None
+
+
+async def _check_unblocked(db: DB, dm: str, author: str) -> None:
+    """``Forbidden`` if the other member of the DM room ``dm`` blocks ``author``: in the
+    words of a refused DM, which do not tell a block from the policy."""
+    first, second = dm_members(dm)
+    other = second if author == first else first
+    if await _blocks(db, other, author):
+        raise Forbidden(cons.refuses_dms(other))
+
+
+async def _dm_policy(db: DB, user: str) -> DmPolicy:
+    found = await db.fetchval("SELECT dm_policy FROM users WHERE username = $1", user)
+    return DmPolicy.EVERYONE if found is None else DmPolicy(found)
 
 
 async def _check_unmuted(db: DB, room: _Room, event: Event) -> None:
@@ -1883,14 +2446,15 @@ async def _join(
 async def _info(db: DB, room_id: int, user: str) -> RoomInfo | None:
     """The room as ``user`` sees it."""
     row = await db.fetchrow(
-        "SELECT r.name, r.kind, r.last_seq, m.read_seq FROM rooms r"
+        "SELECT r.name, r.kind, r.last_seq, m.read_seq, r.room_title, r.room_topic,"
+        " r.room_retention_days FROM rooms r"
         " JOIN members m ON m.room_id = r.id WHERE r.id = $1 AND m.username = $2",
         room_id,
         user,
     )
     if row is None:
         return None
-    name, kind, last_seq, read_seq = row
+    name, kind, last_seq, read_seq, title, topic, retention_days = row
     unread = await db.fetchval(
         "SELECT count(*) FROM (SELECT 1 FROM events WHERE room_id = $1 AND seq > $2"
         " AND type = 'message' AND author <> $3 AND deleted IS NOT TRUE LIMIT $4) AS unread",
@@ -1922,6 +2486,9 @@ async def _info(db: DB, room_id: int, user: str) -> RoomInfo | None:
         unread=unread,
         unread_mentions=unread_mentions,
         role=await _role(db, room_id, room_kind, user),
+        title=title,
+        topic=topic,
+        retention_days=retention_days,
     )
 
 
@@ -1944,14 +2511,18 @@ async def _close_quietly(db: Connection[Record]) -> None:
 
 
 # A profile as read: the columns, and what makes a Profile of them.
-_PROFILE_COLUMNS = "username, display_name, status, avatar_version, role"
+_PROFILE_COLUMNS = "username, display_name, status, avatar_version, role, deactivated_at"
 
 
 def _profile(row: Record) -> Profile:
-    name, display_name, status, avatar, role = row
-    admin = role == "admin"
+    name, display_name, status, avatar, role, deactivated_at = row
     return Profile(
-        username=name, display_name=display_name, status=status, avatar=avatar, admin=admin
+        username=name,
+        display_name=display_name,
+        status=status,
+        avatar=avatar,
+        admin=role == "admin",
+        deactivated=deactivated_at is not None,
     )
 
 

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 
 import msgspec
 
+from hubbub.core.accounts import Account, ServerRole
 from hubbub.core.events import EVENT_CLASSES, Event, Message, Quote, Reaction, own_fields
 from hubbub.core.files import FileInfo, StoredFile
 from hubbub.core.models import RoomKind, RoomRole
@@ -190,4 +191,18 @@ def audit_entry(row: Row) -> AuditEntry:
         room=row[4],
         target=row[5],
         detail=row[6],
+    )
+
+
+# An account as the server admins' listing reads it: ``account`` makes it of a row.
+ACCOUNT_COLUMNS = "username, display_name, role, deactivated_at, created_at"
+
+
+def account(row: Row) -> Account:
+    return Account(
+        username=row[0],
+        display_name=row[1],
+        role=ServerRole(row[2]),
+        deactivated=row[3] is not None,
+        created_at=row[4],
     )

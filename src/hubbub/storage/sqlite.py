@@ -28,7 +28,12 @@ from typing import Any, Generic, TypeVar, cast
 
 import msgspec
 
+from hubbub.core import accounts, retention
+from hubbub.core import consent as cons
 from hubbub.core import moderation as mod
+from hubbub.core import registration as reg
+from hubbub.core.accounts import Account, AccountChange, ServerRole
+from hubbub.core.consent import Consent, DmPolicy, Invitation
 from hubbub.core.events import (
     EVENT_CLASSES,
     Event,
@@ -54,11 +59,12 @@ from hubbub.core.events import (
 )
 from hubbub.core.files import StoredFile, over_quota
 from hubbub.core.mentions import may_mention_room
-from hubbub.core.models import PublicRoom, Room, RoomInfo, RoomKind, RoomRole
-from hubbub.core.moderation import AuditEntry
+from hubbub.core.models import PublicRoom, Room, RoomInfo, RoomKind, RoomRole, dm_members
+from hubbub.core.moderation import AuditEntry, BanEntry
 from hubbub.core.profiles import Profile
 from hubbub.core.projection import edited, quote_of, replying, tombstone
 from hubbub.core.reactions import MAX_REACTIONS
+from hubbub.core.retention import RoomRetention
 from hubbub.core.roles import may_delete, owner
 from hubbub.core.search import (
     MIN_QUERY_CHARS,
@@ -69,6 +75,7 @@ from hubbub.core.search import (
     Sieve,
 )
 from hubbub.errors import (
+    AccountDeactivated,
     BadRequest,
     Conflict,
     Forbidden,
@@ -92,6 +99,7 @@ from hubbub.storage.base import (
 )
 from hubbub.storage.migrations.sqlite import migrate
 from hubbub.storage.rows import (
+    ACCOUNT_COLUMNS,
     AUDIT_COLUMNS,
     COMMON_COLUMNS,
     EVENT_COLUMNS,
@@ -99,6 +107,7 @@ from hubbub.storage.rows import (
     FILE_INSERT_COLUMNS,
     ROLES_QUERY,
     RowDecoder,
+    account,
     as_read,
     attached,
     audit_entry,
@@ -122,6 +131,10 @@ MAX_CACHED_MEMBERSHIPS = 200_000
 RESTART_DELAY = 1.0  # seconds before a dead writer is restarted; doubles while that fails
 MAX_RESTART_DELAY = 30.0
 READ_ERRORS_QUIET = 60.0  # seconds without a failed read that end a burst of them
+# After a retention pass: bounded work on the search index and the free pages.
+FTS_MERGE_PAGES = 500  # pages of the search index merged at most
+VACUUM_PAGES = 2000  # free pages given back at most (with auto_vacuum INCREMENTAL)
+INCREMENTAL = 2  # PRAGMA auto_vacuum's value for INCREMENTAL
 
 # A write, run on the writer thread inside the batch's transaction: it adds the events it
 # appends to the list it is given (published after the commit) and returns its result.
@@ -231,6 +244,15 @@ class _WriterCache:
         self.members.clear()
 
 
+def _file_identity(path: Path) -> tuple[int, int] | None:
+    """The device and inode of the file at ``path``, None if there is none."""
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return stat.st_dev, stat.st_ino
+
+
 class SQLiteStorage(Storage):
     def __init__(self, path: Path, restart_delay: float = RESTART_DELAY) -> None:
         super().__init__()
@@ -251,12 +273,14 @@ class SQLiteStorage(Storage):
         self._last_read_error = -math.inf  # when a read last failed (time.monotonic)
         self._read_lock = threading.Lock()
         self.commit_stats = CommitStats()  # the writer thread's, read by /metrics
+        self._file: tuple[int, int] | None = None  # the database file opened (device, inode)
 
     # --- lifecycle ---------------------------------------------------------------------
 
     async def open(self) -> None:
         self._loop = asyncio.get_running_loop()
         db, _ = await asyncio.to_thread(_open_migrated, self.path)
+        self._file = _file_identity(self.path)
         self._writer = threading.Thread(
             target=self._run_writer, args=(db,), name="hubbub-sqlite-writer", daemon=True
         )
@@ -527,14 +551,29 @@ class SQLiteStorage(Storage):
             raise Unavailable("the server is shutting down")
         if self._writer_down:
             raise _writer_unavailable()
+        if _file_identity(self.path) != self._file:
+            # Open connections go on using a moved or deleted file, and everything written
+            # to it would be gone at the next start.
+            raise Unavailable(f"the database file {str(self.path)!r} is gone or was replaced")
         if not self._commits_ok:  # healthy again once a write commits
             await self._submit(_rewrite_version)
         await self._read(lambda db: db.execute("SELECT 1 FROM rooms LIMIT 1").fetchall())
 
     # --- accounts ---------------------------------------------------------------------
 
-    def create_user(self, username: str, password_hash: str, now: int) -> Awaitable[None]:
+    def create_user(
+        self,
+        username: str,
+        password_hash: str,
+        now: int,
+        invite: bytes | None = None,
+        refusal: str | None = None,
+    ) -> Awaitable[None]:
         def job(db: sqlite3.Connection, events: list[Event]) -> None:
+            if invite is not None:
+                _use_invite(db, invite, now)
+            elif refusal is not None and db.execute("SELECT 1 FROM users LIMIT 1").fetchone():
+                raise Forbidden(refusal)
             try:
                 # One writer: no other account can be created between the check and the insert.
                 db.execute(
@@ -568,6 +607,7 @@ class SQLiteStorage(Storage):
         self, token_hash: bytes, username: str, now: int, expires_at: int
     ) -> Awaitable[None]:
         def job(db: sqlite3.Connection, events: list[Event]) -> None:
+            _check_active(db, username)
             db.execute(
                 "INSERT INTO tokens (token_hash, username, created_at, expires_at)"
                 " VALUES (?, ?, ?, ?)",
@@ -593,7 +633,12 @@ class SQLiteStorage(Storage):
         return self._submit(job)
 
     def set_password(
-        self, username: str, password_hash: str, keep: bytes | None
+        self,
+        username: str,
+        password_hash: str,
+        keep: bytes | None,
+        close_sessions: bool = False,
+        now: int = 0,
     ) -> Awaitable[list[bytes]]:
         def job(db: sqlite3.Connection, events: list[Event]) -> list[bytes]:
             changed = db.execute(
@@ -601,6 +646,8 @@ class SQLiteStorage(Storage):
             )
             if changed.rowcount == 0:
                 raise NotFound(f"no user named {username!r}")
+            if close_sessions:
+                _account_changed(db, username, AccountChange.PASSWORD, now)
             if keep is None:
                 return []
             rows = db.execute(
@@ -610,6 +657,70 @@ class SQLiteStorage(Storage):
             return [bytes(token) for (token,) in rows]
 
         return self._submit(job)
+
+    # --- server accounts (20) ------------------------------------------------------------
+
+    async def accounts(self, after: str | None, limit: int) -> list[Account]:
+        def read(db: sqlite3.Connection) -> list[Account]:
+            rows = db.execute(
+                f"SELECT {ACCOUNT_COLUMNS} FROM users WHERE username > ? ORDER BY username LIMIT ?",
+                (after or "", limit),
+            ).fetchall()
+            return [account(row) for row in rows]
+
+        return await self._read(read)
+
+    def set_server_role(
+        self, by: str | None, username: str, role: ServerRole, now: int
+    ) -> Awaitable[Account]:
+        def job(db: sqlite3.Connection, events: list[Event]) -> Account:
+            if by is not None:
+                accounts.check_actor(_account(db, by))
+            target = accounts.found(_account(db, username), username)
+            if not accounts.changes_role(target, role, _active_admins(db)):
+                return target
+            db.execute("UPDATE users SET role = ? WHERE username = ?", (role.value, username))
+            _log(db, accounts.entry(by, accounts.role_action(role), username, now))
+            return msgspec.structs.replace(target, role=role)
+
+        return self._submit(job)
+
+    def set_deactivated(
+        self, by: str | None, username: str, deactivated: bool, now: int
+    ) -> Awaitable[Account]:
+        def job(db: sqlite3.Connection, events: list[Event]) -> Account:
+            if by is not None:
+                accounts.check_actor(_account(db, by))
+            target = accounts.found(_account(db, username), username)
+            if not accounts.changes_state(by, target, deactivated, _active_admins(db)):
+                return target
+            db.execute(
+                "UPDATE users SET deactivated_at = ? WHERE username = ?",
+                (now if deactivated else None, username),
+            )
+            if deactivated:
+                db.execute("DELETE FROM tokens WHERE username = ?", (username,))
+                _account_changed(db, username, AccountChange.DEACTIVATED, now)
+            _log(db, accounts.entry(by, accounts.state_action(deactivated), username, now))
+            return msgspec.structs.replace(target, deactivated=deactivated)
+
+        return self._submit(job)
+
+    async def account_changes(
+        self, after: int | None, limit: int
+    ) -> tuple[int, list[tuple[str, AccountChange]]]:
+        def read(db: sqlite3.Connection) -> tuple[int, list[tuple[str, AccountChange]]]:
+            if after is None:
+                row = db.execute("SELECT coalesce(max(id), 0) FROM account_changes").fetchone()
+                return int(row[0]), []
+            rows = db.execute(
+                "SELECT id, username, kind FROM account_changes WHERE id > ? ORDER BY id LIMIT ?",
+                (after, limit),
+            ).fetchall()
+            last = int(rows[-1][0]) if rows else after
+            return last, [(str(name), AccountChange(kind)) for _, name, kind in rows]
+
+        return await self._read(read)
 
     async def profiles(self, usernames: Sequence[str]) -> list[Profile]:
         names = list(dict.fromkeys(usernames))
@@ -736,6 +847,7 @@ class SQLiteStorage(Storage):
             row = self._cache.room(db, room)
             if _banned(db, row.id, user):
                 raise Forbidden(mod.banned_from(room, user, by))
+            _uninvite(db, row.id, user)  # joining consumes a pending invitation
             return _join(db, events, self._cache, row, user, now, by)
 
         return self._submit(job)
@@ -768,6 +880,8 @@ class SQLiteStorage(Storage):
                 raise room_not_found(event.room)
             if require_member:
                 _check_unmuted(db, row, event)
+                if row.kind == RoomKind.DM and isinstance(event, Message):
+                    _check_unblocked(db, row.name, event.user)
             try:
                 if isinstance(event, Message) and (
                     event.reply_to is not None
@@ -831,35 +945,59 @@ class SQLiteStorage(Storage):
                 raise Forbidden("only its author, the room's owner or an admin can delete it")
             if target.deleted:
                 return Changed(target, None)
-            gone = msgspec.structs.replace(delete, thread=target.thread)
-            stored = _insert(db, events, room, gone)
+            stored = _erase(db, events, room, target, delete)
             if target.user != delete.user:
                 _log(db, mod.deleted_entry(stored, target.user))
-            # The body goes from the message and from every edit of it: erased, not hidden.
-            db.execute(
-                "UPDATE events SET body = '', edited_at = NULL, deleted = 1, mentions = NULL,"
-                " room_mention = 0, files = NULL WHERE room_id = ? AND seq = ?",
-                (room.id, delete.target),
-            )
-            # Its files go with it: unreachable from this commit on, their blobs swept.
-            db.execute("DELETE FROM files WHERE room_id = ? AND seq = ?", (room.id, delete.target))
-            db.execute(
-                "UPDATE events SET body = '', mentions = NULL, room_mention = 0"
-                " WHERE room_id = ? AND target = ? AND type = 'message_edited'",
-                (room.id, delete.target),
-            )
-            _unmention(db, room.id, target)
-            if target.thread is not None:
-                db.execute(
-                    "UPDATE events SET replies = replies - 1 WHERE room_id = ? AND seq = ?",
-                    (room.id, target.thread),
-                )
-            db.execute(
-                "DELETE FROM reactions WHERE room_id = ? AND seq = ?", (room.id, delete.target)
-            )
             return Changed(tombstone(target), stored)
 
         return self._submit(job, atomic=True)
+
+    def expire(
+        self, room: str, before: int, now: int, limit: int, earlier: int = 0
+    ) -> Awaitable[int]:
+        def job(db: sqlite3.Connection, events: list[Event]) -> int:
+            state = self._cache.room(db, room)
+            rows = db.execute(
+                f"SELECT {EVENT_COLUMNS} FROM events WHERE room_id = ? AND type = 'message'"
+                " AND deleted IS NOT 1 AND ts < ? ORDER BY ts LIMIT ?",
+                (state.id, before, limit),
+            ).fetchall()
+            for row in rows:
+                target = _event(room, row)
+                assert isinstance(target, Message)
+                delete = retention.deletion(room, target.seq, now)
+                _erase(db, events, state, target, delete)
+            if len(rows) < limit and earlier + len(rows) > 0:
+                _log(db, retention.entry(room, now, earlier + len(rows), before))
+            return len(rows)
+
+        return self._submit(job)
+
+    async def retention_rooms(self) -> list[RoomRetention]:
+        def read(db: sqlite3.Connection) -> list[RoomRetention]:
+            rows = db.execute(
+                "SELECT name, kind, room_retention_days FROM rooms ORDER BY name"
+            ).fetchall()
+            return [RoomRetention(name, RoomKind(kind), days) for name, kind, days in rows]
+
+        return await self._read(read)
+
+    def compact(self) -> Awaitable[None]:
+        def job(db: sqlite3.Connection, events: list[Event]) -> None:
+            # Bounded work: a full 'optimize' of a large index would hold the writer long.
+            db.execute(
+                "INSERT INTO message_search (message_search, rank) VALUES ('merge', ?)",
+                (FTS_MERGE_PAGES,),
+            )
+            (auto_vacuum,) = db.execute("PRAGMA auto_vacuum").fetchone()
+            if auto_vacuum == INCREMENTAL:  # since `hubbub admin compact` made it so
+                (free,) = db.execute("PRAGMA freelist_count").fetchone()
+                # One page per statement: Python's sqlite3 steps a statement without a
+                # result row once, and each step gives back one page.
+                for _ in range(min(free, VACUUM_PAGES)):
+                    db.execute("PRAGMA incremental_vacuum(1)")
+
+        return self._submit(job)
 
     def react(self, reaction: ReactionAdded | ReactionRemoved) -> Awaitable[Changed]:
         def job(db: sqlite3.Connection, events: list[Event]) -> Changed:
@@ -967,6 +1105,7 @@ class SQLiteStorage(Storage):
                     ).rowcount
                     if not added:
                         return None
+                    _uninvite(db, room.id, event.user)
                 db.execute(
                     "DELETE FROM members WHERE room_id = ? AND username = ?", (room.id, event.user)
                 )
@@ -1001,15 +1140,25 @@ class SQLiteStorage(Storage):
                 )
                 return event if gone else None
             case RoomChanged():
-                (topic,) = db.execute(
-                    "SELECT room_topic FROM rooms WHERE id = ?", (room.id,)
+                topic, title, days = db.execute(
+                    "SELECT room_topic, room_title, room_retention_days FROM rooms WHERE id = ?",
+                    (room.id,),
                 ).fetchone()
-                change = mod.settings_change(event, topic, room.kind)
+                change = mod.settings_change(event, topic, room.kind, title, days)
                 if change is None:
                     return None
                 if change.topic is not None:
                     db.execute(
                         "UPDATE rooms SET room_topic = ? WHERE id = ?", (change.topic, room.id)
+                    )
+                if change.title is not None:
+                    db.execute(
+                        "UPDATE rooms SET room_title = ? WHERE id = ?", (change.title, room.id)
+                    )
+                if change.retention_days is not None:
+                    db.execute(
+                        "UPDATE rooms SET room_retention_days = ? WHERE id = ?",
+                        (retention.setting(change.retention_days), room.id),
                     )
                 if change.private is not None:
                     kind = RoomKind.PRIVATE if change.private else RoomKind.PUBLIC
@@ -1029,6 +1178,34 @@ class SQLiteStorage(Storage):
 
         return await self._read(read)
 
+    async def bans(self, room: str) -> list[BanEntry]:
+        def read(db: sqlite3.Connection) -> list[BanEntry]:
+            found = _find_room(db, room)
+            if found is None:
+                raise room_not_found(room)
+            rows = db.execute(
+                "SELECT username, by_user, reason, ts FROM bans WHERE room_id = ?"
+                " ORDER BY ts DESC, username LIMIT ?",
+                (found.id, mod.MAX_BANS_LISTED),
+            ).fetchall()
+            return [BanEntry(user=u, by=b, reason=r, ts=ts) for u, b, r, ts in rows]
+
+        return await self._read(read)
+
+    async def mutes(self, room: str, now: int) -> dict[str, int | None]:
+        def read(db: sqlite3.Connection) -> dict[str, int | None]:
+            found = _find_room(db, room)
+            if found is None:
+                raise room_not_found(room)
+            rows = db.execute(
+                "SELECT username, until_ts FROM mutes WHERE room_id = ?"
+                " AND (until_ts IS NULL OR until_ts > ?) ORDER BY username",
+                (found.id, now),
+            ).fetchall()
+            return {user: until for user, until in rows}
+
+        return await self._read(read)
+
     async def audit(self, before: int | None, limit: int) -> list[AuditEntry]:
         def read(db: sqlite3.Connection) -> list[AuditEntry]:
             rows = db.execute(
@@ -1038,6 +1215,152 @@ class SQLiteStorage(Storage):
             return [audit_entry(row) for row in rows]
 
         return await self._read(read)
+
+    # --- consent ------------------------------------------------------------------------
+
+    def invite(
+        self,
+        room: str,
+        user: str,
+        by: str,
+        now: int,
+        per_invitee: int = cons.MAX_INVITATIONS_PER_INVITEE,
+        per_inviter: int = cons.MAX_INVITATIONS_PER_INVITER,
+    ) -> Awaitable[Invitation | None]:
+        def job(db: sqlite3.Connection, events: list[Event]) -> Invitation | None:
+            row = self._cache.room(db, room)
+            if not self._cache.is_member(db, row.id, by):
+                if row.kind == RoomKind.PUBLIC:
+                    raise Forbidden(f"join {room!r} before you invite others to it")
+                raise room_not_found(room)
+            if db.execute("SELECT 1 FROM users WHERE username = ?", (user,)).fetchone() is None:
+                raise NotFound(f"no user named {user!r}")
+            if _banned(db, row.id, user):
+                raise Forbidden(mod.banned_from(room, user, by))
+            if self._cache.is_member(db, row.id, user) or _invited(db, row.id, user):
+                return None
+            (sent,) = db.execute(
+                "SELECT count(*) FROM invitations WHERE by_user = ?", (by,)
+            ).fetchone()
+            if sent >= per_inviter:
+                raise TooLarge(cons.too_many_from_inviter(per_inviter))
+            (received,) = db.execute(
+                "SELECT count(*) FROM invitations WHERE username = ?", (user,)
+            ).fetchone()
+            if received >= per_invitee:
+                raise TooLarge(cons.too_many_for_invitee(user, per_invitee))
+            db.execute(
+                "INSERT INTO invitations (room_id, username, by_user, ts) VALUES (?, ?, ?, ?)",
+                (row.id, user, by, now),
+            )
+            (topic,) = db.execute("SELECT room_topic FROM rooms WHERE id = ?", (row.id,)).fetchone()
+            private = row.kind != RoomKind.PUBLIC
+            return Invitation(room=room, by=by, ts=now, private=private, topic=topic)
+
+        return self._submit(job)
+
+    def accept_invitation(self, room: str, user: str, now: int) -> Awaitable[Joined]:
+        def job(db: sqlite3.Connection, events: list[Event]) -> Joined:
+            found = _find_room(db, room)
+            gone = None
+            if found is not None:
+                gone = db.execute(
+                    "DELETE FROM invitations WHERE room_id = ? AND username = ? RETURNING by_user",
+                    (found.id, user),
+                ).fetchone()
+            if found is None or gone is None:
+                raise NotFound(cons.no_invitation(room))
+            row = self._cache.room(db, room)
+            if _banned(db, row.id, user):
+                raise Forbidden(mod.banned_from(room, user, None))
+            return _join(db, events, self._cache, row, user, now, gone[0])
+
+        return self._submit(job, atomic=True)
+
+    def decline_invitation(self, room: str, user: str) -> Awaitable[None]:
+        def job(db: sqlite3.Connection, events: list[Event]) -> None:
+            found = _find_room(db, room)
+            if found is None or not _uninvite(db, found.id, user):
+                raise NotFound(cons.no_invitation(room))
+
+        return self._submit(job)
+
+    async def invitations(self, user: str) -> list[Invitation]:
+        def read(db: sqlite3.Connection) -> list[Invitation]:
+            rows = db.execute(
+                "SELECT r.name, i.by_user, i.ts, r.kind, r.room_topic FROM invitations i"
+                " JOIN rooms r ON r.id = i.room_id WHERE i.username = ? ORDER BY i.ts, r.name",
+                (user,),
+            ).fetchall()
+            return [
+                Invitation(room=name, by=by, ts=ts, private=kind != RoomKind.PUBLIC, topic=topic)
+                for name, by, ts, kind, topic in rows
+            ]
+
+        return await self._read(read)
+
+    def block(
+        self, blocker: str, blocked: str, now: int, cap: int = cons.MAX_BLOCKS
+    ) -> Awaitable[bool]:
+        def job(db: sqlite3.Connection, events: list[Event]) -> bool:
+            if db.execute("SELECT 1 FROM users WHERE username = ?", (blocked,)).fetchone() is None:
+                raise NotFound(f"no user named {blocked!r}")
+            if _blocks(db, blocker, blocked):
+                return False
+            (count,) = db.execute(
+                "SELECT count(*) FROM blocks WHERE blocker = ?", (blocker,)
+            ).fetchone()
+            if count >= cap:
+                raise TooLarge(cons.too_many_blocks(cap))
+            db.execute(
+                "INSERT INTO blocks (blocker, blocked, ts) VALUES (?, ?, ?)",
+                (blocker, blocked, now),
+            )
+            return True
+
+        return self._submit(job)
+
+    def unblock(self, blocker: str, blocked: str) -> Awaitable[bool]:
+        def job(db: sqlite3.Connection, events: list[Event]) -> bool:
+            gone = db.execute(
+                "DELETE FROM blocks WHERE blocker = ? AND blocked = ?", (blocker, blocked)
+            ).rowcount
+            return bool(gone)
+
+        return self._submit(job)
+
+    async def blocks(self, user: str) -> list[str]:
+        def read(db: sqlite3.Connection) -> list[str]:
+            rows = db.execute(
+                "SELECT blocked FROM blocks WHERE blocker = ? ORDER BY blocked", (user,)
+            ).fetchall()
+            return [name for (name,) in rows]
+
+        return await self._read(read)
+
+    async def consent(self, user: str, other: str) -> Consent:
+        def read(db: sqlite3.Connection) -> Consent:
+            shared = db.execute(
+                "SELECT 1 FROM members a JOIN members b ON b.room_id = a.room_id"
+                " WHERE a.username = ? AND b.username = ? LIMIT 1",
+                (user, other),
+            ).fetchone()
+            return Consent(_dm_policy(db, user), _blocks(db, user, other), shared is not None)
+
+        return await self._read(read)
+
+    async def dm_policy(self, user: str) -> DmPolicy:
+        return await self._read(lambda db: _dm_policy(db, user))
+
+    def set_dm_policy(self, user: str, policy: DmPolicy) -> Awaitable[None]:
+        def job(db: sqlite3.Connection, events: list[Event]) -> None:
+            changed = db.execute(
+                "UPDATE users SET dm_policy = ? WHERE username = ?", (policy.value, user)
+            ).rowcount
+            if not changed:
+                raise NotFound(f"no user named {user!r}")
+
+        return self._submit(job)
 
     def mark_read(self, room: str, user: str, seq: int) -> Awaitable[int]:
         def job(db: sqlite3.Connection, events: list[Event]) -> int:
@@ -1080,11 +1403,14 @@ class SQLiteStorage(Storage):
     async def public_rooms(self) -> list[PublicRoom]:
         def read(db: sqlite3.Connection) -> list[PublicRoom]:
             rows = db.execute(
-                "SELECT r.name, count(m.username), r.last_seq FROM rooms r"
-                " LEFT JOIN members m ON m.room_id = r.id WHERE r.kind = 'public'"
-                " GROUP BY r.id ORDER BY r.name"
+                "SELECT r.name, count(m.username), r.last_seq, r.room_title, r.room_topic"
+                " FROM rooms r LEFT JOIN members m ON m.room_id = r.id"
+                " WHERE r.kind = 'public' GROUP BY r.id ORDER BY r.name"
             ).fetchall()
-            return [PublicRoom(name=n, members=c, last_seq=s) for n, c, s in rows]
+            return [
+                PublicRoom(name=n, members=c, last_seq=s, title=title, topic=topic)
+                for n, c, s, title, topic in rows
+            ]
 
         return await self._read(read)
 
@@ -1290,6 +1616,144 @@ class SQLiteStorage(Storage):
 
         return await self._read(read)
 
+    # --- registration and guests -----------------------------------------------------------
+
+    async def has_users(self) -> bool:
+        return await self._read(
+            lambda db: db.execute("SELECT 1 FROM users LIMIT 1").fetchone() is not None
+        )
+
+    # The settings are read on the writer, where they are written: only this node changes an
+    # SQLite database, and reads them after its own changes and at start, when a reader
+    # thread need not open a connection yet.
+
+    async def settings_version(self) -> int:
+        def read(db: sqlite3.Connection, events: list[Event]) -> int:
+            row = db.execute("SELECT version FROM server_settings WHERE id = 1").fetchone()
+            return 0 if row is None else int(row[0])
+
+        return await self._submit(read, atomic=True)
+
+    async def server_settings(self) -> reg.Stored:
+        def read(db: sqlite3.Connection, events: list[Event]) -> reg.Stored:
+            row = db.execute(
+                "SELECT registration, guests, version FROM server_settings WHERE id = 1"
+            ).fetchone()
+            bans = db.execute("SELECT network FROM guest_bans ORDER BY network").fetchall()
+            networks = tuple(network for (network,) in bans)
+            if row is None:
+                return reg.Stored(guest_bans=networks)
+            mode = None if row[0] is None else reg.Mode(row[0])
+            guests = None if row[1] is None else bool(row[1])
+            return reg.Stored(mode, guests, networks, int(row[2]))
+
+        return await self._submit(read, atomic=True)
+
+    def change_settings(self, actor: str, now: int, changes: reg.Changes) -> Awaitable[None]:
+        def job(db: sqlite3.Connection, events: list[Event]) -> None:
+            _bump_settings(db)
+            if changes.registration is not msgspec.UNSET:
+                db.execute(
+                    "UPDATE server_settings SET registration = ? WHERE id = 1",
+                    (changes.registration,),
+                )
+            if changes.guests is not msgspec.UNSET:
+                db.execute("UPDATE server_settings SET guests = ? WHERE id = 1", (changes.guests,))
+            for entry in reg.changed_entries(actor, now, changes):
+                _log(db, entry)
+
+        return self._submit(job)
+
+    def create_invite(self, invite: reg.Invite, code_hash: bytes) -> Awaitable[None]:
+        def job(db: sqlite3.Connection, events: list[Event]) -> None:
+            db.execute(
+                "DELETE FROM invite_links WHERE expires_at <= ?"
+                " OR (max_uses IS NOT NULL AND uses >= max_uses)",
+                (invite.created_at,),
+            )
+            (live,) = db.execute("SELECT count(*) FROM invite_links").fetchone()
+            if live >= reg.MAX_INVITES:
+                raise Conflict(reg.TOO_MANY_INVITES)
+            db.execute(
+                "INSERT INTO invite_links (id, code_hash, created_by, created_at, expires_at,"
+                " max_uses) VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    invite.id,
+                    code_hash,
+                    invite.created_by,
+                    invite.created_at,
+                    invite.expires_at,
+                    invite.max_uses,
+                ),
+            )
+            _log(db, reg.invite_entry(invite))
+
+        return self._submit(job)
+
+    async def invites(self) -> list[reg.Invite]:
+        def read(db: sqlite3.Connection) -> list[reg.Invite]:
+            rows = db.execute(
+                f"SELECT {reg.INVITE_COLUMNS} FROM invite_links ORDER BY created_at DESC, id"
+            ).fetchall()
+            return [reg.invite_of(row) for row in rows]
+
+        return await self._read(read)
+
+    def revoke_invite(self, invite_id: str, actor: str, now: int) -> Awaitable[None]:
+        def job(db: sqlite3.Connection, events: list[Event]) -> None:
+            gone = db.execute("DELETE FROM invite_links WHERE id = ?", (invite_id,))
+            if gone.rowcount == 0:
+                raise NotFound(reg.no_invite(invite_id))
+            _log(db, reg.revoke_entry(invite_id, actor, now))
+
+        return self._submit(job)
+
+    def ban_guests(self, network: str, actor: str, now: int) -> Awaitable[bool]:
+        def job(db: sqlite3.Connection, events: list[Event]) -> bool:
+            if db.execute("SELECT 1 FROM guest_bans WHERE network = ?", (network,)).fetchone():
+                return False
+            (count,) = db.execute("SELECT count(*) FROM guest_bans").fetchone()
+            if count >= reg.MAX_GUEST_BANS:
+                raise TooLarge(reg.TOO_MANY_GUEST_BANS)
+            db.execute(
+                "INSERT INTO guest_bans (network, by_user, ts) VALUES (?, ?, ?)",
+                (network, actor, now),
+            )
+            _bump_settings(db)
+            _log(db, reg.guest_ban_entry(network, actor, now, banned=True))
+            return True
+
+        return self._submit(job)
+
+    def unban_guests(self, network: str, actor: str, now: int) -> Awaitable[None]:
+        def job(db: sqlite3.Connection, events: list[Event]) -> None:
+            gone = db.execute("DELETE FROM guest_bans WHERE network = ?", (network,))
+            if gone.rowcount == 0:
+                raise NotFound(reg.no_guest_ban(network))
+            _bump_settings(db)
+            _log(db, reg.guest_ban_entry(network, actor, now, banned=False))
+
+        return self._submit(job)
+
+
+def _bump_settings(db: sqlite3.Connection) -> None:
+    """Move the settings' version (making their row on the first change)."""
+    db.execute(
+        "INSERT INTO server_settings (id, version) VALUES (1, 1)"
+        " ON CONFLICT (id) DO UPDATE SET version = version + 1"
+    )
+
+
+def _use_invite(db: sqlite3.Connection, code_hash: bytes, now: int) -> None:
+    """Count a use of the live invite link of ``code_hash``, or ``Forbidden``."""
+    used = db.execute(
+        "UPDATE invite_links SET uses = uses + 1 WHERE code_hash = ? AND expires_at > ?"
+        " AND (max_uses IS NULL OR uses < max_uses)",
+        (code_hash, now),
+    )
+    if used.rowcount == 0:
+        raise Forbidden(reg.BAD_INVITE)
+
 
 # --- SQL shared by the jobs and the reads -------------------------------------------------
 
@@ -1355,6 +1819,40 @@ def _insert(db: sqlite3.Connection, events: list[Event], room: _RoomState, event
     room.last_seq = seq  # rooms.last_seq follows once per commit (_commit_batch)
     stored = msgspec.structs.replace(event, seq=seq)
     events.append(stored)
+    return stored
+
+
+def _erase(
+    db: sqlite3.Connection,
+    events: list[Event],
+    room: _RoomState,
+    target: Message,
+    delete: MessageDeleted,
+) -> MessageDeleted:
+    """Delete ``target`` as ``delete`` says, rights checked, in the caller's transaction:
+    the one path of every delete (its author's, a moderator's, retention's)."""
+    gone = msgspec.structs.replace(delete, thread=target.thread)
+    stored = _insert(db, events, room, gone)
+    # The body goes from the message and from every edit of it: erased, not hidden.
+    db.execute(
+        "UPDATE events SET body = '', edited_at = NULL, deleted = 1, mentions = NULL,"
+        " room_mention = 0, files = NULL WHERE room_id = ? AND seq = ?",
+        (room.id, target.seq),
+    )
+    # Its files go with it: unreachable from this commit on, their blobs swept.
+    db.execute("DELETE FROM files WHERE room_id = ? AND seq = ?", (room.id, target.seq))
+    db.execute(
+        "UPDATE events SET body = '', mentions = NULL, room_mention = 0"
+        " WHERE room_id = ? AND target = ? AND type = 'message_edited'",
+        (room.id, target.seq),
+    )
+    _unmention(db, room.id, target)
+    if target.thread is not None:
+        db.execute(
+            "UPDATE events SET replies = replies - 1 WHERE room_id = ? AND seq = ?",
+            (room.id, target.thread),
+        )
+    db.execute("DELETE FROM reactions WHERE room_id = ? AND seq = ?", (room.id, target.seq))
     return stored
 
 
@@ -1518,6 +2016,39 @@ def _unmention(db: sqlite3.Connection, room_id: int, message: Message) -> None:
     )
 
 
+def _account(db: sqlite3.Connection, username: str) -> Account | None:
+    row = db.execute(
+        f"SELECT {ACCOUNT_COLUMNS} FROM users WHERE username = ?", (username,)
+    ).fetchone()
+    return None if row is None else account(row)
+
+
+def _active_admins(db: sqlite3.Connection) -> int:
+    row = db.execute(
+        "SELECT count(*) FROM users WHERE role = 'admin' AND deactivated_at IS NULL"
+    ).fetchone()
+    return int(row[0])
+
+
+def _check_active(db: sqlite3.Connection, username: str) -> None:
+    """``AccountDeactivated`` if the account is deactivated."""
+    row = db.execute("SELECT deactivated_at FROM users WHERE username = ?", (username,)).fetchone()
+    if row is not None and row[0] is not None:
+        raise AccountDeactivated(accounts.DEACTIVATED)
+
+
+def _account_changed(db: sqlite3.Connection, username: str, kind: AccountChange, now: int) -> None:
+    """Tell every node to close the sessions of ``username``; forget changes every node has
+    polled long since. (One writer at a time: ids commit in their order.)"""
+    db.execute(
+        "INSERT INTO account_changes (username, kind, ts) VALUES (?, ?, ?)",
+        (username, kind.value, now),
+    )
+    db.execute(
+        "DELETE FROM account_changes WHERE ts < ?", (now - accounts.ACCOUNT_CHANGES_KEPT_MS,)
+    )
+
+
 def _is_admin(db: sqlite3.Connection, user: str) -> bool:
     row = db.execute("SELECT role FROM users WHERE username = ?", (user,)).fetchone()
     return row is not None and row[0] == "admin"
@@ -1535,6 +2066,42 @@ def _banned(db: sqlite3.Connection, room_id: int, user: str) -> bool:
         "SELECT 1 FROM bans WHERE room_id = ? AND username = ?", (room_id, user)
     ).fetchone()
     return row is not None
+
+
+def _invited(db: sqlite3.Connection, room_id: int, user: str) -> bool:
+    row = db.execute(
+        "SELECT 1 FROM invitations WHERE room_id = ? AND username = ?", (room_id, user)
+    ).fetchone()
+    return row is not None
+
+
+def _uninvite(db: sqlite3.Connection, room_id: int, user: str) -> bool:
+    """Delete the user's pending invitation to the room; whether there was one."""
+    gone = db.execute(
+        "DELETE FROM invitations WHERE room_id = ? AND username = ?", (room_id, user)
+    ).rowcount
+    return bool(gone)
+
+
+def _blocks(db: sqlite3.Connection, blocker: str, blocked: str) -> bool:
+    row = db.execute(
+        "SELECT 1 FROM blocks WHERE blocker = ? AND blocked = ?", (blocker, blocked)
+    ).fetchone()
+    return row is not None
+
+
+def _check_unblocked(db: sqlite3.Connection, dm: str, author: str) -> None:
+    """``Forbidden`` if the other member of the DM room ``dm`` blocks ``author``: in the
+    words of a refused DM, which do not tell a block from the policy."""
+    first, second = dm_members(dm)
+    other = second if author == first else first
+    if _blocks(db, other, author):
+        raise Forbidden(cons.refuses_dms(other))
+
+
+def _dm_policy(db: sqlite3.Connection, user: str) -> DmPolicy:
+    row = db.execute("SELECT dm_policy FROM users WHERE username = ?", (user,)).fetchone()
+    return DmPolicy.EVERYONE if row is None else DmPolicy(row[0])
 
 
 def _check_unmuted(db: sqlite3.Connection, room: _RoomState, event: Event) -> None:
@@ -1634,13 +2201,14 @@ def _info(
 ) -> RoomInfo | None:
     """The room as ``user`` sees it; the writer passes the ``last_seq`` it knows."""
     row = db.execute(
-        "SELECT r.name, r.kind, r.last_seq, m.read_seq FROM rooms r"
+        "SELECT r.name, r.kind, r.last_seq, m.read_seq, r.room_title, r.room_topic,"
+        " r.room_retention_days FROM rooms r"
         " JOIN members m ON m.room_id = r.id WHERE r.id = ? AND m.username = ?",
         (room_id, user),
     ).fetchone()
     if row is None:
         return None
-    name, kind, stored_last_seq, read_seq = row
+    name, kind, stored_last_seq, read_seq, title, topic, retention_days = row
     if last_seq is None:
         last_seq = stored_last_seq
     (unread,) = db.execute(
@@ -1668,6 +2236,9 @@ def _info(
         unread=unread,
         unread_mentions=unread_mentions,
         role=_role(db, room, user),
+        title=title,
+        topic=topic,
+        retention_days=retention_days,
     )
 
 
@@ -1678,15 +2249,19 @@ def _rewrite_version(db: sqlite3.Connection, events: list[Event]) -> None:
 
 
 # A profile as read: the columns, and what makes a Profile of them.
-_PROFILE_COLUMNS = "username, display_name, status, avatar_version, role"
+_PROFILE_COLUMNS = "username, display_name, status, avatar_version, role, deactivated_at"
 _NAMES_PER_QUERY = 500  # far below SQLite's bound on a statement's parameters
 
 
 def _profile(row: sqlite3.Row | tuple[Any, ...]) -> Profile:
-    name, display_name, status, avatar, role = row
-    admin = role == "admin"
+    name, display_name, status, avatar, role, deactivated_at = row
     return Profile(
-        username=name, display_name=display_name, status=status, avatar=avatar, admin=admin
+        username=name,
+        display_name=display_name,
+        status=status,
+        avatar=avatar,
+        admin=role == "admin",
+        deactivated=deactivated_at is not None,
     )
 
 

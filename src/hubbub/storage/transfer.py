@@ -41,6 +41,12 @@ TABLES = (
     "bans",
     "mutes",
     "audit",
+    "invitations",
+    "blocks",
+    "server_settings",
+    "invite_links",
+    "guest_bans",
+    "account_changes",
 )
 # SQLite's search index (an FTS5 table, with the shadow tables named after it) is not copied:
 # PostgreSQL's migration indexes the bodies of `events` itself, as they are copied.

@@ -17,11 +17,12 @@ import msgspec
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from hubbub.core.registration import GUESTS_OFF
 from hubbub.errors import HubbubError, RateLimited, Unavailable, status_of
 from hubbub.protocol.codes import CloseCode
 from hubbub.service.node import Node
 from hubbub.transport import files_api
-from hubbub.transport.connection import LobbyRelay
+from hubbub.transport.connection import LobbyRelay, PlainConnection
 from hubbub.transport.context import STATE, ServerState, state_of
 from hubbub.transport.http_api import ErrorOut, add_routes, error_body
 from hubbub.transport.liveness import Sweep
@@ -137,8 +138,8 @@ def create_app(node: Node) -> web.Application:
     )
     state = ServerState(node=node, config=config)
     app[STATE] = state
-    if config.guests:  # the seed's guests are shown lobby's messages
-        node.broker.subscribe(LobbyRelay(node.hub))
+    # The seed's guests are shown lobby's messages (a server admin may turn guests on later).
+    node.broker.subscribe(LobbyRelay(node.hub))
     app.router.add_get("/", index)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics_handler(state))
@@ -153,6 +154,7 @@ def create_app(node: Node) -> web.Application:
     files_api.install(app)
     app.router.add_static("/static/", WEB_ROOT, follow_symlinks=False)
     app.cleanup_ctx.append(_liveness_sweep)
+    app.cleanup_ctx.append(_guest_settings)
     app.on_shutdown.append(_close_websockets)
     return app
 
@@ -165,6 +167,27 @@ async def _liveness_sweep(app: web.Application) -> AsyncIterator[None]:
     sweep.start()
     yield
     sweep.stop()
+
+
+async def _guest_settings(app: web.Application) -> AsyncIterator[None]:
+    """When guests are turned off or an address banned (on any node), this node's guests
+    that the settings no longer allow are closed: 4503 (guests off) or 4504 (banned)."""
+    state = app[STATE]
+    settings = state.node.actions.settings
+
+    def close_refused() -> None:
+        for connection in list(state.connections):
+            if not isinstance(connection, PlainConnection):
+                continue
+            refused = settings.guest_refusal(connection.peer)
+            if refused == GUESTS_OFF:
+                connection.close(CloseCode.GUESTS_OFF, refused)
+            elif refused is not None:
+                connection.close(CloseCode.GUEST_BANNED, refused)
+
+    remove = settings.on_change(close_refused)
+    yield
+    remove()
 
 
 async def _close_websockets(app: web.Application) -> None:

@@ -494,9 +494,9 @@ class LobbyRelay:
         self._hub = hub
 
     def __call__(self, payload: Payload) -> None:
-        if isinstance(payload, Notice):
-            return
         hub = self._hub
+        if isinstance(payload, Notice) or not hub.guests:  # guests may be turned on later
+            return
         written: list[tuple[int, int]] = []  # (ts, frames), for the delivery metrics
         for event in payload:
             line = legacy.guest_line(event)

@@ -97,7 +97,7 @@ class FrontProtocol(asyncio.Protocol):
     def _to_websocket(self, head: RequestHead, rest: bytes) -> None:
         transport = self._transport
         assert transport is not None
-        state, config = self._state, self._state.config
+        state = self._state
         if head.target.split("?", 1)[0] != "/":
             raise HandshakeError(404, "WebSockets are served on /")
         accept = accept_key(head)
@@ -113,8 +113,9 @@ class FrontProtocol(asyncio.Protocol):
             transport.set_protocol(json)
             json.start(credential)
         else:
-            if not config.guests:
-                raise HandshakeError(403, "guests are turned off on this server")
+            refused = state.node.actions.settings.guest_refusal(peer)
+            if refused is not None:  # guests off, or the address banned (at run time too)
+                raise HandshakeError(403, refused)
             place = _admit(state, peer)
             transport.write(switching_protocols(accept, None))
             connection = PlainConnection(state, transport, peer)

@@ -15,14 +15,17 @@ from typing import Any
 import msgspec
 from aiohttp import web
 
+from hubbub.core.accounts import Account, ServerRole
+from hubbub.core.consent import DmPolicy, Invitation
 from hubbub.core.events import Event, Message, Role
 from hubbub.core.files import FileInfo
 from hubbub.core.models import PublicRoom, RoomInfo, RoomRole, normalize_room
-from hubbub.core.moderation import AuditEntry
+from hubbub.core.moderation import AuditEntry, room_title
 from hubbub.core.profiles import Profile
 from hubbub.core.profiles import display_name as checked_display_name
 from hubbub.core.profiles import status as checked_status
 from hubbub.core.reactions import EMOJI_RULE, is_emoji
+from hubbub.core.registration import Changes, InviteCode
 from hubbub.core.search import DEFAULT_SEARCH_LIMIT
 from hubbub.errors import BadRequest, Forbidden, HubbubError, NotFound, TooLarge
 from hubbub.files.uploads import receive
@@ -36,8 +39,10 @@ from hubbub.protocol.limits import (
     HistoryLimit,
     MessageBody,
     Password,
+    RetentionDays,
     RoomName,
     RoomRef,
+    RoomTitle,
     SearchCursor,
     SearchLimit,
     SearchQuery,
@@ -48,10 +53,10 @@ from hubbub.protocol.limits import (
     Username,
     check_message,
 )
-from hubbub.protocol.messages import SearchHit, SearchResults, SentOut
+from hubbub.protocol.messages import BanList, SearchHit, SearchResults, SentOut
 from hubbub.service.actions import Actions, Login
 from hubbub.service.profiles import MAX_AVATAR_BYTES, avatar_thumbnail
-from hubbub.transport import files_api
+from hubbub.transport import files_api, settings_api
 from hubbub.transport.context import (
     SESSION_COOKIE,
     bearer_token,
@@ -71,13 +76,21 @@ class Credentials(msgspec.Struct, forbid_unknown_fields=True):
     password: Password
 
 
+class NewAccount(msgspec.Struct, forbid_unknown_fields=True):
+    username: Username
+    password: Password
+    invite: InviteCode | None = None  # an invite link's code: needed in the invite mode
+
+
 class UserOut(msgspec.Struct):
     username: str
 
 
 class MeOut(msgspec.Struct, omit_defaults=True):
     username: str
-    admin: bool = False  # present, and true, for the server's admin alone
+    admin: bool = False  # present, and true, for server admins alone
+    # Private: who may open a new DM with you or invite you; absent for everyone (the default).
+    dm_policy: DmPolicy = DmPolicy.EVERYONE
 
 
 class SessionOut(msgspec.Struct, omit_defaults=True):
@@ -92,6 +105,7 @@ class ProfileChange(msgspec.Struct, forbid_unknown_fields=True):
 
     display_name: str | None = None  # at most 64 characters, see `core.profiles`
     status: str | None = None  # at most 140 characters
+    dm_policy: DmPolicy | None = None  # private: GET /me reads it, no profile shows it
 
     def __post_init__(self) -> None:
         if self.display_name is not None:
@@ -113,6 +127,14 @@ class NewRoom(msgspec.Struct, forbid_unknown_fields=True):
 
 class UserRef(msgspec.Struct, forbid_unknown_fields=True):
     user: Username
+
+
+class InvitationList(msgspec.Struct):
+    invitations: list[Invitation]  # pending, oldest first
+
+
+class BlockList(msgspec.Struct):
+    users: list[str]  # whom you block, by name
 
 
 class NewMessage(msgspec.Struct, forbid_unknown_fields=True):
@@ -156,11 +178,15 @@ class RoomSettingsIn(msgspec.Struct, forbid_unknown_fields=True):
 
     topic: Topic | None = None
     private: bool | None = None
+    title: RoomTitle | None = None
+    retention_days: RetentionDays | None = None
     name: str | None = None  # only to refuse it clearly
 
     def __post_init__(self) -> None:
         if self.name is not None:
             raise ValueError(RENAME_REFUSED)
+        if self.title is not None:
+            self.title = room_title(self.title)
 
 
 class AuditQuery(msgspec.Struct, forbid_unknown_fields=True):
@@ -170,6 +196,19 @@ class AuditQuery(msgspec.Struct, forbid_unknown_fields=True):
 
 class AuditPage(msgspec.Struct):
     entries: list[AuditEntry]  # newest first
+
+
+class AccountsQuery(msgspec.Struct, forbid_unknown_fields=True):
+    after: Username | None = None  # the last username of the page before
+    limit: HistoryLimit = DEFAULT_HISTORY_LIMIT
+
+
+class AccountsPage(msgspec.Struct):
+    accounts: list[Account]  # by username, in code-point order
+
+
+class ServerRoleChange(msgspec.Struct, forbid_unknown_fields=True):
+    role: ServerRole
 
 
 class UploadQuery(msgspec.Struct, forbid_unknown_fields=True):
@@ -196,11 +235,12 @@ class Directory(msgspec.Struct):
     rooms: list[PublicRoom]
 
 
-class MemberList(msgspec.Struct):
+class MemberList(msgspec.Struct, omit_defaults=True):
     room: str
     users: list[str]
     profiles: list[Profile]  # one per member, in the order of users
     roles: dict[str, RoomRole]  # the owner and the admins; everyone else is a member
+    muted: dict[str, int | None] = {}  # members muted now: until (ms), None until unmuted
 
 
 class HistoryPage(msgspec.Struct):
@@ -340,8 +380,9 @@ def _session_response(status: int, login: Login, request: web.Request) -> web.Re
 
 async def register(call: Call) -> web.Response:
     actions = state_of(call.request).node.actions
+    body = call.body
     login = await actions.register(
-        call.body.username, call.body.password, peer_address(call.request)
+        body.username, body.password, peer_address(call.request), body.invite
     )
     return _session_response(201, login, call.request)
 
@@ -365,7 +406,10 @@ async def logout(call: Call) -> web.Response:
 
 
 async def me(call: Call) -> web.Response:
-    return json_response(200, MeOut(call.user, admin=await _actions(call).is_admin(call.user)))
+    actions = _actions(call)
+    policy = await actions.dm_policy(call.user)
+    admin = await actions.is_admin(call.user)
+    return json_response(200, MeOut(call.user, admin=admin, dm_policy=policy))
 
 
 async def user_profile(call: Call) -> web.Response:
@@ -373,8 +417,10 @@ async def user_profile(call: Call) -> web.Response:
 
 
 async def change_profile(call: Call) -> web.Response:
-    change = call.body
-    profile = await _actions(call).set_profile(call.user, change.display_name, change.status, None)
+    change, actions = call.body, _actions(call)
+    if change.dm_policy is not None:
+        await actions.set_dm_policy(call.user, change.dm_policy)
+    profile = await actions.set_profile(call.user, change.display_name, change.status, None)
     return json_response(200, profile)
 
 
@@ -482,6 +528,33 @@ async def invite(call: Call) -> web.Response:
     return json_response(204, None)
 
 
+async def invitations(call: Call) -> web.Response:
+    return json_response(200, InvitationList(await _actions(call).invitations(call.user)))
+
+
+async def accept_invitation(call: Call) -> web.Response:
+    return json_response(200, await _actions(call).accept(call.user, call.room, None))
+
+
+async def decline_invitation(call: Call) -> web.Response:
+    await _actions(call).decline(call.user, call.room)
+    return json_response(204, None)
+
+
+async def blocks(call: Call) -> web.Response:
+    return json_response(200, BlockList(await _actions(call).blocks(call.user)))
+
+
+async def block(call: Call) -> web.Response:
+    await _actions(call).block(call.user, _path_user(call))
+    return json_response(204, None)
+
+
+async def unblock(call: Call) -> web.Response:
+    await _actions(call).unblock(call.user, _path_user(call))
+    return json_response(204, None)
+
+
 async def open_dm(call: Call) -> web.Response:
     return json_response(200, await _actions(call).dm(call.user, call.body.user.lower(), None))
 
@@ -489,7 +562,8 @@ async def open_dm(call: Call) -> web.Response:
 async def members(call: Call) -> web.Response:
     found = await _actions(call).members(call.user, call.room)
     users = [profile.username for profile in found.profiles]
-    return json_response(200, MemberList(call.room, users, found.profiles, found.roles))
+    listed = MemberList(call.room, users, found.profiles, found.roles, found.muted)
+    return json_response(200, listed)
 
 
 async def history(call: Call) -> web.Response:
@@ -595,9 +669,16 @@ async def unmute(call: Call) -> web.Response:
     return json_response(204, None)
 
 
+async def bans(call: Call) -> web.Response:
+    found = await _actions(call).bans(call.user, call.room)
+    return json_response(200, BanList(room=call.room, bans=found))
+
+
 async def room_settings(call: Call) -> web.Response:
     body = call.body
-    await _actions(call).room_settings(call.user, call.room, body.topic, body.private)
+    await _actions(call).room_settings(
+        call.user, call.room, body.topic, body.private, body.title, body.retention_days
+    )
     return json_response(204, None)
 
 
@@ -606,19 +687,41 @@ async def audit(call: Call) -> web.Response:
     return json_response(200, AuditPage(entries))
 
 
+async def list_accounts(call: Call) -> web.Response:
+    after = call.body.after.lower() if call.body.after is not None else None
+    found = await _actions(call).accounts(call.user, after, call.body.limit)
+    return json_response(200, AccountsPage(found))
+
+
+async def set_server_role(call: Call) -> web.Response:
+    changed = await _actions(call).set_server_role(call.user, _path_user(call), call.body.role)
+    return json_response(200, changed)
+
+
+async def deactivate(call: Call) -> web.Response:
+    changed = await _actions(call).set_deactivated(call.user, _path_user(call), True)
+    return json_response(200, changed)
+
+
+async def reactivate(call: Call) -> web.Response:
+    changed = await _actions(call).set_deactivated(call.user, _path_user(call), False)
+    return json_response(200, changed)
+
+
 def _actions(call: Call) -> Actions:
     return state_of(call.request).node.actions
 
 
 ROOM = PREFIX + "/rooms/{room}"
 FILE = PREFIX + "/files/{file}"  # routes in this order: /thumb before any /{name}
+ACCOUNT = PREFIX + "/admin/users/{user}"
 ENDPOINTS = [
     Endpoint(
         "POST",
         PREFIX + "/register",
-        "Create an account and sign in",
+        "Create an account and sign in (as the registration mode allows)",
         register,
-        body=Credentials,
+        body=NewAccount,
         response=SessionOut,
         status=201,
         auth=False,
@@ -647,7 +750,7 @@ ENDPOINTS = [
     Endpoint(
         "PATCH",
         PREFIX + "/me",
-        'Change your display name or status (each given; "" clears it)',
+        'Change your display name or status (each given; "" clears it), or your DM policy',
         change_profile,
         body=ProfileChange,
         response=Profile,
@@ -661,6 +764,40 @@ ENDPOINTS = [
         status=204,
     ),
     Endpoint("GET", PREFIX + "/users/{user}", "A user's profile", user_profile, response=Profile),
+    Endpoint(
+        "GET", PREFIX + "/me/blocks", "The users you block (private)", blocks, response=BlockList
+    ),
+    Endpoint(
+        "PUT",
+        PREFIX + "/me/blocks/{user}",
+        "Block a user: no new DM room, DM message nor invitation from them (idempotent)",
+        block,
+        status=204,
+    ),
+    Endpoint(
+        "DELETE", PREFIX + "/me/blocks/{user}", "Unblock a user (idempotent)", unblock, status=204
+    ),
+    Endpoint(
+        "GET",
+        PREFIX + "/invitations",
+        "Your pending invitations, oldest first",
+        invitations,
+        response=InvitationList,
+    ),
+    Endpoint(
+        "POST",
+        PREFIX + "/invitations/{room}/accept",
+        "Accept a pending invitation: join its room",
+        accept_invitation,
+        response=RoomInfo,
+    ),
+    Endpoint(
+        "POST",
+        PREFIX + "/invitations/{room}/decline",
+        "Decline a pending invitation (nobody is told)",
+        decline_invitation,
+        status=204,
+    ),
     Endpoint(
         "PUT",
         PREFIX + "/me/avatar",
@@ -713,7 +850,7 @@ ENDPOINTS = [
     Endpoint(
         "POST",
         ROOM + "/invite",
-        "Add a user to a room you are in",
+        "Invite a user to a room you are in: pending until they accept it",
         invite,
         body=UserRef,
         status=204,
@@ -786,7 +923,7 @@ ENDPOINTS = [
     Endpoint(
         "DELETE",
         ROOM + "/members/{user}",
-        "Kick a member (the room's owner, an admin, or the server's admin)",
+        "Kick a member (the room's owner, an admin, or a server admin)",
         kick,
         status=204,
     ),
@@ -800,6 +937,13 @@ ENDPOINTS = [
     ),
     Endpoint("DELETE", ROOM + "/bans/{user}", "Lift a ban", unban, status=204),
     Endpoint(
+        "GET",
+        ROOM + "/bans",
+        "The bans in force, newest first (the room's owner, an admin, or the server's admin)",
+        bans,
+        response=BanList,
+    ),
+    Endpoint(
         "PUT",
         ROOM + "/mutes/{user}",
         "Mute a member: no messages nor reactions until the time given, or until unmuted",
@@ -811,7 +955,7 @@ ENDPOINTS = [
     Endpoint(
         "PATCH",
         ROOM,
-        "Change the room's topic, or make it public or private",
+        "Change the room's topic, title or retention, or make it public or private",
         room_settings,
         body=RoomSettingsIn,
         status=204,
@@ -819,10 +963,109 @@ ENDPOINTS = [
     Endpoint(
         "GET",
         PREFIX + "/admin/audit",
-        "The audit log of moderation, newest first (the server's admin only)",
+        "The audit log of moderation and of server changes, newest first (server admins only)",
         audit,
         query=AuditQuery,
         response=AuditPage,
+    ),
+    Endpoint(
+        "GET",
+        PREFIX + "/registration",
+        "What a sign-up needs now: open, closed or invite (a code)",
+        settings_api.registration,
+        response=settings_api.RegistrationOut,
+        auth=False,
+    ),
+    Endpoint(
+        "GET",
+        PREFIX + "/admin/settings",
+        "The registration mode and guests: in force, configured, set (server admins only)",
+        settings_api.get_settings,
+        response=settings_api.SettingsOut,
+    ),
+    Endpoint(
+        "PATCH",
+        PREFIX + "/admin/settings",
+        "Set the registration mode or guests on or off; null clears (server admins only)",
+        settings_api.change_settings,
+        body=Changes,
+        response=settings_api.SettingsOut,
+    ),
+    Endpoint(
+        "POST",
+        PREFIX + "/admin/invites",
+        "Create an invite link; its code is shown this once (server admins only)",
+        settings_api.create_invite,
+        body=settings_api.InviteIn,
+        response=settings_api.InviteOut,
+        status=201,
+    ),
+    Endpoint(
+        "GET",
+        PREFIX + "/admin/invites",
+        "The invite links, newest first, without codes (server admins only)",
+        settings_api.invites,
+        response=settings_api.InviteList,
+    ),
+    Endpoint(
+        "DELETE",
+        PREFIX + "/admin/invites/{id}",
+        "Revoke an invite link (server admins only)",
+        settings_api.revoke_invite,
+        status=204,
+    ),
+    Endpoint(
+        "GET",
+        PREFIX + "/admin/guest-bans",
+        "The addresses and networks banned from connecting as guests (server admins only)",
+        settings_api.guest_bans,
+        response=settings_api.GuestBanList,
+    ),
+    Endpoint(
+        "POST",
+        PREFIX + "/admin/guest-bans",
+        "Ban an address or network from connecting as a guest (server admins only)",
+        settings_api.ban_guests,
+        body=settings_api.GuestBanIn,
+        response=settings_api.GuestBan,
+        status=201,
+    ),
+    Endpoint(
+        "DELETE",
+        PREFIX + "/admin/guest-bans/{address}",
+        "Lift a guest ban; a network's / is written %2F (server admins only)",
+        settings_api.unban_guests,
+        status=204,
+    ),
+    Endpoint(
+        "GET",
+        ACCOUNT.removesuffix("/{user}"),
+        "The accounts, by username (server admins only)",
+        list_accounts,
+        query=AccountsQuery,
+        response=AccountsPage,
+    ),
+    Endpoint(
+        "POST",
+        ACCOUNT + "/role",
+        "Make a user a server admin or a member (server admins only)",
+        set_server_role,
+        body=ServerRoleChange,
+        response=Account,
+    ),
+    Endpoint(
+        "POST",
+        ACCOUNT + "/deactivate",
+        "Deactivate an account: its tokens are revoked, its sessions closed (server admins only)",
+        deactivate,
+        response=Account,
+    ),
+    Endpoint(
+        "POST",
+        ACCOUNT + "/reactivate",
+        "Let a deactivated account sign in again (server admins only)",
+        reactivate,
+        response=Account,
     ),
     Endpoint(
         "POST",

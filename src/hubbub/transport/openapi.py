@@ -14,11 +14,12 @@ _REF = "#/components/schemas/{name}"
 _ERRORS = {
     "400": "Malformed or invalid request (bad_request)",
     "401": "Missing or bad credentials (unauthenticated)",
-    "403": "Not allowed (forbidden)",
+    "403": "Not allowed (forbidden); a deactivated account signing in (account_deactivated)",
     "404": "No such room, user or file, or not visible to you (not_found)",
     "409": (
         "Name taken, the message is deleted, it has all the reactions it may,"
-        " or the file is attached already (conflict)"
+        " the file is attached already, or the last active server admin would be lost"
+        " (conflict)"
     ),
     "408": "The request body did not arrive in time (timeout)",
     "413": "Body or file too large, or over your file quota (too_large)",
@@ -35,6 +36,8 @@ _PATH_SCHEMAS = {
     "emoji": {"type": "string", "description": "one emoji or a :name:, URL-encoded"},
     "file": {"type": "string", "description": "a file's id"},
     "name": {"type": "string", "description": "any name; not read"},
+    "id": {"type": "string", "description": "an invite link's id"},
+    "address": {"type": "string", "description": "an IP address or network, URL-encoded"},
 }
 _BINARY = {"type": "string", "format": "binary"}
 

@@ -53,10 +53,17 @@ export async function whoAmI() {
   }
 }
 
-/** A new account: its name, and the default rooms it was put in (the first to be shown). */
-export async function register(username, password) {
-  const answer = await call('POST', 'register', { username, password });
+/** A new account: its name, and the default rooms it was put in (the first to be shown).
+ *  `invite`, an invite link's code, is needed when registration is by invitation. */
+export async function register(username, password, invite = null) {
+  const body = invite ? { username, password, invite } : { username, password };
+  const answer = await call('POST', 'register', body);
   return { username: answer.user.username, rooms: answer.rooms ?? [] };
+}
+
+/** What a sign-up needs now: 'open', 'closed' or 'invite' (an invite code). */
+export async function registrationMode() {
+  return (await call('GET', 'registration')).mode;
 }
 
 export async function login(username, password) {
@@ -102,4 +109,76 @@ export async function changePassword(oldPassword, newPassword, signOutOthers) {
     new_password: newPassword,
     sign_out_others: signOutOthers,
   });
+}
+
+// --- the server's settings (server admins): registration, invite links, guests ---------------
+
+/** {registration, guests} in force, `config` (what holds where nothing is set) and `set`. */
+export async function getServerSettings() {
+  return call('GET', 'admin/settings');
+}
+
+/** Set `registration` and/or `guests`; null clears one (the config's value holds again). */
+export async function changeServerSettings(fields) {
+  return call('PATCH', 'admin/settings', fields);
+}
+
+/** A new invite link: {id, code, url, expires_at, max_uses, uses}; the code is shown once. */
+export async function createInvite(expiresIn, maxUses = null) {
+  const body = { expires_in: expiresIn };
+  if (maxUses) body.max_uses = maxUses;
+  return call('POST', 'admin/invites', body);
+}
+
+export async function listInvites() {
+  return (await call('GET', 'admin/invites')).invites;
+}
+
+export async function revokeInvite(id) {
+  await call('DELETE', `admin/invites/${encodeURIComponent(id)}`);
+}
+
+export async function listGuestBans() {
+  return (await call('GET', 'admin/guest-bans')).bans;
+}
+
+/** Ban an IP address or network (CIDR) from connecting as a guest: its canonical form. */
+export async function banGuests(address) {
+  return (await call('POST', 'admin/guest-bans', { address })).address;
+}
+
+export async function unbanGuests(address) {
+  await call('DELETE', `admin/guest-bans/${encodeURIComponent(address)}`);
+}
+
+// --- accounts and the audit log (server admins) -------------------------------------------
+
+/** Whether the signed-in user is a server admin (GET /me says `"admin": true`). */
+export async function amAdmin() {
+  return (await call('GET', 'me')).admin === true;
+}
+
+/** A page of accounts by username, after `after`: [{username, display_name, role, deactivated, created_at}]. */
+export async function listAccounts(after = null, limit = 50) {
+  const query = new URLSearchParams({ limit: String(limit) });
+  if (after) query.set('after', after);
+  return (await call('GET', `admin/users?${query}`)).accounts;
+}
+
+/** Make `name` a server admin ('admin') or a member ('member'); the account as it stands. */
+export async function setServerRole(name, role) {
+  return call('POST', `admin/users/${encodeURIComponent(name)}/role`, { role });
+}
+
+/** Deactivate (true) or reactivate (false) `name`; the account as it stands. */
+export async function setDeactivated(name, deactivated) {
+  const verb = deactivated ? 'deactivate' : 'reactivate';
+  return call('POST', `admin/users/${encodeURIComponent(name)}/${verb}`);
+}
+
+/** A page of the audit log, newest first, older than the entry `before` (an id). */
+export async function auditLog(before = null, limit = 50) {
+  const query = new URLSearchParams({ limit: String(limit) });
+  if (before) query.set('before', String(before));
+  return (await call('GET', `admin/audit?${query}`)).entries;
 }

@@ -1,7 +1,9 @@
 // The signed-in page: wires the connection, state, outbox and views together, routes
 // `#/room/<name>` to the room on screen, and redraws after every change.
 
+import { offerAdminPage } from './admin_page.js';
 import { Banner } from './banner.js';
+import { blocked } from './blocks.js';
 import { Chat } from './chat.js';
 import { Composer } from './composer.js';
 import { Connection } from './connection.js';
@@ -12,11 +14,15 @@ import { profiles } from './profiles.js';
 import { byId } from './dom.js';
 import { dmPeer, roomLabel } from './format.js';
 import { IdleWatch } from './idle.js';
+import { InvitationList } from './invitations.js';
 import { Jumps } from './jump.js';
 import { MentionAutocomplete } from './mentions.js';
+import { Mutes } from './moderation.js';
 import { Notifier } from './notify.js';
 import { Outbox } from './outbox.js';
 import { RoomPreview } from './preview.js';
+import { RoomNotice } from './room_notice.js';
+import { RoomSettings } from './room_settings.js';
 import { SearchBox } from './search.js';
 import { Sidebar, roomHref } from './sidebar.js';
 import { Store, kindOf } from './store.js';
@@ -79,6 +85,9 @@ export class App {
   #leaveArmed = null;
   #preview; // a room the user is not in, opened from a link
   #jumps; // a room shown around a message (a search result), not from its end
+  #mutes = new Mutes(); // who is muted where (the user too), from events and member lists
+  #roomSettings;
+  #roomNotice; // muted, kicked or banned: said where the message box was
 
   constructor(me, { onSignOut }) {
     this.#me = me;
@@ -185,6 +194,26 @@ export class App {
       navigate: (room) => this.navigate(room),
       activeRoom: () => this.#chat.active,
     });
+    this.#roomSettings = new RoomSettings({ me, chat: this.#chat, store: this.#store, mutes: this.#mutes });
+    this.#roomNotice = new RoomNotice({
+      me,
+      mutes: this.#mutes,
+      onClose: (room) => this.#closeRemoved(room),
+      onChange: () => this.#queueRender(),
+    });
+    this.#store.addEventListener('added', ({ detail }) => {
+      if (this.#mutes.learnEvents(detail.room, detail.events)) this.#queueRender();
+    });
+    this.#chat.addEventListener('members', ({ detail }) => {
+      if (this.#mutes.learnList(detail.room, detail.users, detail.muted, detail.seq)) this.#queueRender();
+    });
+    // A room the user was kicked or banned from stays in the list until closed there.
+    byId('room-list').addEventListener('click', (event) => {
+      const close = event.target.closest('.room-close[data-room]');
+      if (!close) return;
+      event.preventDefault();
+      this.#closeRemoved(close.dataset.room);
+    });
     this.#preview = new RoomPreview({
       me,
       chat: this.#chat,
@@ -207,11 +236,19 @@ export class App {
     byId('me-name').textContent = me;
     byId('me-name').addEventListener('click', () => this.#profileDialog.open(me));
     byId('sign-out').addEventListener('click', () => onSignOut());
+    offerAdminPage(document.querySelector('.sidebar-actions')); // server admins only
     byId('leave-room').addEventListener('click', () => this.#leave());
     this.#store.addEventListener('change', (event) => this.#onStoreChange(event.detail));
     this.#outbox.addEventListener('change', () => this.#queueRender());
     this.#chat.addEventListener('status', () => {
       if (this.#chat.synced && this.#chat.active) this.#loadMembers(this.#chat.active);
+      if (this.#chat.synced) this.#chat.blocks().then((users) => blocked.set(users), () => {});
+      this.#queueRender();
+    });
+    new InvitationList({ chat: this.#chat, store: this.#store, onChange: () => this.#queueRender() });
+    // Blocking or unblocking folds or unfolds messages already shown: draw them anew.
+    blocked.addEventListener('change', () => {
+      this.#timeline.clear();
       this.#queueRender();
     });
     this.#chat.addEventListener('sending', () => this.#queueRender());
@@ -349,7 +386,10 @@ export class App {
       empty.querySelector('p').textContent = text;
     }
     this.#renderTyping(active);
-    this.#composer.setEnabled(Boolean(room) && !room.removed); // only in rooms we are a member of
+    // Only in rooms we are a member of, and not while muted there.
+    const mayWrite = this.#roomNotice.render(room);
+    this.#view.dataset.muted = room && !room.removed && !mayWrite ? 'yes' : ''; // no reactions either
+    this.#composer.setEnabled(Boolean(room) && !room.removed && mayWrite);
     this.#notifier.render(active); // the tab's title and icon, and the header's controls
     this.#threads.render();
     this.#memberPanel.render();
@@ -430,9 +470,12 @@ export class App {
       icon.className = `room-icon ${kind}`;
       icon.textContent = kind === 'public' ? '#' : '';
       const peer = kind === 'dm' ? dmPeer(active, this.#me) : null;
-      // A DM is named by the other person's display name (their username on hover).
-      name.textContent = peer && peer !== this.#me ? profiles.displayName(peer) : roomLabel(active, kind, this.#me);
-      name.title = peer && peer !== this.#me ? `@${peer}` : '';
+      // A DM is named by the other person's display name (their username on hover), a room
+      // by its title if it has one (its name on hover).
+      const titled = kind !== 'dm' ? shown?.settings?.title : '';
+      name.textContent =
+        peer && peer !== this.#me ? profiles.displayName(peer) : titled || roomLabel(active, kind, this.#me);
+      name.title = peer && peer !== this.#me ? `@${peer}` : titled ? `#${active}` : '';
       const count = this.#members.get(active);
       const kindText = { public: 'Public room', private: 'Private room', dm: 'Direct message' }[kind];
       if (shown?.left) sub.textContent = 'You are no longer in this room';
@@ -442,9 +485,10 @@ export class App {
       }
       else sub.textContent = count ? `${kindText} · ${count} member${count === 1 ? '' : 's'}` : kindText;
     }
-    byId('open-invite').hidden = !room || room.kind === 'dm';
+    byId('open-invite').hidden = !room || room.kind === 'dm' || Boolean(room.removed);
     this.#memberPanel.update(room);
-    byId('leave-room').hidden = !room || room.kind === 'dm';
+    this.#roomSettings.update(room);
+    byId('leave-room').hidden = !room || room.kind === 'dm' || Boolean(room.removed);
   }
 
   #renderTyping(active) {
@@ -457,6 +501,14 @@ export class App {
   }
 
   // --- leaving -------------------------------------------------------------------------
+
+  /** Forget a room the user was kicked or banned from (closed from the list or the room). */
+  #closeRemoved(room) {
+    if (!this.#store.room(room)?.removed) return;
+    this.#store.removeRoom(room);
+    this.#mutes.forget(room);
+    if (room === this.#chat.active) this.navigate(null);
+  }
 
   async #leave() {
     const button = byId('leave-room');

@@ -1,6 +1,7 @@
-// The sign-in / create-account form.
+// The sign-in / create-account form. It asks the server what a sign-up needs (open, closed,
+// or an invite code), and takes an invite link's code from the page's #invite= fragment.
 
-import { login, register } from './api.js';
+import { login, register, registrationMode } from './api.js';
 import { byId, say } from './dom.js';
 import { USERNAME } from './limits.js';
 
@@ -20,9 +21,19 @@ function explain(err, mode) {
     }
     case 400:
       return `The server refused this: ${err.message}`;
+    case 403: // registration closed, an invitation needed, or not valid: the server says
+      return `${err.message.charAt(0).toUpperCase()}${err.message.slice(1)}.`;
     default:
       return `Something went wrong (${err.message}). Try again.`;
   }
+}
+
+/** The code of an invite link (`/#invite=CODE`), taken out of the address bar. */
+function inviteFromLink() {
+  const match = /^#invite=([A-Za-z0-9_-]{1,64})$/.exec(location.hash);
+  if (!match) return '';
+  history.replaceState(null, '', location.pathname + location.search);
+  return match[1];
 }
 
 export class AuthView {
@@ -35,10 +46,20 @@ export class AuthView {
   #lead = byId('auth-lead');
   #signin = byId('auth-mode-signin');
   #signup = byId('auth-mode-signup');
+  #invite = byId('auth-invite');
+  #inviteRow = byId('auth-invite-row');
+  #closedNote = byId('auth-closed');
   #mode = 'signin';
+  #registration = 'open';
   #cooldown = null;
 
   constructor(onSignedIn) {
+    const code = inviteFromLink();
+    if (code) {
+      this.#invite.value = code;
+      this.#setMode('signup');
+    }
+    this.#loadRegistration();
     this.#signin.addEventListener('click', () => this.#setMode('signin'));
     this.#signup.addEventListener('click', () => this.#setMode('signup'));
     this.#form.addEventListener('submit', (event) => {
@@ -58,6 +79,25 @@ export class AuthView {
     this.#view.hidden = true;
   }
 
+  async #loadRegistration() {
+    try {
+      this.#registration = await registrationMode();
+    } catch {
+      return; // the server says what it needs when the form is sent
+    }
+    this.#showRegistration();
+  }
+
+  /** Closed: sign-in only (unless the page came with an invite code); invite: the code's field. */
+  #showRegistration() {
+    const closed = this.#registration === 'closed' && !this.#invite.value;
+    this.#signup.hidden = closed;
+    this.#closedNote.hidden = !closed;
+    if (closed && this.#mode === 'signup') this.#setMode('signin');
+    const wanted = this.#registration === 'invite' || Boolean(this.#invite.value);
+    this.#inviteRow.hidden = !(this.#mode === 'signup' && wanted);
+  }
+
   #setMode(mode) {
     this.#mode = mode;
     const signup = mode === 'signup';
@@ -67,6 +107,7 @@ export class AuthView {
     this.#lead.textContent = signup ? 'Pick a username and a password.' : 'Sign in to chat.';
     this.#password.autocomplete = signup ? 'new-password' : 'current-password';
     say(this.#error, '');
+    this.#showRegistration();
   }
 
   async #go(onSignedIn) {
@@ -82,13 +123,19 @@ export class AuthView {
       this.#password.focus();
       return;
     }
+    const invite = this.#invite.value.trim() || null;
+    if (this.#mode === 'signup' && this.#registration === 'invite' && !invite) {
+      say(this.#error, 'An invite code is needed to create an account on this server.');
+      this.#invite.focus();
+      return;
+    }
     say(this.#error, '');
     this.#submit.disabled = true;
     let user = null;
     let landing = null; // a new account opens in its first default room
     try {
       if (this.#mode === 'signup') {
-        const account = await register(username, password);
+        const account = await register(username, password, invite);
         user = account.username;
         landing = account.rooms[0] ?? null;
       } else {

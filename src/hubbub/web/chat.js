@@ -143,6 +143,9 @@ export class Chat extends EventTarget {
     } else if (frame.type === 'profile') {
       // A profile changed (of someone sharing a room with the user, or the user's own).
       this.dispatchEvent(new CustomEvent('profiles', { detail: [frame.profile] }));
+    } else if (frame.type === 'invited') {
+      // An invitation waiting for the user's answer (invitations.js).
+      this.dispatchEvent(new CustomEvent('invited', { detail: frame }));
     } else if (frame.type === 'mention') {
       // Someone called the user by name (or @room): a notice, not a room event.
       this.dispatchEvent(new CustomEvent('mention', { detail: frame }));
@@ -280,6 +283,39 @@ export class Chat extends EventTarget {
     await this.#conn.request('role', { room, user, role });
   }
 
+  // --- moderation (the room's owner and admins, the server's admin) -----------------------
+
+  async kick(room, user) {
+    await this.#conn.request('kick', { room, user });
+  }
+
+  async ban(room, user, reason = '') {
+    await this.#conn.request('ban', { room, user, reason });
+  }
+
+  async unban(room, user) {
+    await this.#conn.request('unban', { room, user });
+  }
+
+  /** `until`: ms since the epoch, or null for a mute until lifted. */
+  async mute(room, user, until) {
+    await this.#conn.request('mute', { room, user, ...(until === null ? {} : { until }) });
+  }
+
+  async unmute(room, user) {
+    await this.#conn.request('unmute', { room, user });
+  }
+
+  /** Change the room's settings: only those given in `settings` ({topic, private, …}). */
+  async roomSettings(room, settings) {
+    await this.#conn.request('room_settings', { room, ...settings });
+  }
+
+  /** The bans in force, newest first: [{user, by, reason, ts}] (moderators only). */
+  async bans(room) {
+    return (await this.#conn.request('bans', { room })).bans;
+  }
+
   /** Messages for rooms we are no longer in cannot be sent: say so instead of trying. */
   #failUnsendable() {
     for (const entry of this.#outbox.all()) {
@@ -414,6 +450,40 @@ export class Chat extends EventTarget {
     await this.#conn.request('invite', { room, user });
   }
 
+  /** The user's pending invitations, oldest first. */
+  async invitations() {
+    return (await this.#conn.request('invitations')).invitations;
+  }
+
+  /** Accept an invitation: the room joins the list (it is not opened). */
+  async accept(room) {
+    const info = await this.#conn.request('accept', { room });
+    this.#store.upsertRoom(info);
+    return info.name;
+  }
+
+  async decline(room) {
+    await this.#conn.request('decline', { room });
+  }
+
+  /** Whom the user blocks. */
+  async blocks() {
+    return (await this.#conn.request('blocks')).users;
+  }
+
+  async block(user) {
+    await this.#conn.request('block', { user });
+  }
+
+  async unblock(user) {
+    await this.#conn.request('unblock', { user });
+  }
+
+  /** The user's DM policy; with `policy`, changed first. */
+  async dmPolicy(policy = undefined) {
+    return (await this.#conn.request('dm_policy', policy ? { policy } : {})).policy;
+  }
+
   async leave(room) {
     await this.#conn.request('leave', { room });
     this.#store.removeRoom(room);
@@ -446,11 +516,18 @@ export class Chat extends EventTarget {
     return await this.#conn.request('thread', { room, root, limit, ...(before ? { before } : {}) });
   }
 
-  /** The members of `room`: {users (sorted usernames), roles ({user: 'owner' | 'admin'})}. */
+  /**
+   * The members of `room`: {users (sorted usernames), roles ({user: 'owner' | 'admin'}),
+   * muted ({user: until (ms) or null until lifted}), seq (the room's newest seq held when
+   * the answer came)}; a `members` event tells it to those who follow mutes.
+   */
   async members(room) {
     const reply = await this.#conn.request('members', { room });
     if (reply.profiles) this.dispatchEvent(new CustomEvent('profiles', { detail: reply.profiles }));
-    return { users: reply.users, roles: reply.roles ?? {} };
+    const listed = { users: reply.users, roles: reply.roles ?? {}, muted: reply.muted ?? {} };
+    listed.seq = this.#store.newestSeq(room);
+    this.dispatchEvent(new CustomEvent('members', { detail: { room, ...listed } }));
+    return listed;
   }
 
   /** The profiles of `users` (at most 200; names with no user are left out). */

@@ -144,7 +144,13 @@ export class Dialogs {
       'li',
       { dataset: { room: room.name } },
       el('span', { class: 'room-icon public', text: '#', attrs: { 'aria-hidden': 'true' } }),
-      el('span', { class: 'dir-name', text: room.name }),
+      el(
+        'span',
+        { class: 'dir-name' },
+        el('span', { class: 'dir-title', text: room.title || room.name }),
+        room.title ? el('span', { class: 'dir-address', text: ` #${room.name}` }) : null,
+        room.topic ? el('span', { class: 'dir-topic', text: room.topic }) : null,
+      ),
       el('span', { class: 'dir-members', text: members }),
       button,
     );
@@ -183,7 +189,7 @@ export class Dialogs {
       } catch (err) {
         throw fail(explain(err, who));
       }
-      say(ok, `${who} is now a member of ${room}.`);
+      say(ok, `Invited ${who} to ${room}: they join once they accept.`);
       user.value = '';
       showMembers(room);
     });

@@ -1,7 +1,8 @@
 // A user's profile in a dialog. Someone else's: their display name, username, status,
 // presence and a button to message them. The user's own: the same, with their display name
 // and status to edit, a picture to upload or remove, and their password to change (with
-// the choice to sign out their other sessions).
+// the choice to sign out their other sessions), and who may message or invite them (their
+// DM policy). Someone else's also has Block / Unblock: private, nobody else learns of it.
 //
 // The dialog and its nodes are made here, so the page's HTML does not change. Everything a
 // user wrote is shown as text.
@@ -13,6 +14,7 @@ import {
   updateProfile,
   uploadAvatar,
 } from './api.js';
+import { blocked } from './blocks.js';
 import { el, say } from './dom.js';
 import { authorNode, avatarNode, profiles } from './profiles.js';
 
@@ -21,6 +23,11 @@ export const DISPLAY_NAME_MAX = 64; // code points
 export const STATUS_MAX = 140;
 const PICTURES = 'image/png,image/jpeg,image/gif,image/webp';
 const PRESENCE_TEXT = { online: 'Online', away: 'Away', offline: 'Offline' };
+const DM_POLICIES = [
+  ['everyone', 'Everyone'],
+  ['shared_rooms', 'People who share a room with me'],
+  ['nobody', 'Nobody'],
+];
 
 function explain(err, what = '') {
   switch (err.code) {
@@ -89,7 +96,13 @@ export class ProfileDialog {
     if (!mine) {
       const message = el('button', { type: 'button', class: 'primary', text: 'Message' });
       message.addEventListener('click', () => this.#message(user, message, error));
-      buttons.append(close, message);
+      const block = el('button', { type: 'button', class: 'quiet', id: 'profile-block' });
+      const paint = () => {
+        block.textContent = blocked.has(user) ? 'Unblock' : 'Block';
+      };
+      paint();
+      block.addEventListener('click', () => this.#toggleBlock(user, block, error, paint));
+      buttons.append(block, close, message);
     } else buttons.append(close);
     // replaceChildren() would write a null as the text "null": only nodes go in.
     const own = mine ? this.#ownForms() : null;
@@ -174,10 +187,79 @@ export class ProfileDialog {
     }
   }
 
+  async #toggleBlock(user, button, error, paint) {
+    say(error, '');
+    button.disabled = true;
+    try {
+      if (blocked.has(user)) {
+        await this.#chat.unblock(user);
+        blocked.delete(user);
+      } else {
+        await this.#chat.block(user);
+        blocked.add(user);
+      }
+    } catch (err) {
+      say(error, explain(err, 'user'));
+    } finally {
+      button.disabled = false;
+      paint();
+    }
+  }
+
   // --- the user's own profile ----------------------------------------------------------
 
   #ownForms() {
-    return el('div', { class: 'profile-own' }, this.#detailsForm(), this.#avatarForm(), this.#passwordForm());
+    return el(
+      'div',
+      { class: 'profile-own' },
+      this.#detailsForm(),
+      this.#avatarForm(),
+      this.#policyForm(),
+      this.#passwordForm(),
+    );
+  }
+
+  /** Who may open a new DM with the user or invite them: saved as soon as it is chosen. */
+  #policyForm() {
+    const choice = el(
+      'select',
+      { id: 'profile-dm-policy', disabled: true },
+      DM_POLICIES.map(([value, text]) => el('option', { value, text })),
+    );
+    const note = el('p', { class: 'form-ok', attrs: { role: 'status' }, hidden: true });
+    const error = el('p', { class: 'form-error', attrs: { role: 'alert' }, hidden: true });
+    const load = async () => {
+      try {
+        choice.value = await this.#chat.dmPolicy();
+        choice.disabled = false;
+      } catch (err) {
+        say(error, explain(err));
+      }
+    };
+    choice.addEventListener('change', async () => {
+      say(note, '');
+      say(error, '');
+      choice.disabled = true;
+      try {
+        choice.value = await this.#chat.dmPolicy(choice.value);
+        say(note, 'Saved.');
+      } catch (err) {
+        say(error, explain(err));
+      } finally {
+        choice.disabled = false;
+      }
+    });
+    load();
+    return el(
+      'section',
+      { class: 'profile-form', id: 'profile-privacy', attrs: { 'aria-label': 'Who may message you' } },
+      el('h3', { text: 'Direct messages and invitations' }),
+      el('label', { htmlFor: 'profile-dm-policy', text: 'Who may start a DM with you or invite you' }),
+      choice,
+      el('p', { class: 'hint', text: 'DMs you already have stay open. Blocked users never can.' }),
+      note,
+      error,
+    );
   }
 
   #detailsForm() {

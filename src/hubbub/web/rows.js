@@ -91,9 +91,20 @@ export function lineParts(event) {
         changes.push(event.topic ? `set the topic to “${event.topic}”` : 'cleared the topic');
       }
       if (typeof event.private === 'boolean') changes.push(`made the room ${event.private ? 'private' : 'public'}`);
+      if (typeof event.title === 'string') {
+        changes.push(event.title ? `set the title to “${event.title}”` : 'cleared the title');
+      }
+      if (typeof event.retention_days === 'number') changes.push(retentionChange(event.retention_days));
       return [actor(event.user), ` ${changes.join(' and ') || 'changed the room'}`];
     }
     default:
       return [actor(event.user), ` (${String(event.type).replaceAll('_', ' ')})`];
   }
+}
+
+/** How long a room_changed says messages are now kept (-1: as the server keeps them). */
+function retentionChange(days) {
+  if (days < 0) return 'kept messages as long as the server does';
+  if (days === 0) return 'kept messages for ever';
+  return `kept messages for ${days} day${days === 1 ? '' : 's'}`;
 }

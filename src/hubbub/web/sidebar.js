@@ -10,9 +10,10 @@ import { avatarNode, profiles } from './profiles.js';
 
 export const roomHref = (name) => `#/room/${encodeURIComponent(name)}`;
 
-/** A room's name in the list: a DM's is the other person's display name (profiles.js). */
+/** A room's name in the list: its title if it has one; a DM's is the other person's
+ * display name (profiles.js). */
 function labelOf(room, me) {
-  if (room.kind !== 'dm') return roomLabel(room.name, room.kind, me);
+  if (room.kind !== 'dm') return room.settings?.title || roomLabel(room.name, room.kind, me);
   const peer = dmPeer(room.name, me);
   return peer === me ? roomLabel(room.name, room.kind, me) : profiles.displayName(peer);
 }
@@ -47,7 +48,7 @@ export class Sidebar {
       rooms,
       {
         key: (room) => room.name,
-        signature: (room) => `${room.kind}|${Boolean(room.left)}`,
+        signature: (room) => `${room.kind}|${Boolean(room.left)}|${Boolean(room.removed)}`,
         build: (room) => this.#build(room, me),
       },
       cache,
@@ -115,6 +116,17 @@ export class Sidebar {
         el('span', { class: 'mention-count', hidden: true, text: '@0', attrs: { 'aria-hidden': 'true' } }),
         el('span', { class: room.left ? 'badge unsent' : 'badge', hidden: true, text: '0' }),
       ),
+      // Kicked or banned: the room stays, saying so, until closed here (app.js).
+      room.removed
+        ? el('button', {
+            type: 'button',
+            class: 'room-close',
+            text: '✕',
+            dataset: { room: room.name },
+            title: 'Close this room',
+            attrs: { 'aria-label': `Close ${roomLabel(room.name, room.kind, me)}` },
+          })
+        : null,
     );
   }
 }
@@ -122,6 +134,7 @@ export class Sidebar {
 function linkLabel(room, count, me, mentions = 0, muted = false, presence = 'offline') {
   const label = labelOf(room, me);
   if (room.left) return `${label}, left, ${count} message${count === 1 ? '' : 's'} not sent`;
+  if (room.removed) return `${label}, ${room.removed.type === 'member_banned' ? 'banned' : 'removed'}`;
   const parts = [label];
   if (presence !== 'offline') parts.push(presence);
   if (count) parts.push(`${count} unread`);

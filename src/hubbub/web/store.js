@@ -32,6 +32,7 @@ const CHANGES = new Set(['message_edited', 'message_deleted', 'reaction_added', 
 // when it is read), and for a message `sync` replays with counts, everything up to the
 // `synced` reply (the replay's reaction events are in them).
 const REACTIONS = new Set(['reaction_added', 'reaction_removed']);
+const SETTINGS = ['topic', 'title', 'retention_days']; // a room's settings the page shows
 const REPLAYING = Number.MAX_SAFE_INTEGER; // reactionsAt of a message replayed with counts
 
 function newRoom(name, kind) {
@@ -55,6 +56,8 @@ function newRoom(name, kind) {
     role: 'member', // the user's: owner, admin or member (from the room list, role_changed)
     roleAt: 0, // the seq the role is known at
     roles: new Map(), // member -> {role, seq}, learned from role_changed events
+    settings: {}, // what the server told of topic, title, retention_days (room list, room_changed)
+    settingsAt: 0, // the seq they are known at
     replayed: null, // seqs of messages replayed with counts while a `sync` runs, or null
   };
 }
@@ -92,7 +95,8 @@ export class Store extends EventTarget {
   /** Apply a `rooms` reply: the user is a member of exactly these rooms. */
   setRooms(infos) {
     const names = new Set(infos.map((info) => info.name));
-    for (const name of this.rooms.keys()) if (!names.has(name)) this.rooms.delete(name);
+    // A room the user was kicked or banned from stays, saying so, until they close it.
+    for (const [name, room] of this.rooms) if (!names.has(name) && !room.removed) this.rooms.delete(name);
     for (const info of infos) this.#applyInfo(info);
     this.changed('rooms');
   }
@@ -107,6 +111,12 @@ export class Store extends EventTarget {
     const room = this.ensureRoom(info.name, info.kind);
     room.kind = info.kind;
     room.member = true;
+    room.removed = null; // in it again (joined, invited back)
+    const told = SETTINGS.filter((key) => key in info);
+    if (told.length && info.last_seq >= room.settingsAt) {
+      for (const key of told) room.settings[key] = info[key];
+      room.settingsAt = info.last_seq;
+    }
     room.lastSeq = Math.max(room.lastSeq, info.last_seq);
     room.readSeq = Math.max(room.readSeq, info.read_seq);
     // The server counted before our newer read marker reached it: what it counted is read.
@@ -153,6 +163,7 @@ export class Store extends EventTarget {
       if (event.type === 'room_changed' && typeof event.private === 'boolean' && room.kind !== 'dm') {
         room.kind = event.private ? 'private' : 'public';
       }
+      if (event.type === 'room_changed') this.#learnSettings(room, event);
     }
     const rows = fresh.filter((event) => !CHANGES.has(event.type));
     const tail = room.events.at(-1)?.seq ?? -1;
@@ -234,6 +245,16 @@ export class Store extends EventTarget {
     }
   }
 
+  /** A room_changed event: the settings it changed, unless the room list told newer. */
+  #learnSettings(room, event) {
+    if (event.seq <= room.settingsAt) return;
+    for (const key of SETTINGS) {
+      // A retention of -1 goes back to the server's setting (null).
+      if (event[key] !== undefined && event[key] !== null) room.settings[key] = key === 'retention_days' && event[key] < 0 ? null : event[key];
+    }
+    room.settingsAt = event.seq;
+  }
+
   /** A role_changed event: the member's role, and the user's own if it is newer. */
   #learnRole(room, event) {
     const known = room.roles.get(event.member);
@@ -292,7 +313,7 @@ export class Store extends EventTarget {
   lastSeen() {
     const since = {};
     for (const room of this.rooms.values()) {
-      if (room.newest) since[room.name] = room.newest;
+      if (room.newest && !room.removed) since[room.name] = room.newest;
     }
     return since;
   }

@@ -16,6 +16,7 @@ import {
   showError,
   watchLongPress,
 } from './actions.js';
+import { blocked } from './blocks.js';
 import { el } from './dom.js';
 import { dayKey, dayLabel, formatFull, formatTime } from './format.js';
 import { fileViews } from './file_views.js';
@@ -585,6 +586,11 @@ export class Timeline {
   }
 
   #message(item, user, ts, body, status, data, stored = null) {
+    const node = this.#messageNode(item, user, ts, body, status, data, stored);
+    return stored && user !== this.#me && blocked.has(user) ? folded(node) : node;
+  }
+
+  #messageNode(item, user, ts, body, status, data, stored) {
     const time = messageTime(ts);
     // The display name and the avatar change in place (profiles.js).
     const head = item.grouped ? null : messageHead(user, time);
@@ -652,4 +658,30 @@ export class Timeline {
     }
     return el('div', { class: 'msg-state pending', text: 'Pending' });
   }
+}
+
+/** A blocked user's message, folded behind "Show": its parts stay hidden until asked for. */
+function folded(node) {
+  const parts = [...node.children];
+  for (const part of parts) part.hidden = true;
+  node.classList.add('blocked');
+  const note = el(
+    'div',
+    { class: 'blocked-note' },
+    el('span', { text: 'Message from a blocked user — ' }),
+    el('button', {
+      type: 'button',
+      class: 'link show-blocked',
+      text: 'Show',
+      on: {
+        click: () => {
+          note.remove();
+          for (const part of parts) part.hidden = false;
+          node.classList.remove('blocked');
+        },
+      },
+    }),
+  );
+  node.prepend(note);
+  return node;
 }
