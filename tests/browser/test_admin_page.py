@@ -26,6 +26,9 @@ async def test_an_admin_promotes_and_deactivates_and_reads_the_audit_log(
         f"{server.url}/api/v1/me", data={"display_name": HOSTILE}
     )
     assert changed.ok, await changed.text()
+    for name, call, data in (("alice", "", {"name": "den"}), ("bob", "/den/join", None)):
+        made = await contexts[name].request.post(f"{server.url}/api/v1/rooms{call}", data=data)
+        assert made.ok, await made.text()
     alice = await ChatPage.open(contexts["alice"], server.url)
     bob = await ChatPage.open(contexts["bob"], server.url)
     for page in (alice, bob):
@@ -66,6 +69,13 @@ async def test_an_admin_promotes_and_deactivates_and_reads_the_audit_log(
         ["alice: deactivate bob server-wide", "alice: promote carol server-wide"]
     )
     await user_row_absent(alice)
+    # The room's member list says so too.
+    await alice.page.get_by_role("button", name="Close").click()
+    await alice.open_room("den")
+    await alice.page.get_by_role("button", name="Members", exact=True).click()
+    bob_entry = alice.page.locator('#member-panel li[data-user="bob"]')
+    await expect(bob_entry.locator(".member-role")).to_have_text("deactivated")
+    await alice.page.click("#open-admin")
     # Reactivated from the page, bob signs in again.
     await alice.page.click("#admin-tab-users")
     await user_row(alice, "bob").get_by_role("button", name="Reactivate").click()

@@ -7,11 +7,13 @@ import asyncio
 from pathlib import Path
 
 import aiohttp
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
-from rawws import OP_BINARY, RawWebSocket
+from rawws import OP_BINARY, HandshakeRefused, RawWebSocket
 from support import Client, call_api, config_for, public_room, running_server, until
 
 from hubbub.protocol.codes import CloseCode
+from hubbub.transport.context import SESSION_COOKIE
 
 STORAGE_ENGINES = ("sqlite", "postgresql")  # on each (tests/conftest.py)
 
@@ -154,3 +156,17 @@ async def test_counters_and_histograms_follow_a_scripted_workload(
         assert value(last, "hubbub_connections", protocol="hubbub.v1") == 0
         assert value(last, "hubbub_connections", protocol="plain") == 0
         assert value(last, "hubbub_outbox_bytes") == 0
+
+        # Handshakes the front door refuses, by status: a foreign page with the cookie, a
+        # wrong path.
+        foreign = {"Origin": "https://elsewhere.example", "Cookie": f"{SESSION_COOKIE}=x"}
+        for headers, path, status in (
+            (foreign, "/", 403),
+            ({}, "/chat", 404),
+        ):
+            with pytest.raises(HandshakeRefused) as refused:
+                await RawWebSocket.connect(url + path, protocol="hubbub.v1", headers=headers)
+            assert refused.value.status == status
+        turned_away = await scrape(http, url)
+        for status in ("403", "404"):
+            assert moved(last, turned_away, "hubbub_handshakes_refused_total", status=status) == 1

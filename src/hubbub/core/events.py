@@ -163,7 +163,7 @@ class MemberLeft(_Event, tag=EventType.MEMBER_LEFT.value, frozen=True, kw_only=T
 
 
 class MemberKicked(_Event, tag=EventType.MEMBER_KICKED.value, frozen=True, kw_only=True):
-    """The room's owner, one of its admins or the server's admin ``by`` removed the member
+    """The room's owner, one of its admins or a server admin ``by`` removed the member
     ``user`` (who may join a public room again)."""
 
     type: ClassVar[EventType] = EventType.MEMBER_KICKED
@@ -230,7 +230,7 @@ Event = (
     | RoomChanged
 )
 
-# What the room's owner, its admins and the server's admin do to a room and its members.
+# What the room's owner, its admins and server admins do to a room and its members.
 Moderation = (
     MemberKicked | MemberBanned | MemberUnbanned | MemberMuted | MemberUnmuted | RoomChanged
 )

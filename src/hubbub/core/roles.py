@@ -19,6 +19,6 @@ def owner(kind: RoomKind, created_by: str | None) -> str | None:
 def may_delete(
     actor: str, author: str, room_owner: str | None, actor_role: str, server_admin: bool = False
 ) -> bool:
-    """A message is deleted by its author, the room's owner, an admin of the room, or the
-    server's admin (in any room but a DM, which it does not moderate)."""
+    """A message is deleted by its author, the room's owner, an admin of the room, or a
+    server admin (in any room but a DM, which server admins do not moderate)."""
     return actor in (author, room_owner) or actor_role == Role.ADMIN or server_admin

@@ -701,7 +701,7 @@ class Actions:
         await self.settings.refresh()
 
     async def _server_admin(self, user: str) -> None:
-        """``Forbidden`` unless ``user`` is the server's admin (as for the audit log)."""
+        """``Forbidden`` unless ``user`` is a server admin (as for the audit log)."""
         if not await self.storage.is_admin(user):
             raise Forbidden(reg.ADMIN_ONLY)
 

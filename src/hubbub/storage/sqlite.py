@@ -931,7 +931,7 @@ class SQLiteStorage(Storage):
         def job(db: sqlite3.Connection, events: list[Event]) -> Changed:
             server_admin = _is_admin(db, delete.user)
             room = self._cache.room(db, delete.room) if server_admin else None
-            if room is None or room.kind == RoomKind.DM:  # the server's admin moderates no DM
+            if room is None or room.kind == RoomKind.DM:  # server admins moderate no DM
                 room = self._member_room(db, delete)
             target = _target(db, room, delete.target)
             created_by, role = db.execute(

@@ -31,10 +31,11 @@ class ServerState:
     pongs_received: int = 0
     ping_timeouts: int = 0
     # For /metrics: error answers by (protocol, code), rate-limit refusals by (protocol,
-    # request), close frames sent by code.
+    # request), close frames sent by code, WebSocket handshakes refused by HTTP status.
     errors: Counter[tuple[str, str]] = field(default_factory=Counter)
     rate_limited: Counter[tuple[str, str]] = field(default_factory=Counter)
     closes: Counter[int] = field(default_factory=Counter)
+    handshakes_refused: Counter[int] = field(default_factory=Counter)
 
     def __post_init__(self) -> None:
         config = self.config

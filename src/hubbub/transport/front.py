@@ -148,6 +148,7 @@ class FrontProtocol(asyncio.Protocol):
 
     def _refuse(self, status: int, reason: str) -> None:
         assert self._transport is not None
+        self._state.handshakes_refused[status] += 1
         self._transport.write(refusal(status, reason, SECURITY_HEADERS))
         self._transport.close()
 

@@ -939,7 +939,7 @@ ENDPOINTS = [
     Endpoint(
         "GET",
         ROOM + "/bans",
-        "The bans in force, newest first (the room's owner, an admin, or the server's admin)",
+        "The bans in force, newest first (the room's owner, an admin, or a server admin)",
         bans,
         response=BanList,
     ),

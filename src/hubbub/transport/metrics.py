@@ -108,6 +108,15 @@ class _NodeCollector(Collector):
             ),
             (((str(code),), count) for code, count in state.closes.items()),
         )
+        yield _labelled(
+            CounterMetricFamily(
+                "hubbub_handshakes_refused",
+                "WebSocket handshakes the front door refused, by HTTP status (403 Origin or"
+                " guests off, 429 and 503 connection caps, 400 and 404 bad requests …)",
+                labels=["status"],
+            ),
+            (((str(status),), count) for status, count in state.handshakes_refused.items()),
+        )
         broker = state.node.broker
         if isinstance(broker, RedisBroker):
             yield CounterMetricFamily(

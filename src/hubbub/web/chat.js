@@ -283,7 +283,7 @@ export class Chat extends EventTarget {
     await this.#conn.request('role', { room, user, role });
   }
 
-  // --- moderation (the room's owner and admins, the server's admin) -----------------------
+  // --- moderation (the room's owner and admins, server admins) -----------------------
 
   async kick(room, user) {
     await this.#conn.request('kick', { room, user });

@@ -212,7 +212,10 @@ export class MemberPanel {
       dot.dataset.state = presence;
       dot.hidden = presence === 'offline';
       const now = dm ? 'member' : this.#roleOf(room, user);
-      role.textContent = now === 'member' ? '' : now;
+      const deactivated = profiles.get(user)?.deactivated === true; // by a server admin
+      role.textContent = [now === 'member' ? '' : now, deactivated ? 'deactivated' : '']
+        .filter(Boolean)
+        .join(' · ');
       toggle.hidden = !owner || me;
       toggle.textContent = now === 'admin' ? 'Remove admin' : 'Make admin';
       toggle.dataset.role = now === 'admin' ? 'member' : 'admin'; // what a click asks for
@@ -221,6 +224,7 @@ export class MemberPanel {
       const parts = [name === user ? user : `${name} (@${user})`, PRESENCE_TEXT[presence]];
       if (me) parts.push('you');
       if (now !== 'member') parts.push(now);
+      if (deactivated) parts.push('deactivated');
       open.setAttribute('aria-label', parts.join(', '));
     }
   }

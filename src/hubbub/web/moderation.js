@@ -24,7 +24,7 @@ export function muteUntil(choiceId, now) {
 const RANK = { member: 0, admin: 1, owner: 2 };
 const SERVER_ADMIN = 3;
 
-/** How high a user stands in a room: the server's admin above the owner, above admins. */
+/** How high a user stands in a room: a server admin above the owner, above admins. */
 export function rankOf(role, serverAdmin = false) {
   return serverAdmin ? SERVER_ADMIN : (RANK[role] ?? 0);
 }

@@ -1,5 +1,5 @@
 // The room's settings, in a dialog opened from the room's header. Its owner, its admins and
-// the server's admin change them (topic, public or private, and the title and how long
+// server admins change them (topic, public or private, and the title and how long
 // messages are kept where the server tells them) and moderate its members: make admin or
 // member again (the owner), mute for a while or until lifted, unmute, kick, ban with a
 // reason, and lift bans. A member sees the same settings and members, read-only.
