@@ -160,13 +160,10 @@ async def test_counters_and_histograms_follow_a_scripted_workload(
         # Handshakes the front door refuses, by status: a foreign page with the cookie, a
         # wrong path.
         foreign = {"Origin": "https://elsewhere.example", "Cookie": f"{SESSION_COOKIE}=x"}
-        for headers, path, status in (
-            (foreign, "/", 403),
-            ({}, "/chat", 404),
-        ):
-            with pytest.raises(HandshakeRefused) as refused:
+        for headers, path, code in ((foreign, "/", 403), ({}, "/chat", 404)):
+            with pytest.raises(HandshakeRefused) as handshake:
                 await RawWebSocket.connect(url + path, protocol="hubbub.v1", headers=headers)
-            assert refused.value.status == status
+            assert handshake.value.status == code
         turned_away = await scrape(http, url)
-        for status in ("403", "404"):
-            assert moved(last, turned_away, "hubbub_handshakes_refused_total", status=status) == 1
+        for label in ("403", "404"):
+            assert moved(last, turned_away, "hubbub_handshakes_refused_total", status=label) == 1
