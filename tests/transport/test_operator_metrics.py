@@ -160,10 +160,10 @@ async def test_counters_and_histograms_follow_a_scripted_workload(
         # Handshakes the front door refuses, by status: a foreign page with the cookie, a
         # wrong path.
         foreign = {"Origin": "https://elsewhere.example", "Cookie": f"{SESSION_COOKIE}=x"}
-        for headers, path, code in ((foreign, "/", 403), ({}, "/chat", 404)):
+        for headers, path, expected in ((foreign, "/", 403), ({}, "/chat", 404)):
             with pytest.raises(HandshakeRefused) as handshake:
                 await RawWebSocket.connect(url + path, protocol="hubbub.v1", headers=headers)
-            assert handshake.value.status == code
+            assert handshake.value.status == expected
         turned_away = await scrape(http, url)
         for label in ("403", "404"):
             assert moved(last, turned_away, "hubbub_handshakes_refused_total", status=label) == 1
