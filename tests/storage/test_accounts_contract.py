@@ -7,32 +7,20 @@ refusing new ones in the write, the audit log, and the account changes nodes pol
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
-from pathlib import Path
+from collections.abc import AsyncIterator
 
-import pg
 import pytest
 
 from hubbub.core.accounts import AccountChange, ServerRole
 from hubbub.core.moderation import AuditEntry
 from hubbub.errors import AccountDeactivated, BadRequest, Conflict, Forbidden, NotFound
 from hubbub.storage.base import Storage
-from hubbub.storage.factory import build_storage, sqlite_url
+from hubbub.storage.factory import build_storage
 
 NOW = 1_764_000_000_000
 HOUR = 3_600_000
 USERS = ("root", "mia", "max")
 ADMIN, MEMBER = ServerRole.ADMIN, ServerRole.MEMBER
-
-BACKENDS: dict[str, Callable[[Path], str]] = {
-    "sqlite": lambda tmp: sqlite_url(tmp / "hubbub.sqlite3"),
-    "postgresql": lambda tmp: pg.fresh_database(),
-}
-
-
-@pytest.fixture(params=sorted(BACKENDS))
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    return BACKENDS[request.param](tmp_path)
 
 
 @pytest.fixture

@@ -3,11 +3,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from pathlib import Path
+from collections.abc import AsyncIterator
 from typing import Any
 
-import pg
 import pytest
 
 from hubbub.core.events import MemberBanned, MemberMuted, MemberUnbanned, MemberUnmuted
@@ -15,20 +13,15 @@ from hubbub.core.models import RoomKind
 from hubbub.core.moderation import BanEntry
 from hubbub.errors import NotFound
 from hubbub.storage.base import Storage
-from hubbub.storage.factory import build_storage, sqlite_url
+from hubbub.storage.factory import build_storage
 
 NOW = 1_764_000_000_000
 USERS = ("olive", "mia", "max", "otto")
 
-BACKENDS: dict[str, Callable[[Path], str]] = {
-    "sqlite": lambda tmp: sqlite_url(tmp / "hubbub.sqlite3"),
-    "postgresql": lambda tmp: pg.fresh_database(),
-}
 
-
-@pytest.fixture(params=sorted(BACKENDS))
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Storage]:
-    async with build_storage(BACKENDS[request.param](tmp_path)) as s:
+@pytest.fixture
+async def store(url: str) -> AsyncIterator[Storage]:
+    async with build_storage(url) as s:
         for user in USERS:
             await s.create_user(user, "hash-of-" + user, NOW)
         for room in ("pub", "other"):

@@ -7,10 +7,8 @@ and the DM policy.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from pathlib import Path
+from collections.abc import AsyncIterator
 
-import pg
 import pytest
 from support import Recorder
 
@@ -19,20 +17,10 @@ from hubbub.core.events import MemberBanned, MemberJoined, Message, RoomChanged
 from hubbub.core.models import RoomKind, dm_room_name
 from hubbub.errors import Forbidden, NotFound, TooLarge
 from hubbub.storage.base import Storage
-from hubbub.storage.factory import build_storage, sqlite_url
+from hubbub.storage.factory import build_storage
 
 NOW = 1_764_000_000_000
 USERS = ("olive", "mia", "max", "otto")
-
-BACKENDS: dict[str, Callable[[Path], str]] = {
-    "sqlite": lambda tmp: sqlite_url(tmp / "hubbub.sqlite3"),
-    "postgresql": lambda tmp: pg.fresh_database(),
-}
-
-
-@pytest.fixture(params=sorted(BACKENDS))
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    return BACKENDS[request.param](tmp_path)
 
 
 @pytest.fixture

@@ -2,9 +2,9 @@
 method promises, tested against each backend through the public interface only (the
 ``Storage`` methods, ``on_events``, and storage built from its URL).
 
-A new backend joins by one line in ``BACKENDS``: how to name a fresh, empty storage of it.
-What only one engine does (SQLite's WAL, its writer thread and group commit, damaged files)
-is tested in that engine's own files.
+A new backend joins by one line in ``BACKENDS`` (tests/storage/conftest.py), which every
+contract suite runs on. What only one engine does (SQLite's WAL, its writer thread and group
+commit, damaged files) is tested in that engine's own files.
 """
 
 from __future__ import annotations
@@ -14,11 +14,9 @@ import contextlib
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any
 
 import msgspec
-import pg
 import pytest
 from support import Recorder
 
@@ -48,18 +46,13 @@ from hubbub.core.reactions import MAX_REACTIONS
 from hubbub.core.search import MAX_CANDIDATES, UNKNOWN_CURSOR, Cursor
 from hubbub.errors import BadRequest, Conflict, Forbidden, NotFound, Unavailable
 from hubbub.storage.base import Appended, Changed, Storage
-from hubbub.storage.factory import build_storage, sqlite_url
+from hubbub.storage.factory import build_storage
 
 NOW = 1_764_000_000_000
 UP, TADA = "\N{THUMBS UP SIGN}", "\N{PARTY POPPER}"
 
+
 # The URL of a fresh, empty storage of each backend, for one test.
-BACKENDS: dict[str, Callable[[Path], str]] = {
-    "sqlite": lambda tmp: sqlite_url(tmp / "hubbub.sqlite3"),
-    "postgresql": lambda tmp: pg.fresh_database(),
-}
-
-
 @asynccontextmanager
 async def opened(url: str, sink: Recorder | None = None) -> AsyncIterator[Storage]:
     store = build_storage(url)
@@ -67,11 +60,6 @@ async def opened(url: str, sink: Recorder | None = None) -> AsyncIterator[Storag
         store.on_events = sink
     async with store:
         yield store
-
-
-@pytest.fixture(params=sorted(BACKENDS))
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    return BACKENDS[request.param](tmp_path)
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ copying the files of an SQLite deployment into PostgreSQL.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -26,13 +26,8 @@ from hubbub.storage.transfer import move
 NOW = 1_764_000_000_000
 QUOTA = 10_000
 
+
 # The URL of a fresh, empty storage of each backend, for one test (as in test_contract.py).
-BACKENDS: dict[str, Callable[[Path], str]] = {
-    "sqlite": lambda tmp: sqlite_url(tmp / "hubbub.sqlite3"),
-    "postgresql": lambda tmp: pg.fresh_database(),
-}
-
-
 @asynccontextmanager
 async def opened(url: str, sink: Recorder | None = None) -> AsyncIterator[Storage]:
     store = build_storage(url)
@@ -54,11 +49,6 @@ def bodies(events: list[Event]) -> list[str]:
 
 def delete(room: str, user: str, target: int) -> MessageDeleted:
     return MessageDeleted(room=room, seq=0, ts=NOW, user=user, target=target)
-
-
-@pytest.fixture(params=sorted(BACKENDS))
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    return BACKENDS[request.param](tmp_path)
 
 
 @pytest.fixture

@@ -7,11 +7,9 @@ admin of them, ``mia`` and ``max`` are members and ``otto`` is in none of them."
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from pathlib import Path
+from collections.abc import AsyncIterator
 from typing import Any
 
-import pg
 import pytest
 from support import Recorder
 
@@ -32,20 +30,10 @@ from hubbub.core.events import (
 from hubbub.core.models import RoomKind
 from hubbub.errors import BadRequest, Forbidden, NotFound
 from hubbub.storage.base import Storage
-from hubbub.storage.factory import build_storage, sqlite_url
+from hubbub.storage.factory import build_storage
 
 NOW = 1_764_000_000_000
 USERS = ("root", "olive", "adam", "mia", "max", "otto")
-
-BACKENDS: dict[str, Callable[[Path], str]] = {
-    "sqlite": lambda tmp: sqlite_url(tmp / "hubbub.sqlite3"),
-    "postgresql": lambda tmp: pg.fresh_database(),
-}
-
-
-@pytest.fixture(params=sorted(BACKENDS))
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    return BACKENDS[request.param](tmp_path)
 
 
 @pytest.fixture

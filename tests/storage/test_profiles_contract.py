@@ -5,32 +5,20 @@ user's other tokens in its write."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from pathlib import Path
+from collections.abc import AsyncIterator
 
-import pg
 import pytest
 
 from hubbub.core.models import RoomKind
 from hubbub.core.profiles import Profile
 from hubbub.errors import NotFound
 from hubbub.storage.base import Storage
-from hubbub.storage.factory import build_storage, sqlite_url
+from hubbub.storage.factory import build_storage
 
 NOW = 1_764_000_000_000
 LATER = NOW + 1_000_000
 BLOB = "ab" * 32  # a SHA-256, hex
 OTHER_BLOB = "cd" * 32
-
-BACKENDS: dict[str, Callable[[Path], str]] = {
-    "sqlite": lambda tmp: sqlite_url(tmp / "hubbub.sqlite3"),
-    "postgresql": lambda tmp: pg.fresh_database(),
-}
-
-
-@pytest.fixture(params=sorted(BACKENDS))
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    return BACKENDS[request.param](tmp_path)
 
 
 @pytest.fixture

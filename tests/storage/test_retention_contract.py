@@ -7,11 +7,9 @@ and pass, and two passes at once delete each message once."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
-from pathlib import Path
+from collections.abc import AsyncIterator
 from typing import Any
 
-import pg
 import pytest
 from support import Recorder
 
@@ -28,18 +26,9 @@ from hubbub.core.models import RoomKind
 from hubbub.core.retention import DAY_MS, RETENTION_ACTION, RETENTION_DELETER
 from hubbub.service.retention import run_pass
 from hubbub.storage.base import Storage
-from hubbub.storage.factory import build_storage, sqlite_url
+from hubbub.storage.factory import build_storage
 
 NOW = 1_764_000_000_000
-BACKENDS: dict[str, Callable[[Path], str]] = {
-    "sqlite": lambda tmp: sqlite_url(tmp / "hubbub.sqlite3"),
-    "postgresql": lambda tmp: pg.fresh_database(),
-}
-
-
-@pytest.fixture(params=sorted(BACKENDS))
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    return BACKENDS[request.param](tmp_path)
 
 
 @pytest.fixture
