@@ -1,7 +1,9 @@
 """The ``hubbub`` command: ``serve`` runs the server, ``migrate`` brings a database up to date,
 ``migrate-to`` copies an SQLite deployment into PostgreSQL (``storage/transfer.py``),
 ``doctor`` checks a deployment from outside as its clients see it (``doctor/``), ``admin``
-manages users, exports, imports, backs up and verifies beside a running server (``admin/``).
+manages users, exports, imports, backs up and verifies beside a running server (``admin/``),
+``chat`` is the terminal client (``chat/``, imported only when it runs: the server never
+loads Textual).
 
 Startup problems (a bad option, an unusable data dir or database, a taken port) are one line
 on stderr and exit code 2, never a traceback.
@@ -121,6 +123,16 @@ def _parser() -> argparse.ArgumentParser:
     show.add_argument("--json", action="store_true", help="as one JSON document")
     doctor.add_parser(commands)
     admin_cli.add_parser(commands, _source_flags)
+    chat = commands.add_parser("chat", help="the terminal client (docs/chat.md)")
+    chat.add_argument(
+        "url",
+        nargs="?",
+        metavar="URL",
+        help="the server (default: the last one used, else http://127.0.0.1:8001)",
+    )
+    chat.add_argument(
+        "--sign-out", action="store_true", help="revoke and forget the token kept for URL"
+    )
     return parser
 
 
@@ -128,6 +140,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "doctor":  # looks at a deployment from outside: no settings of its own
         return doctor.main(args)
+    if args.command == "chat":  # a client: no settings of its own, Textual loaded only here
+        from hubbub.chat import command as chat_command
+
+        return chat_command.run(args)
     try:
         flags = {name: getattr(args, name, None) for name in _FLAG_NAMES}
         file = getattr(args, "config", None)
