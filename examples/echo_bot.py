@@ -1,6 +1,11 @@
 """A bot that echoes what is said to it in a room: a message that starts with "!echo", or
-that mentions it. Run: BOT_TOKEN=… python examples/echo_bot.py http://127.0.0.1:8001 lobby
-(or BOT_USERNAME and BOT_PASSWORD instead of BOT_TOKEN)."""
+that mentions it.
+
+Make its account first, a bot account (no password; its token does not expire), on the
+server's machine: ``hubbub admin bot create echo`` prints the token, once. Or a server
+admin posts ``{"name": "echo"}`` to ``/api/v1/bots`` and keeps the ``token`` of the answer.
+Then run: BOT_TOKEN=… python examples/echo_bot.py http://127.0.0.1:8001 lobby
+(or BOT_USERNAME and BOT_PASSWORD of an ordinary account instead of BOT_TOKEN)."""
 
 import asyncio
 import os

@@ -69,6 +69,9 @@ class Config:
     room_action_burst: float = 20.0
     guest_relay_rate: float = 2.0  # a guest address's start_ renames and binary frames
     guest_relay_burst: float = 10.0
+    webhook_rate: float = 1.0  # posts per second to one incoming webhook, on average
+    webhook_burst: float = 10.0
+    bots_by_anyone: bool = False  # any user may create bots (else server admins only)
     # Connections: caps, outgoing bounds and liveness.
     max_connections: int = 10_000  # open WebSockets in all
     max_user_connections_per_address: int = 1000  # signed-in WebSockets from one address

@@ -49,6 +49,9 @@ RELEASED = {
         "0014_retention_title.sql": (
             "2686b33d571adc0ca4d7d9367853de899cc486e23915f319380d2c2a00d03e8f"
         ),
+        "0015_bots_webhooks.sql": (
+            "da6581604c2dc4d6fef3be7b625928483e277923bb078f1fbd634e7231d01d08"
+        ),
     },
     "postgresql": {
         "0001_initial.sql": "bf3a94777232426a8ce7f879bdab12428dd694039c00aa20f02c8c56ad8f8405",
@@ -69,6 +72,9 @@ RELEASED = {
         ),
         "0011_retention_title.sql": (
             "642cdc448e749e4433c91dbc73f715e354eb009a713df648484f9622695d7d53"
+        ),
+        "0012_bots_webhooks.sql": (
+            "6a34734b53e33c9330cb7693098d33a02ca8f94893ca17efc3889baa990bdc94"
         ),
     },
 }

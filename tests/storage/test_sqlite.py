@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import Recorder
+from support import Recorder, until
 
 from hubbub.core.events import Event, Message, MessageDeleted, MessageEdited
 from hubbub.core.models import RoomKind
@@ -296,3 +296,41 @@ async def test_the_search_migration_indexes_the_messages_already_stored(db_path:
         ]
         await s.delete_message(MessageDeleted(room="old", seq=0, ts=NOW, user="bob", target=1))
         assert not (await s.search("bob", "from bef", None, None, 5)).found
+
+
+# --- checkpoints -----------------------------------------------------------------------------
+
+BIG = 8000  # a body of two pages or so: a few hundred commits pass SQLite's 1000-page default
+
+
+async def write_pages(store: SQLiteStorage, commits: int) -> None:
+    await store.create_room("big", RoomKind.PUBLIC, "alice", NOW)
+    for i in range(commits):  # one at a time: a commit each
+        await append(store, "big", "alice", f"{i} " + "x" * BIG, client_msg_id=f"c{i}")
+
+
+def size(path: Path) -> int:
+    return path.stat().st_size if path.exists() else 0
+
+
+async def test_the_writer_never_checkpoints_the_wal_itself(db_path: Path) -> None:
+    # With the checkpointer idle, what is committed stays in the WAL: SQLite's own automatic
+    # checkpoint (at 1000 pages, inside a commit) would have copied it into the database.
+    async with SQLiteStorage(db_path, checkpoint_interval=3600) as store:
+        await store.create_user("alice", "hash", NOW)
+        before = size(db_path)
+        await write_pages(store, 600)
+        wal = db_path.with_name(db_path.name + "-wal")
+        assert size(wal) > 4 * 1024 * 1024  # past the 1000 pages of the default
+        assert size(db_path) == before
+
+
+async def test_the_checkpointer_copies_the_wal_into_the_database_as_it_goes(
+    db_path: Path,
+) -> None:
+    async with SQLiteStorage(db_path, checkpoint_interval=0.05) as store:
+        await store.create_user("alice", "hash", NOW)
+        await write_pages(store, 600)
+        await until(lambda: size(db_path) > 4 * 1024 * 1024)  # while the storage is open
+        page = await store.history("big", None, None, 1)  # and it reads on as before
+        assert page.events[-1].seq == 601  # the room's creation, then the 600 messages

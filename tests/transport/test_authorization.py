@@ -357,6 +357,9 @@ HTTP_CALLS: dict[str, tuple[str, str, Any]] = {
         "",
         {"topic": "mine now", "private": False, "title": "Mine now", "retention_days": 1},
     ),
+    "webhooks GET": ("GET", "webhooks", None),
+    "webhooks POST": ("POST", "webhooks", {"name": "Spy"}),
+    "webhook DELETE": ("DELETE", "webhooks/0123456789ab", None),
 }
 
 
@@ -387,6 +390,26 @@ async def test_outsider_gets_the_not_found_of_a_missing_room_over_http(
         for ref, canonical in refs:
             assert_like_missing(await attempt(ref), (ref, canonical), missing_body, missing)
     await assert_rooms_untouched(http, world)
+
+
+async def test_an_outsider_revoking_a_real_webhook_gets_the_not_found_of_a_missing_room(
+    world: World, http: aiohttp.ClientSession
+) -> None:
+    api = f"{world.url}/api/v1"
+    made = await call_api(
+        http, "POST", f"{api}/rooms/{PRIVATE}/webhooks", world.alice, json={"name": "CI"}
+    )
+    assert made.status == 201, made.body
+    replies = []
+    for room in (PRIVATE, MISSING):
+        reply = await call_api(
+            http, "DELETE", f"{api}/rooms/{room}/webhooks/{made.body['id']}", world.carol
+        )
+        assert reply.status == 404, reply.body
+        replies.append(reply.body)
+    assert_like_missing(replies[0], (PRIVATE,), replies[1], MISSING)
+    listed = await call_api(http, "GET", f"{api}/rooms/{PRIVATE}/webhooks", world.bob)
+    assert [hook["id"] for hook in listed.body["webhooks"]] == [made.body["id"]]
 
 
 async def test_outsider_searches_find_nothing_of_the_rooms_over_http(

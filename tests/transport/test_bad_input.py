@@ -29,6 +29,7 @@ from support import (
     running_server,
 )
 
+from hubbub.protocol.handshake import MAX_HEAD
 from hubbub.protocol.limits import MAX_BODY_CHARS, MAX_CLIENT_MSG_ID, MAX_HISTORY_LIMIT
 
 ROOM = "team"
@@ -759,6 +760,21 @@ async def test_http_api_errors_are_json_with_the_right_status(
     assert bodies == ["kept"]
     mine = await call_api(http, "GET", f"{api}/rooms", token)
     assert [r["name"] for r in mine.body["rooms"]] == [ROOM]
+    await assert_healthy(http, server)
+
+
+async def test_a_long_url_gets_the_apis_json_errors(
+    server: RunningServer, http: aiohttp.ClientSession
+) -> None:
+    """A URL over aiohttp's 8190-byte line bound but within the head's 16 KiB reaches the API
+    (it answered in plain text before); a longer one gets the front door's JSON 431."""
+    token = await register(http, server.url, "alice")
+    search = f"{server.url}/api/v1/search"
+    reply = await call_api(http, "GET", search, token, params={"query": "q" * 10_000})
+    assert_error(reply, 400, "bad_request")
+    assert "100" in reply.body["message"]  # the query's bound, as the API words it
+    reply = await call_api(http, "GET", search, token, params={"query": "q" * (MAX_HEAD + 1)})
+    assert_error(reply, 431, "too_large")
     await assert_healthy(http, server)
 
 

@@ -1,5 +1,5 @@
-"""Accounts from the command line: create one, reset a password, make server admins and
-members, deactivate and reactivate, and list users and rooms.
+"""Accounts from the command line: create one (or a bot), reset a password, make server
+admins and members, deactivate and reactivate, and list users and rooms.
 
 Every change goes through ``Storage``, as the server's own requests do: the first account is
 an admin there; a new password revokes the user's tokens in the write that stores its hash;
@@ -18,7 +18,9 @@ from datetime import UTC, datetime
 
 from hubbub.admin.database import AdminError, Database, UsageError
 from hubbub.auth.passwords import Passwords
+from hubbub.auth.tokens import new_token, token_hash
 from hubbub.config import Config
+from hubbub.core import bots
 from hubbub.core.accounts import ServerRole
 from hubbub.core.mentions import ROOM
 from hubbub.core.models import USERNAME_RE
@@ -65,6 +67,26 @@ async def create_user(
         if admin:
             await storage.set_server_role(None, username, ServerRole.ADMIN, wall_clock_ms())
     return await _role(db, username)
+
+
+async def create_bot(config: Config, username: str) -> str:
+    """Create the bot account (``core.bots``) with its token, which is returned: the only
+    time it can be seen. Refused on a server with no account yet, whose first account
+    must be a person, its admin."""
+    token = new_token()
+    async with build_storage(config.storage_url) as storage:
+        if not await storage.has_users():
+            raise AdminError(
+                "create the first account before any bot (hubbub admin user create NAME):"
+                " it is the server's admin"
+            )
+        try:
+            await storage.create_bot(
+                username, bots.COMMAND_LINE, wall_clock_ms(), token_hash(token)
+            )
+        except Conflict:
+            raise AdminError(f"the username {username!r} is taken") from None
+    return token
 
 
 async def set_password(config: Config, username: str, password: str) -> int:

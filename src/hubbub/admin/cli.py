@@ -69,6 +69,13 @@ def add_parser(commands: Any, add_source_flags: Callable[[argparse.ArgumentParse
         ("reactivate", "let a deactivated user sign in again"),
     ):
         leaf(user_sub, name, help).add_argument("name", metavar="NAME")
+    bot = sub.add_parser("bot", help="create bot accounts")
+    bot_sub = bot.add_subparsers(
+        dest="bot_command", metavar="COMMAND", required=True, parser_class=type(admin)
+    )
+    leaf(bot_sub, "create", "create a bot account and print its token, once").add_argument(
+        "name", metavar="NAME"
+    )
     leaf(sub, "users", "list the users: name, role, state, created")
     leaf(sub, "rooms", "list the rooms: name, kind, members, last seq")
     export = leaf(sub, "export", "write everything as newline-delimited JSON")
@@ -125,10 +132,12 @@ async def _run(args: argparse.Namespace, config: Config) -> int:
     if command == "compact":
         return _compact(config)
     create = command == "import" or (command == "user" and args.user_command == "create")
-    name = accounts.check_username(args.name) if command == "user" else ""
+    name = accounts.check_username(args.name) if command in ("user", "bot") else ""
     async with _database(config, create=create) as db:
         if command == "user":
             return await _user(args, config, db, name)
+        if command == "bot":
+            return await _bot(config, db, name)
         if command in ("users", "rooms"):
             listing = accounts.users(db) if command == "users" else accounts.rooms(db)
             async with contextlib.aclosing(listing) as lines:  # closed before the database
@@ -178,6 +187,16 @@ async def _user(args: argparse.Namespace, config: Config, db: Database, name: st
         done = await accounts.set_deactivated(config, name, deactivated)
         state = "deactivated" if deactivated else "active"
         print(f"hubbub: {name} is {state} {'now' if done else 'already'}")
+    return 0
+
+
+async def _bot(config: Config, db: Database, name: str) -> int:
+    if await accounts.role(db, name) is not None:
+        raise AdminError(f"the username {name!r} is taken")
+    token = await accounts.create_bot(config, name)
+    # The token alone on stdout, for a script to keep: it is shown this once.
+    print(f"hubbub: created the bot {name}; its token, which does not expire:", file=sys.stderr)
+    print(token)
     return 0
 
 

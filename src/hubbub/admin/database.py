@@ -99,5 +99,5 @@ async def open_database(url: str, create: bool = False) -> Database:
 
 
 # Columns an engine may hold in another form than the neutral one.
-BOOLEAN_COLUMNS = frozenset({"deleted", "room_mention", "is_private", "guests"})
+BOOLEAN_COLUMNS = frozenset({"deleted", "room_mention", "is_private", "guests", "bot"})
 LIST_COLUMNS = frozenset({"mentions"})

@@ -46,6 +46,8 @@ class UserRecord(_Record, tag="user", kw_only=True):
     avatar_version: str
     deactivated_at: int | None = None
     dm_policy: str  # everyone, shared_rooms or nobody
+    bot: bool = False
+    created_by: str | None = None  # a bot's maker ("" the command line); None for a person
 
 
 class RoomRecord(_Record, tag="room", kw_only=True):
@@ -177,6 +179,17 @@ class GuestBanRecord(_Record, tag="guest_ban", kw_only=True):
     ts: int
 
 
+class WebhookRecord(_Record, tag="webhook", kw_only=True):
+    id: str
+    room: str
+    name: str
+    username: str  # its bot account
+    secret_hash: bytes | None = None  # the SHA-256 of its secret (base64); None once revoked
+    created_by: str
+    created_at: int
+    revoked_at: int | None = None
+
+
 class AuditRecord(_Record, tag="audit", kw_only=True):
     ts: int
     actor: str
@@ -204,6 +217,7 @@ Record = (
     | ServerSettingsRecord
     | InviteLinkRecord
     | GuestBanRecord
+    | WebhookRecord
 )
 
 
@@ -252,6 +266,7 @@ TABLES = (
     _table("server_settings", ServerSettingsRecord, ("id",), by_room_id=False),
     _table("invite_links", InviteLinkRecord, ("code_hash",), by_room_id=False),
     _table("guest_bans", GuestBanRecord, ("network",), by_room_id=False),
+    _table("webhooks", WebhookRecord, ("id",)),
 )
 BY_KIND = {table.kind: table for table in TABLES}
 # Text keys, sorted by code point on every engine (files.id is COLLATE "C" on PostgreSQL).

@@ -29,6 +29,7 @@ class Profile(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     avatar: str = ""  # "" = none; else a short token that changes with the avatar
     admin: bool = False  # a server admin
     deactivated: bool = False  # the account is deactivated: it cannot sign in
+    bot: bool = False  # a bot account (see `core.bots`)
 
 
 def shown_text(value: str, limit: int, what: str) -> str:

@@ -9,6 +9,7 @@ tests are deterministic.
 
 from __future__ import annotations
 
+import hmac
 import itertools
 import secrets
 import time
@@ -23,9 +24,10 @@ from hubbub.auth.signins import SignInThrottle
 from hubbub.auth.tokens import new_token, token_hash
 from hubbub.broker.base import Audience, Broker, Notice
 from hubbub.config import Config
-from hubbub.core import accounts, consent, moderation
+from hubbub.core import accounts, bots, consent, moderation, webhooks
 from hubbub.core import registration as reg
 from hubbub.core.accounts import Account, AccountChange, ServerRole
+from hubbub.core.bots import Bot
 from hubbub.core.consent import DmPolicy, Invitation
 from hubbub.core.events import (
     MemberBanned,
@@ -57,6 +59,7 @@ from hubbub.core.models import (
 )
 from hubbub.core.profiles import Profile
 from hubbub.core.search import MIN_QUERY_CHARS, SHORT_QUERY, Cursor, Results
+from hubbub.core.webhooks import Webhook
 from hubbub.errors import (
     BadRequest,
     Forbidden,
@@ -67,6 +70,7 @@ from hubbub.errors import (
     file_not_found,
     room_not_found,
 )
+from hubbub.protocol.limits import MAX_BODY_CHARS, MAX_CLIENT_MSG_ID
 from hubbub.protocol.messages import ReadNotice, SyncState, TypingNotice, encode, invited_notice
 from hubbub.service.accounts import REASONS
 from hubbub.service.hub import Hub
@@ -99,6 +103,16 @@ def _guest_network(address: str) -> str:
         return reg.guest_network(address)
     except ValueError as exc:
         raise BadRequest(str(exc)) from None
+
+
+def _new_username(username: str) -> str:
+    """The name of a new account as stored (lowercase), or ``BadRequest``."""
+    username = username.lower()
+    if not USERNAME_RE.match(username):
+        raise BadRequest("a username is 1-32 of a-z 0-9 _ . - starting with a letter or digit")
+    if username == ROOM:
+        raise BadRequest(f"{ROOM!r} is reserved: @{ROOM} mentions everyone in a room")
+    return username
 
 
 def _check_storable(*texts: str) -> None:
@@ -148,6 +162,7 @@ class Actions:
         self._room_actions = RateLimiter(config.room_action_rate, config.room_action_burst, seconds)
         self._guest_relays = RateLimiter(config.guest_relay_rate, config.guest_relay_burst, seconds)
         self._profile_changes = RateLimiter(PROFILE_CHANGE_RATE, PROFILE_CHANGE_BURST, seconds)
+        self._webhook_posts = RateLimiter(config.webhook_rate, config.webhook_burst, seconds)
         self.settings = ServerSettings(config, storage)  # the node starts its polling
 
     def _seconds(self) -> float:
@@ -160,11 +175,7 @@ class Actions:
     ) -> Login:
         """A new account, as the registration mode allows (``core.registration``): an
         invite link's code, checked and counted in the write, admits in any mode."""
-        username = username.lower()
-        if not USERNAME_RE.match(username):
-            raise BadRequest("a username is 1-32 of a-z 0-9 _ . - starting with a letter or digit")
-        if username == ROOM:
-            raise BadRequest(f"{ROOM!r} is reserved: @{ROOM} mentions everyone in a room")
+        username = _new_username(username)
         self._registrations.check(address, what="sign-ups from this address")
         code = None
         refusal = None
@@ -734,6 +745,97 @@ class Actions:
             self.hub.close_sessions(name, REASONS[AccountChange.DEACTIVATED])
         return changed
 
+    # --- bots and webhooks ------------------------------------------------------------------
+
+    async def create_bot(self, user: str, name: str) -> str:
+        """A bot account ``name`` made by ``user``: its token, shown once. Server admins
+        may make any number; others only when ``bots_by_anyone``, and so many live ones."""
+        name = _new_username(name)
+        admin = await self.storage.is_admin(user)
+        if not admin and not self.config.bots_by_anyone:
+            raise Forbidden(bots.ADMIN_ONLY)
+        self._room_action(user)
+        token = new_token()
+        cap = None if admin else bots.MAX_BOTS_PER_USER
+        await self.storage.create_bot(name, user, self.clock(), token_hash(token), cap)
+        return token
+
+    async def bots(self, user: str) -> list[Bot]:
+        """The bots ``user`` made; a server admin's listing holds everyone's."""
+        made_by = None if await self.storage.is_admin(user) else user
+        return await self.storage.bots(made_by, bots.MAX_BOTS_LISTED)
+
+    async def delete_bot(self, user: str, name: str) -> None:
+        """Deactivate the bot ``name`` (its token revoked, its sessions closed), by its
+        maker or a server admin; a maker who is no admin is logged as the command line is."""
+        admin = await self.storage.is_admin(user)
+        found = await self.storage.bot(name.lower())
+        if found is None or not (admin or found.created_by == user):
+            raise NotFound(bots.no_bot(name.lower()))
+        await self.storage.set_deactivated(user if admin else None, found.name, True, self.clock())
+        self.hub.close_sessions(found.name, REASONS[AccountChange.DEACTIVATED])
+
+    async def create_webhook(self, user: str, room: str, name: str) -> tuple[Webhook, str]:
+        """A webhook of ``room``, posting as a new bot account that joins it: the webhook
+        and its secret, shown once (only its hash is kept)."""
+        info = await self._member_of(user, room, f"join {room!r} before you add webhooks to it")
+        if info.kind == RoomKind.DM:
+            raise BadRequest("a DM room takes no webhooks")
+        self._room_action(user)
+        hook_id = secrets.token_hex(6)
+        secret = new_token()
+        hook = Webhook(
+            id=hook_id,
+            room=room,
+            name=name,
+            username=webhooks.bot_name(hook_id),
+            created_by=user,
+            created_at=self.clock(),
+        )
+        await self.storage.create_webhook(hook, token_hash(secret), webhooks.MAX_WEBHOOKS_PER_ROOM)
+        return hook, secret
+
+    async def webhooks(self, user: str, room: str) -> list[Webhook]:
+        """The room's live webhooks, for its members: no secrets."""
+        await self._member_of(user, room, f"join {room!r} to see its webhooks")
+        return await self.storage.webhooks(room)
+
+    async def revoke_webhook(self, user: str, room: str, hook_id: str) -> None:
+        """Revoke a webhook of ``room``: its creator, the room's owner and admins, and
+        server admins may."""
+        admin = await self.storage.is_admin(user)
+        role = None
+        if not admin:
+            role = (await self._member_of(user, room, f"join {room!r} first")).role
+        hook = next((h for h in await self.storage.webhooks(room) if h.id == hook_id), None)
+        if hook is None:
+            raise NotFound(webhooks.NOT_FOUND)
+        if not (admin or hook.created_by == user or role in (RoomRole.OWNER, RoomRole.ADMIN)):
+            raise Forbidden(
+                "only its creator, the room's owner and admins, and server admins can revoke"
+                " a webhook"
+            )
+        await self.storage.revoke_webhook(room, hook_id, self.clock())
+
+    async def post_to_webhook(
+        self, hook_id: str, secret: str, text: str, key: str | None
+    ) -> Appended[Message]:
+        """Post ``text`` to the webhook's room as its bot. A bad id and a bad secret are the
+        same ``NotFound``. ``key`` (an ``Idempotency-Key``) is the message's client_msg_id:
+        a post retried with it is stored once."""
+        found = await self.storage.webhook(hook_id) if secret.isascii() else None
+        if found is None or not hmac.compare_digest(found[1], token_hash(secret)):
+            raise NotFound(webhooks.NOT_FOUND)
+        hook = found[0]
+        self._webhook_posts.check(hook.id, what="posts to this webhook")
+        if len(text) > MAX_BODY_CHARS:
+            raise TooLarge(f"a webhook's text is at most {MAX_BODY_CHARS} characters")
+        if not text.strip():
+            raise BadRequest("a webhook's text must not be empty or only whitespace")
+        if key is not None and not (0 < len(key) <= MAX_CLIENT_MSG_ID and key.isprintable()):
+            raise BadRequest(f"an Idempotency-Key is 1-{MAX_CLIENT_MSG_ID} printable characters")
+        return await self.send(hook.username, hook.room, key or secrets.token_hex(16), text)
+
     async def history(
         self, user: str, room: str, before: int | None, after: int | None, limit: int
     ) -> Page:
@@ -757,6 +859,8 @@ class Actions:
         its last result)."""
         if len(query) < MIN_QUERY_CHARS:
             raise BadRequest(SHORT_QUERY)  # a shorter query has no trigram to look up
+        if not storable(query):  # no message holds a NUL, and SQLite's index chokes on one
+            raise BadRequest("a search query cannot hold the NUL character (U+0000)")
         self._searches.check(user, what="searches")
         cursor = None
         if before is not None:

@@ -2,10 +2,12 @@
 
 The hub subscribes to the broker: committed events go to the sessions following their room,
 notices to their audience. The hot path: each event is encoded to JSON *once* and the same
-``Encoded`` is handed to every receiver; the transport frames it once and only queues the
-bytes, so there is no coroutine, no copy and no syscall per delivery here. The hub knows
-nothing of WebSocket frames, and nothing of what the seed's guests are shown (their relay
-subscribes to the broker on the transport side); to it they are one more audience.
+``Encoded`` is handed to every receiver; the transport frames it once, and a connection
+writes its first frame of a loop turn at once and queues the ones after it for the turn's end
+(one more write for the rest of a commit batch), so there is no coroutine and no copy per
+delivery. The hub knows nothing of WebSocket frames, and nothing of what the seed's guests
+are shown (their relay subscribes to the broker on the transport side); to it they are one
+more audience.
 """
 
 from __future__ import annotations

@@ -105,6 +105,12 @@ Rooms and users are named by their (normalized) names. Every guarantee below is 
    ``""``, published and replayed; bodies, edits, reactions, mentions, search rows and
    files gone), at most ``limit`` per write, oldest first; what it finds deleted already it
    skips, so passes on several nodes at once delete each message once.
+22. **Bots and webhooks in the write.** ``create_bot`` creates a bot account and its token in
+   one write, and checks the cap of its maker's live bots there. ``create_webhook`` checks
+   in its write that its creator is a member and the room's cap of live webhooks, and
+   creates the webhook, its bot account and that bot's ``member_joined`` in that same
+   write; ``revoke_webhook`` forgets the secret, deactivates the bot and takes it out of
+   the room (``member_left``) in one write: from its commit on, ``webhook`` finds nothing.
 
 Events are appended through one method, ``append``, whatever their kind; the methods that
 change members (``create_room``, ``open_dm``, ``add_member``, ``remove_member``) or messages
@@ -120,6 +126,7 @@ from typing import Generic, NamedTuple, TypeVar
 
 from hubbub.core import registration
 from hubbub.core.accounts import Account, AccountChange, ServerRole
+from hubbub.core.bots import Bot
 from hubbub.core.consent import (
     MAX_BLOCKS,
     MAX_INVITATIONS_PER_INVITEE,
@@ -146,6 +153,7 @@ from hubbub.core.moderation import AuditEntry, BanEntry
 from hubbub.core.profiles import Profile
 from hubbub.core.retention import RoomRetention
 from hubbub.core.search import Cursor, Results
+from hubbub.core.webhooks import Webhook
 from hubbub.lifecycle import Opened
 
 EventSink = Callable[[list[Event]], None]
@@ -627,6 +635,49 @@ class Storage(Opened):
     @abc.abstractmethod
     def unban_guests(self, network: str, actor: str, now: int) -> Awaitable[None]:
         """Lift the ban of ``network``, logged; ``NotFound`` if there is none."""
+
+    # --- bots and webhooks (22) --------------------------------------------------------------
+
+    @abc.abstractmethod
+    def create_bot(
+        self, name: str, created_by: str, now: int, token: bytes, cap: int | None = None
+    ) -> Awaitable[None]:
+        """The bot account ``name``, made by ``created_by`` (``core.bots.COMMAND_LINE`` for
+        the command line), with no password and the token of hash ``token``, which never
+        expires. ``Conflict`` if the name is taken; with ``cap``, ``TooLarge`` if
+        ``created_by`` has that many live bots already (22)."""
+
+    @abc.abstractmethod
+    async def bot(self, name: str) -> Bot | None:
+        """The bot account ``name``, or None if there is none (a webhook's bot is none)."""
+
+    @abc.abstractmethod
+    async def bots(self, created_by: str | None, limit: int) -> list[Bot]:
+        """The bots ``created_by`` made (None: everyone's), by name, at most ``limit``;
+        webhooks' bots left out."""
+
+    @abc.abstractmethod
+    def create_webhook(self, hook: Webhook, secret: bytes, cap: int) -> Awaitable[MemberJoined]:
+        """Keep the webhook ``hook`` with its secret's hash ``secret``: its bot account
+        ``hook.username`` (display name ``hook.name``, made by ``hook.created_by``) is
+        created and joins ``hook.room`` (``member_joined`` by the creator), in one write.
+        Checked in the write (22): the creator is a member (``NotFound`` as for a missing
+        room), the room has fewer than ``cap`` live webhooks (``TooLarge``); ``Conflict``
+        if the bot's name is taken."""
+
+    @abc.abstractmethod
+    async def webhooks(self, room: str) -> list[Webhook]:
+        """The room's live webhooks, oldest first (none for a missing room)."""
+
+    @abc.abstractmethod
+    async def webhook(self, hook_id: str) -> tuple[Webhook, bytes] | None:
+        """The live webhook ``hook_id`` and its secret's hash, or None."""
+
+    @abc.abstractmethod
+    def revoke_webhook(self, room: str, hook_id: str, now: int) -> Awaitable[MemberLeft | None]:
+        """Forget the live webhook's secret, deactivate its bot and take it out of ``room``
+        (its ``member_left``, or None if it had left), in one write (22); ``NotFound`` if
+        ``room`` has no live webhook ``hook_id``."""
 
 
 def _discard(events: list[Event]) -> None:

@@ -39,11 +39,12 @@ import msgspec
 from asyncpg import Connection, Record
 from asyncpg.pool import Pool, PoolConnectionProxy
 
-from hubbub.core import accounts, retention
+from hubbub.core import accounts, bots, retention, webhooks
 from hubbub.core import consent as cons
 from hubbub.core import moderation as mod
 from hubbub.core import registration as reg
 from hubbub.core.accounts import Account, AccountChange, ServerRole
+from hubbub.core.bots import Bot
 from hubbub.core.consent import Consent, DmPolicy, Invitation
 from hubbub.core.events import (
     EVENT_CLASSES,
@@ -86,6 +87,7 @@ from hubbub.core.search import (
     Row,
     Sieve,
 )
+from hubbub.core.webhooks import Webhook
 from hubbub.errors import (
     AccountDeactivated,
     BadRequest,
@@ -1773,6 +1775,184 @@ class PostgresStorage(Storage):
 
         return self._submit(job)
 
+    # --- bots and webhooks (22) --------------------------------------------------------------
+
+    def create_bot(
+        self, name: str, created_by: str, now: int, token: bytes, cap: int | None = None
+    ) -> Awaitable[None]:
+        async def job(db: Connection[Record], events: list[Event]) -> None:
+            if cap is not None:
+                # The maker's row, locked: their bots are counted one write at a time.
+                await db.execute("SELECT 1 FROM users WHERE username = $1 FOR UPDATE", created_by)
+                live = await db.fetchval(
+                    f"SELECT count(*) FROM users u WHERE {_BOTS} AND created_by = $1"
+                    " AND deactivated_at IS NULL",
+                    created_by,
+                )
+                if live >= cap:
+                    raise TooLarge(bots.too_many(cap))
+            await _insert_bot(db, name, created_by, now)
+            await db.execute(
+                "INSERT INTO tokens (token_hash, username, created_at, expires_at)"
+                " VALUES ($1, $2, $3, $4)",
+                token,
+                name,
+                now,
+                bots.NEVER_EXPIRES,
+            )
+
+        return self._submit(job)
+
+    async def bot(self, name: str) -> Bot | None:
+        async def read(db: DB) -> Bot | None:
+            row = await db.fetchrow(
+                f"SELECT {_BOT_COLUMNS} FROM users u WHERE {_BOTS} AND username = $1", name
+            )
+            return None if row is None else _bot(row)
+
+        return await self._read(read)
+
+    async def bots(self, created_by: str | None, limit: int) -> list[Bot]:
+        async def read(db: DB) -> list[Bot]:
+            rows = await db.fetch(
+                f"SELECT {_BOT_COLUMNS} FROM users u WHERE {_BOTS}"
+                " AND ($1::text IS NULL OR created_by = $1)"
+                ' ORDER BY username COLLATE "C" LIMIT $2',
+                created_by,
+                limit,
+            )
+            return [_bot(row) for row in rows]
+
+        return await self._read(read)
+
+    def create_webhook(self, hook: Webhook, secret: bytes, cap: int) -> Awaitable[MemberJoined]:
+        async def job(db: Connection[Record], events: list[Event]) -> MemberJoined:
+            room, role = await self._locks.room(db, hook.room, hook.created_by)
+            if role is None:
+                raise room_not_found(hook.room)
+            live = await db.fetchval(
+                "SELECT count(*) FROM webhooks WHERE room_id = $1 AND revoked_at IS NULL", room.id
+            )
+            if live >= cap:
+                raise TooLarge(webhooks.too_many(cap))
+            await _insert_bot(db, hook.username, hook.created_by, hook.created_at, hook.name)
+            await db.execute(
+                "INSERT INTO webhooks (id, room_id, name, username, secret_hash, created_by,"
+                " created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                hook.id,
+                room.id,
+                hook.name,
+                hook.username,
+                secret,
+                hook.created_by,
+                hook.created_at,
+            )
+            joined = await _join(
+                db, events, self._locks, room, hook.username, hook.created_at, hook.created_by
+            )
+            assert joined.event is not None  # a new account is in no room
+            return joined.event
+
+        return self._submit(job, hook.room)
+
+    async def webhooks(self, room: str) -> list[Webhook]:
+        async def read(db: DB) -> list[Webhook]:
+            rows = await db.fetch(
+                f"SELECT {_WEBHOOK_COLUMNS} FROM webhooks w JOIN rooms r ON r.id = w.room_id"
+                " WHERE r.name = $1 AND w.revoked_at IS NULL ORDER BY w.created_at, w.id",
+                room,
+            )
+            return [_webhook(row) for row in rows]
+
+        return await self._read(read)
+
+    async def webhook(self, hook_id: str) -> tuple[Webhook, bytes] | None:
+        async def read(db: DB) -> tuple[Webhook, bytes] | None:
+            row = await db.fetchrow(
+                f"SELECT {_WEBHOOK_COLUMNS}, w.secret_hash FROM webhooks w"
+                " JOIN rooms r ON r.id = w.room_id WHERE w.id = $1 AND w.revoked_at IS NULL",
+                hook_id,
+            )
+            return None if row is None else (_webhook(tuple(row)[:-1]), bytes(row[-1]))
+
+        return await self._read(read)
+
+    def revoke_webhook(self, room: str, hook_id: str, now: int) -> Awaitable[MemberLeft | None]:
+        async def job(db: Connection[Record], events: list[Event]) -> MemberLeft | None:
+            # Under the room's lock (taken at the batch's start): one revocation at a time.
+            username = await db.fetchval(
+                "SELECT w.username FROM webhooks w JOIN rooms r ON r.id = w.room_id"
+                " WHERE w.id = $1 AND r.name = $2 AND w.revoked_at IS NULL",
+                hook_id,
+                room,
+            )
+            if username is None:
+                raise NotFound(webhooks.NOT_FOUND)
+            locked, role = await self._locks.room(db, room, username)
+            await db.execute(
+                "UPDATE webhooks SET secret_hash = NULL, revoked_at = $1 WHERE id = $2",
+                now,
+                hook_id,
+            )
+            await db.execute(
+                "UPDATE users SET deactivated_at = $1 WHERE username = $2", now, username
+            )
+            self._locks.roles[(locked.id, username)] = None
+            if role is None:
+                return None
+            await db.execute(
+                "DELETE FROM members WHERE room_id = $1 AND username = $2", locked.id, username
+            )
+            left = MemberLeft(room=room, seq=0, ts=now, user=username)
+            return await _insert(db, events, locked, left)
+
+        return self._submit(job, room)
+
+
+# Bot accounts, webhooks' bots left out (as `u`), and what a Bot is made of.
+_BOTS = "bot AND NOT EXISTS (SELECT 1 FROM webhooks w WHERE w.username = u.username)"
+_BOT_COLUMNS = "username, created_by, created_at, deactivated_at"
+_WEBHOOK_COLUMNS = "w.id, r.name, w.name, w.username, w.created_by, w.created_at"
+
+
+def _bot(row: Record) -> Bot:
+    name, created_by, created_at, deactivated_at = row
+    return Bot(
+        name=name,
+        created_by=created_by or "",
+        created_at=created_at,
+        deactivated=deactivated_at is not None,
+    )
+
+
+def _webhook(row: Record | tuple[Any, ...]) -> Webhook:
+    hook_id, room, name, username, created_by, created_at = row
+    return Webhook(
+        id=hook_id,
+        room=room,
+        name=name,
+        username=username,
+        created_by=created_by,
+        created_at=created_at,
+    )
+
+
+async def _insert_bot(
+    db: Connection[Record], name: str, created_by: str, now: int, display_name: str = ""
+) -> None:
+    """A bot account: a member of the server, with no password any sign-in could match."""
+    added = await db.execute(
+        "INSERT INTO users (username, password_hash, created_at, role, display_name, bot,"
+        " created_by) VALUES ($1, $2, $3, 'member', $4, TRUE, $5) ON CONFLICT DO NOTHING",
+        name,
+        bots.NO_PASSWORD,
+        now,
+        display_name,
+        created_by,
+    )
+    if not _count(added):
+        raise Conflict(f"the username {name!r} is taken")
+
 
 async def _bump_settings(db: Connection[Record]) -> None:
     """Move the settings' version (making their row on the first change)."""
@@ -2511,11 +2691,11 @@ async def _close_quietly(db: Connection[Record]) -> None:
 
 
 # A profile as read: the columns, and what makes a Profile of them.
-_PROFILE_COLUMNS = "username, display_name, status, avatar_version, role, deactivated_at"
+_PROFILE_COLUMNS = "username, display_name, status, avatar_version, role, deactivated_at, bot"
 
 
 def _profile(row: Record) -> Profile:
-    name, display_name, status, avatar, role, deactivated_at = row
+    name, display_name, status, avatar, role, deactivated_at, bot = row
     return Profile(
         username=name,
         display_name=display_name,
@@ -2523,6 +2703,7 @@ def _profile(row: Record) -> Profile:
         avatar=avatar,
         admin=role == "admin",
         deactivated=deactivated_at is not None,
+        bot=bot,
     )
 
 

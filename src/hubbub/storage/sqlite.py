@@ -3,7 +3,10 @@
 Every write is a job for the writer thread. The thread takes every job that is waiting (up
 to ``MAX_BATCH``), runs each in its own SAVEPOINT inside one transaction and commits once: one
 fsync serves all of them, and a failing job rolls back alone. Reads run on a small pool of
-reader threads with their own connections, which WAL lets proceed during a commit.
+reader threads with their own connections, which WAL lets proceed during a commit. The
+writer never checkpoints the WAL itself (a checkpoint copies pages into the database and
+fsyncs it, which inside a commit would hold that commit's messages back): a checkpointer
+thread does it beside the writer, about once a second, without blocking it.
 
 When the database fails, every caller gets ``Unavailable`` and nothing waits: a dead writer
 thread is restarted by its supervisor with a fresh connection, writes failing at once until
@@ -28,11 +31,12 @@ from typing import Any, Generic, TypeVar, cast
 
 import msgspec
 
-from hubbub.core import accounts, retention
+from hubbub.core import accounts, bots, retention, webhooks
 from hubbub.core import consent as cons
 from hubbub.core import moderation as mod
 from hubbub.core import registration as reg
 from hubbub.core.accounts import Account, AccountChange, ServerRole
+from hubbub.core.bots import Bot
 from hubbub.core.consent import Consent, DmPolicy, Invitation
 from hubbub.core.events import (
     EVENT_CLASSES,
@@ -74,6 +78,7 @@ from hubbub.core.search import (
     Results,
     Sieve,
 )
+from hubbub.core.webhooks import Webhook
 from hubbub.errors import (
     AccountDeactivated,
     BadRequest,
@@ -131,6 +136,8 @@ MAX_CACHED_MEMBERSHIPS = 200_000
 RESTART_DELAY = 1.0  # seconds before a dead writer is restarted; doubles while that fails
 MAX_RESTART_DELAY = 30.0
 READ_ERRORS_QUIET = 60.0  # seconds without a failed read that end a burst of them
+CHECKPOINT_INTERVAL = 1.0  # seconds between the checkpointer's passes
+_WRITER_NEVER_CHECKPOINTS = "PRAGMA wal_autocheckpoint=0"  # the checkpointer thread does
 # After a retention pass: bounded work on the search index and the free pages.
 FTS_MERGE_PAGES = 500  # pages of the search index merged at most
 VACUUM_PAGES = 2000  # free pages given back at most (with auto_vacuum INCREMENTAL)
@@ -254,10 +261,18 @@ def _file_identity(path: Path) -> tuple[int, int] | None:
 
 
 class SQLiteStorage(Storage):
-    def __init__(self, path: Path, restart_delay: float = RESTART_DELAY) -> None:
+    def __init__(
+        self,
+        path: Path,
+        restart_delay: float = RESTART_DELAY,
+        checkpoint_interval: float = CHECKPOINT_INTERVAL,
+    ) -> None:
         super().__init__()
         self.path = path
         self._restart_delay = restart_delay
+        self._checkpoint_interval = checkpoint_interval
+        self._checkpointer: threading.Thread | None = None
+        self._stop_checkpoints = threading.Event()
         self._jobs: queue.SimpleQueue[_Write[Any] | None] = queue.SimpleQueue()  # None: stop
         self._queued = 0
         self._writer: threading.Thread | None = None
@@ -280,17 +295,27 @@ class SQLiteStorage(Storage):
     async def open(self) -> None:
         self._loop = asyncio.get_running_loop()
         db, _ = await asyncio.to_thread(_open_migrated, self.path)
+        db.execute(_WRITER_NEVER_CHECKPOINTS)
         self._file = _file_identity(self.path)
         self._writer = threading.Thread(
             target=self._run_writer, args=(db,), name="hubbub-sqlite-writer", daemon=True
         )
         self._writer.start()
         self._readers = ThreadPoolExecutor(READER_THREADS, thread_name_prefix="hubbub-sqlite-read")
+        self._stop_checkpoints.clear()
+        self._checkpointer = threading.Thread(
+            target=self._run_checkpoints, name="hubbub-sqlite-checkpoint", daemon=True
+        )
+        self._checkpointer.start()
 
     async def close(self) -> None:
         if self._writer is None:
             return
         self._closing = True
+        self._stop_checkpoints.set()
+        if self._checkpointer is not None:
+            await asyncio.to_thread(self._checkpointer.join)
+            self._checkpointer = None
         self._jobs.put(None)
         await asyncio.to_thread(self._writer.join)
         self._writer = None
@@ -320,6 +345,26 @@ class SQLiteStorage(Storage):
             self._queued += 1
             self._jobs.put(_Write(job, future, atomic))
         return future
+
+    def _run_checkpoints(self) -> None:
+        """The checkpointer thread: a PASSIVE checkpoint every ``checkpoint_interval``, on a
+        connection of its own. PASSIVE waits for no reader nor writer; what it cannot copy
+        yet, the next pass does. A failure (the file gone, say) is tried again next time."""
+        db: sqlite3.Connection | None = None
+        try:
+            while not self._stop_checkpoints.wait(self._checkpoint_interval):
+                try:
+                    if db is None:
+                        db = connect(self.path, create=False)
+                    db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                except sqlite3.Error as exc:
+                    log.debug("a WAL checkpoint failed: %s", exc)
+                    if db is not None:
+                        db.close()
+                        db = None
+        finally:
+            if db is not None:
+                db.close()
 
     def _run_writer(self, db: sqlite3.Connection) -> None:
         """The writer thread, supervised: when the write loop dies, writes fail at once until
@@ -361,6 +406,7 @@ class SQLiteStorage(Storage):
             try:
                 db = connect(self.path, create=False)  # never a new, empty database
                 try:
+                    db.execute(_WRITER_NEVER_CHECKPOINTS)
                     db.execute("BEGIN IMMEDIATE")
                     _rewrite_version(db, [])
                     db.execute("COMMIT")
@@ -1735,6 +1781,172 @@ class SQLiteStorage(Storage):
 
         return self._submit(job)
 
+    # --- bots and webhooks (22) --------------------------------------------------------------
+
+    def create_bot(
+        self, name: str, created_by: str, now: int, token: bytes, cap: int | None = None
+    ) -> Awaitable[None]:
+        def job(db: sqlite3.Connection, events: list[Event]) -> None:
+            if cap is not None:
+                (live,) = db.execute(
+                    f"SELECT count(*) FROM users u WHERE {_BOTS} AND created_by = ?"
+                    " AND deactivated_at IS NULL",
+                    (created_by,),
+                ).fetchone()
+                if live >= cap:
+                    raise TooLarge(bots.too_many(cap))
+            _insert_bot(db, name, created_by, now)
+            db.execute(
+                "INSERT INTO tokens (token_hash, username, created_at, expires_at)"
+                " VALUES (?, ?, ?, ?)",
+                (token, name, now, bots.NEVER_EXPIRES),
+            )
+
+        return self._submit(job)
+
+    async def bot(self, name: str) -> Bot | None:
+        def read(db: sqlite3.Connection) -> Bot | None:
+            row = db.execute(
+                f"SELECT {_BOT_COLUMNS} FROM users u WHERE {_BOTS} AND username = ?", (name,)
+            ).fetchone()
+            return None if row is None else _bot(row)
+
+        return await self._read(read)
+
+    async def bots(self, created_by: str | None, limit: int) -> list[Bot]:
+        def read(db: sqlite3.Connection) -> list[Bot]:
+            rows = db.execute(
+                f"SELECT {_BOT_COLUMNS} FROM users u WHERE {_BOTS}"
+                " AND (? IS NULL OR created_by = ?) ORDER BY username LIMIT ?",
+                (created_by, created_by, limit),
+            ).fetchall()
+            return [_bot(row) for row in rows]
+
+        return await self._read(read)
+
+    def create_webhook(self, hook: Webhook, secret: bytes, cap: int) -> Awaitable[MemberJoined]:
+        def job(db: sqlite3.Connection, events: list[Event]) -> MemberJoined:
+            room = self._cache.room(db, hook.room)
+            if not self._cache.is_member(db, room.id, hook.created_by):
+                raise room_not_found(hook.room)
+            (live,) = db.execute(
+                "SELECT count(*) FROM webhooks WHERE room_id = ? AND revoked_at IS NULL",
+                (room.id,),
+            ).fetchone()
+            if live >= cap:
+                raise TooLarge(webhooks.too_many(cap))
+            _insert_bot(db, hook.username, hook.created_by, hook.created_at, hook.name)
+            db.execute(
+                "INSERT INTO webhooks (id, room_id, name, username, secret_hash, created_by,"
+                " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    hook.id,
+                    room.id,
+                    hook.name,
+                    hook.username,
+                    secret,
+                    hook.created_by,
+                    hook.created_at,
+                ),
+            )
+            joined = _join(
+                db, events, self._cache, room, hook.username, hook.created_at, hook.created_by
+            )
+            assert joined.event is not None  # a new account is in no room
+            return joined.event
+
+        return self._submit(job)
+
+    async def webhooks(self, room: str) -> list[Webhook]:
+        def read(db: sqlite3.Connection) -> list[Webhook]:
+            rows = db.execute(
+                f"SELECT {_WEBHOOK_COLUMNS} FROM webhooks w JOIN rooms r ON r.id = w.room_id"
+                " WHERE r.name = ? AND w.revoked_at IS NULL ORDER BY w.created_at, w.id",
+                (room,),
+            ).fetchall()
+            return [_webhook(row) for row in rows]
+
+        return await self._read(read)
+
+    async def webhook(self, hook_id: str) -> tuple[Webhook, bytes] | None:
+        def read(db: sqlite3.Connection) -> tuple[Webhook, bytes] | None:
+            row = db.execute(
+                f"SELECT {_WEBHOOK_COLUMNS}, w.secret_hash FROM webhooks w"
+                " JOIN rooms r ON r.id = w.room_id WHERE w.id = ? AND w.revoked_at IS NULL",
+                (hook_id,),
+            ).fetchone()
+            return None if row is None else (_webhook(row[:-1]), bytes(row[-1]))
+
+        return await self._read(read)
+
+    def revoke_webhook(self, room: str, hook_id: str, now: int) -> Awaitable[MemberLeft | None]:
+        def job(db: sqlite3.Connection, events: list[Event]) -> MemberLeft | None:
+            row = db.execute(
+                "SELECT w.username, r.name FROM webhooks w JOIN rooms r ON r.id = w.room_id"
+                " WHERE w.id = ? AND r.name = ? AND w.revoked_at IS NULL",
+                (hook_id, room),
+            ).fetchone()
+            if row is None:
+                raise NotFound(webhooks.NOT_FOUND)
+            username, name = row
+            db.execute(
+                "UPDATE webhooks SET secret_hash = NULL, revoked_at = ? WHERE id = ?",
+                (now, hook_id),
+            )
+            db.execute("UPDATE users SET deactivated_at = ? WHERE username = ?", (now, username))
+            state = self._cache.room(db, name)
+            gone = db.execute(
+                "DELETE FROM members WHERE room_id = ? AND username = ?", (state.id, username)
+            ).rowcount
+            self._cache.members[(state.id, username)] = False
+            if not gone:
+                return None
+            return _insert(db, events, state, MemberLeft(room=name, seq=0, ts=now, user=username))
+
+        return self._submit(job)
+
+
+# Bot accounts, webhooks' bots left out (as `u`), and what a Bot is made of.
+_BOTS = "bot = 1 AND NOT EXISTS (SELECT 1 FROM webhooks w WHERE w.username = u.username)"
+_BOT_COLUMNS = "username, created_by, created_at, deactivated_at"
+_WEBHOOK_COLUMNS = "w.id, r.name, w.name, w.username, w.created_by, w.created_at"
+
+
+def _bot(row: sqlite3.Row | tuple[Any, ...]) -> Bot:
+    name, created_by, created_at, deactivated_at = row
+    return Bot(
+        name=name,
+        created_by=created_by or "",
+        created_at=created_at,
+        deactivated=deactivated_at is not None,
+    )
+
+
+def _webhook(row: sqlite3.Row | tuple[Any, ...]) -> Webhook:
+    hook_id, room, name, username, created_by, created_at = row
+    return Webhook(
+        id=hook_id,
+        room=room,
+        name=name,
+        username=username,
+        created_by=created_by,
+        created_at=created_at,
+    )
+
+
+def _insert_bot(
+    db: sqlite3.Connection, name: str, created_by: str, now: int, display_name: str = ""
+) -> None:
+    """A bot account: a member of the server, with no password any sign-in could match."""
+    try:
+        db.execute(
+            "INSERT INTO users (username, password_hash, created_at, role, display_name, bot,"
+            " created_by) VALUES (?, ?, ?, 'member', ?, 1, ?)",
+            (name, bots.NO_PASSWORD, now, display_name, created_by),
+        )
+    except sqlite3.IntegrityError:
+        raise Conflict(f"the username {name!r} is taken") from None
+
 
 def _bump_settings(db: sqlite3.Connection) -> None:
     """Move the settings' version (making their row on the first change)."""
@@ -2249,12 +2461,12 @@ def _rewrite_version(db: sqlite3.Connection, events: list[Event]) -> None:
 
 
 # A profile as read: the columns, and what makes a Profile of them.
-_PROFILE_COLUMNS = "username, display_name, status, avatar_version, role, deactivated_at"
+_PROFILE_COLUMNS = "username, display_name, status, avatar_version, role, deactivated_at, bot"
 _NAMES_PER_QUERY = 500  # far below SQLite's bound on a statement's parameters
 
 
 def _profile(row: sqlite3.Row | tuple[Any, ...]) -> Profile:
-    name, display_name, status, avatar, role, deactivated_at = row
+    name, display_name, status, avatar, role, deactivated_at, bot = row
     return Profile(
         username=name,
         display_name=display_name,
@@ -2262,6 +2474,7 @@ def _profile(row: sqlite3.Row | tuple[Any, ...]) -> Profile:
         avatar=avatar,
         admin=role == "admin",
         deactivated=deactivated_at is not None,
+        bot=bool(bot),
     )
 
 

@@ -47,6 +47,7 @@ TABLES = (
     "invite_links",
     "guest_bans",
     "account_changes",
+    "webhooks",
 )
 # SQLite's search index (an FTS5 table, with the shadow tables named after it) is not copied:
 # PostgreSQL's migration indexes the bodies of `events` itself, as they are copied.

@@ -20,6 +20,7 @@ from aiohttp.typedefs import Handler
 from hubbub.core.registration import GUESTS_OFF
 from hubbub.errors import HubbubError, RateLimited, Unavailable, status_of
 from hubbub.protocol.codes import CloseCode
+from hubbub.protocol.handshake import MAX_HEAD
 from hubbub.service.node import Node
 from hubbub.transport import files_api
 from hubbub.transport.connection import LobbyRelay, PlainConnection
@@ -134,7 +135,13 @@ def create_app(node: Node) -> web.Application:
         client_max_size=config.max_frame_bytes,
         # After an answer given before its body was read (401, 408 …) aiohttp drains the
         # rest so the client sees the answer; bounded, so a trickling body cannot hold it.
-        handler_args={"lingering_time": LINGERING_TIME},
+        # The front door bounds a request head at MAX_HEAD; aiohttp's own line bounds (8190
+        # bytes) would refuse a longer URL it let through in plain text, not the API's JSON.
+        handler_args={
+            "lingering_time": LINGERING_TIME,
+            "max_line_size": MAX_HEAD,
+            "max_field_size": MAX_HEAD,
+        },
     )
     state = ServerState(node=node, config=config)
     app[STATE] = state

@@ -5,7 +5,9 @@ then ``CLOSING``, then ``CLOSED`` when the TCP connection is gone; the opening h
 the front door's. Exactly one close frame is ever written, and a closing connection that
 still has unsent output is cut off after a short grace, so no socket lingers.
 
-Outgoing: every frame, pongs included, is queued and written once per event-loop turn,
+Outgoing: the first frame of an event-loop turn, pongs included, is written at once, so a
+room's first receivers do not wait for the fan-out to reach its last; the frames that follow
+it in the same turn are queued and written in one piece when the turn ends (``turns``),
 because one ``send()`` syscall costs about as much as a whole delivery should. A peer whose
 unsent bytes (queued and in the transport) pass the connection's bound is a slow consumer: it
 gets close code 4000 behind what it has not read yet and ``slow_consumer_grace`` seconds to
@@ -94,8 +96,9 @@ class WsConnection(asyncio.Protocol):
         "_parser",
         "_pinged",
         "_queue",
-        "_scheduled",
         "_state",
+        "_turn_end",
+        "_wrote",
         "peer",
         "place",
         "state",
@@ -111,7 +114,8 @@ class WsConnection(asyncio.Protocol):
         self._parser = FrameParser(state.config.max_frame_bytes)
         self._queue: list[bytes] = []
         self._outbox_bound = state.config.max_outbox_bytes
-        self._scheduled = False
+        self._turn_end = state.turn_end
+        self._wrote = False  # this turn's first frame is out: queue the rest
         self._close_timer: asyncio.TimerHandle | None = None
         self._state = _OPEN
         self._heard = self._loop.time()  # when anything last arrived
@@ -145,27 +149,37 @@ class WsConnection(asyncio.Protocol):
         if frame is None:
             frame = message.frame = (binary_frame if message.binary else text_frame)(message.data)
         # send_frame's body, inlined: the fan-out's hot path spares a call per delivery.
-        self._queue.append(frame)
-        if not self._scheduled:
-            self._scheduled = True
-            self._loop.call_soon(self._flush)
+        if self._wrote:
+            self._queue.append(frame)
+        else:
+            self._wrote = True
+            self._turn_end.wrote(self)
+            self.transport.write(frame)
 
     def send_frame(self, frame: bytes) -> None:
         if self._state is not _OPEN:
             return
-        self._queue.append(frame)
-        if not self._scheduled:
-            self._scheduled = True
-            self._loop.call_soon(self._flush)
+        if self._wrote:
+            self._queue.append(frame)
+        else:
+            self._wrote = True
+            self._turn_end.wrote(self)
+            self.transport.write(frame)
+
+    def end_turn(self) -> None:
+        """The turn's end (``turns``): write what was queued after its first frame."""
+        self._flush()
 
     def _flush(self) -> None:
         """Write what is queued; past the bound, the peer is a slow consumer."""
-        self._scheduled = False
+        self._wrote = False
         queue = self._queue
-        if not queue or self._state is _CLOSED:
+        if self._state is _CLOSED:
+            queue.clear()
             return
-        self.transport.write(queue[0] if len(queue) == 1 else b"".join(queue))
-        queue.clear()
+        if queue:
+            self.transport.write(queue[0] if len(queue) == 1 else b"".join(queue))
+            queue.clear()
         if self._state is _OPEN and self.transport.get_write_buffer_size() > self._outbox_bound:
             self._drop_slow_consumer()
 

@@ -12,6 +12,7 @@ from hubbub.config import Config
 from hubbub.service.node import Node
 from hubbub.transport.admission import Admission
 from hubbub.transport.forwarded import Proxies
+from hubbub.transport.turns import TurnEnd
 
 if TYPE_CHECKING:
     from hubbub.transport.connection import WsConnection
@@ -24,6 +25,7 @@ class ServerState:
     node: Node
     config: Config
     connections: set[WsConnection] = field(default_factory=set)  # open WebSockets
+    turn_end: TurnEnd = field(default_factory=TurnEnd)  # where connections' turns end
     admission: Admission = field(init=False)  # the connection caps
     proxies: Proxies = field(init=False)  # whose forwarding headers are believed
     slow_consumers_dropped: int = 0

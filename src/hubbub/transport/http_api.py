@@ -15,7 +15,9 @@ from typing import Any
 import msgspec
 from aiohttp import web
 
+from hubbub.core import webhooks
 from hubbub.core.accounts import Account, ServerRole
+from hubbub.core.bots import Bot
 from hubbub.core.consent import DmPolicy, Invitation
 from hubbub.core.events import Event, Message, Role
 from hubbub.core.files import FileInfo
@@ -27,6 +29,7 @@ from hubbub.core.profiles import status as checked_status
 from hubbub.core.reactions import EMOJI_RULE, is_emoji
 from hubbub.core.registration import Changes, InviteCode
 from hubbub.core.search import DEFAULT_SEARCH_LIMIT
+from hubbub.core.webhooks import Payload, Webhook
 from hubbub.errors import BadRequest, Forbidden, HubbubError, NotFound, TooLarge
 from hubbub.files.uploads import receive
 from hubbub.protocol.limits import (
@@ -261,6 +264,42 @@ class ReadOut(msgspec.Struct):
     read_seq: int
 
 
+class NewBot(msgspec.Struct, forbid_unknown_fields=True):
+    name: Username
+
+
+class BotCreated(msgspec.Struct):
+    name: str
+    token: str  # shown this once: it never expires; deleting the bot revokes it
+
+
+class BotList(msgspec.Struct):
+    bots: list[Bot]  # by name
+
+
+class NewWebhook(msgspec.Struct, forbid_unknown_fields=True):
+    name: str  # 1-64 characters, as a display name: its bot's
+
+    def __post_init__(self) -> None:
+        self.name = checked_display_name(self.name)
+        if not self.name:
+            raise ValueError("a webhook needs a name")
+
+
+class WebhookCreated(msgspec.Struct):
+    id: str
+    name: str
+    room: str
+    username: str  # its bot account, which its messages are from
+    url: str  # POST {"text": …} here; holds the secret
+    token: str  # the secret, shown this once
+
+
+class WebhookList(msgspec.Struct):
+    room: str
+    webhooks: list[Webhook]  # oldest first; no secrets
+
+
 class ErrorOut(msgspec.Struct, omit_defaults=True):
     code: str
     message: str
@@ -297,6 +336,7 @@ class Endpoint:
     sets_cookie: bool = False  # signs in or out: same-origin JSON only (see `_sign_in_guard`)
     raw_body: str | None = None  # the media type of a body taken as raw bytes, not JSON
     raw_response: str | None = None  # the media type of an answer that is not JSON
+    repeat_status: int | None = None  # the status of an idempotent request made again
 
 
 def json_response(status: int, payload: msgspec.Struct | None) -> web.Response:
@@ -708,6 +748,49 @@ async def reactivate(call: Call) -> web.Response:
     return json_response(200, changed)
 
 
+async def create_bot(call: Call) -> web.Response:
+    name = call.body.name.lower()
+    token = await _actions(call).create_bot(call.user, name)
+    return json_response(201, BotCreated(name, token))
+
+
+async def list_bots(call: Call) -> web.Response:
+    return json_response(200, BotList(await _actions(call).bots(call.user)))
+
+
+async def delete_bot(call: Call) -> web.Response:
+    await _actions(call).delete_bot(call.user, _path_user(call))
+    return json_response(204, None)
+
+
+async def create_webhook(call: Call) -> web.Response:
+    hook, secret = await _actions(call).create_webhook(call.user, call.room, call.body.name)
+    request = call.request
+    url = f"{request_scheme(request)}://{request.host}{webhooks.PATH}/{hook.id}/{secret}"
+    created = WebhookCreated(hook.id, hook.name, hook.room, hook.username, url, secret)
+    return json_response(201, created)
+
+
+async def list_webhooks(call: Call) -> web.Response:
+    found = await _actions(call).webhooks(call.user, call.room)
+    return json_response(200, WebhookList(call.room, found))
+
+
+async def revoke_webhook(call: Call) -> web.Response:
+    hook_id = call.request.match_info["hook"]
+    await _actions(call).revoke_webhook(call.user, call.room, hook_id)
+    return json_response(204, None)
+
+
+async def post_to_webhook(call: Call) -> web.Response:
+    """Slack's incoming webhook: the secret in the path is the credential (no token, no
+    cookie, so no Origin to check); ``ok`` as text, as Slack answers."""
+    match = call.request.match_info
+    key = call.request.headers.get("Idempotency-Key")
+    await _actions(call).post_to_webhook(match["hook"], match["secret"], call.body.text, key)
+    return web.Response(status=200, text="ok", content_type="text/plain")
+
+
 def _actions(call: Call) -> Actions:
     return state_of(call.request).node.actions
 
@@ -882,6 +965,7 @@ ENDPOINTS = [
         body=NewMessage,
         response=SentOut,
         status=201,
+        repeat_status=200,  # the client_msg_id sent before: its message, not a new one
     ),
     Endpoint(
         "PATCH",
@@ -1066,6 +1150,62 @@ ENDPOINTS = [
         "Let a deactivated account sign in again (server admins only)",
         reactivate,
         response=Account,
+    ),
+    Endpoint(
+        "POST",
+        PREFIX + "/bots",
+        "Create a bot account: its token, shown once (server admins, or anyone if allowed)",
+        create_bot,
+        body=NewBot,
+        response=BotCreated,
+        status=201,
+    ),
+    Endpoint(
+        "GET",
+        PREFIX + "/bots",
+        "The bots you made (server admins: everyone's)",
+        list_bots,
+        response=BotList,
+    ),
+    Endpoint(
+        "DELETE",
+        PREFIX + "/bots/{user}",
+        "Deactivate a bot you made (server admins: any bot): its token is revoked",
+        delete_bot,
+        status=204,
+    ),
+    Endpoint(
+        "POST",
+        ROOM + "/webhooks",
+        "Create an incoming webhook of a room you are in: its URL and secret, shown once",
+        create_webhook,
+        body=NewWebhook,
+        response=WebhookCreated,
+        status=201,
+    ),
+    Endpoint(
+        "GET",
+        ROOM + "/webhooks",
+        "The room's incoming webhooks (members; no secrets)",
+        list_webhooks,
+        response=WebhookList,
+    ),
+    Endpoint(
+        "DELETE",
+        ROOM + "/webhooks/{hook}",
+        "Revoke a webhook (its creator, the room's owner and admins, server admins)",
+        revoke_webhook,
+        status=204,
+    ),
+    Endpoint(
+        "POST",
+        webhooks.PATH + "/{hook}/{secret}",
+        "Post to a webhook's room: Slack's payload, {\"text\": …}; other fields ignored;"
+        " an Idempotency-Key header stores a retried post once; answers `ok`",
+        post_to_webhook,
+        body=Payload,
+        auth=False,
+        raw_response="text/plain",
     ),
     Endpoint(
         "POST",

@@ -25,6 +25,7 @@ _ERRORS = {
     "413": "Body or file too large, or over your file quota (too_large)",
     "415": "Not sent as application/json (bad_request)",
     "429": "Too many requests (rate_limited); see retry_after",
+    "431": "The request head, its URL and headers, over 16 KiB (too_large)",
     "503": "Storage unavailable or the server overloaded (unavailable); try again later",
 }
 
@@ -38,6 +39,8 @@ _PATH_SCHEMAS = {
     "name": {"type": "string", "description": "any name; not read"},
     "id": {"type": "string", "description": "an invite link's id"},
     "address": {"type": "string", "description": "an IP address or network, URL-encoded"},
+    "hook": {"type": "string", "description": "a webhook's id"},
+    "secret": {"type": "string", "description": "a webhook's secret: the credential"},
 }
 _BINARY = {"type": "string", "format": "binary"}
 
@@ -75,8 +78,11 @@ def build_openapi() -> dict[str, Any]:
         elif e.raw_response is not None:
             ok["content"] = {e.raw_response: {"schema": _BINARY}}
         partial = {"206": {"description": "Partial Content: the Range asked for"}}
+        again = {"description": "Made before, so nothing new: what the first one made"}
+        repeat = {} if e.repeat_status is None else {str(e.repeat_status): ok | again}
         op["responses"] = (
             {str(e.status): ok}
+            | repeat
             | (partial if e.raw_response else {})
             | {code: {"description": text} | error for code, text in _ERRORS.items()}
         )

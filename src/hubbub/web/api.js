@@ -182,3 +182,19 @@ export async function auditLog(before = null, limit = 50) {
   if (before) query.set('before', String(before));
   return (await call('GET', `admin/audit?${query}`)).entries;
 }
+
+// --- incoming webhooks ------------------------------------------------------------------------
+
+/** The room's webhooks: [{id, room, name, username, created_by, created_at}], no secrets. */
+export async function listWebhooks(room) {
+  return (await call('GET', `rooms/${encodeURIComponent(room)}/webhooks`)).webhooks;
+}
+
+/** A new webhook of `room`: {id, name, room, username, url, token}; `url` is shown once. */
+export async function createWebhook(room, name) {
+  return call('POST', `rooms/${encodeURIComponent(room)}/webhooks`, { name });
+}
+
+export async function revokeWebhook(room, id) {
+  await call('DELETE', `rooms/${encodeURIComponent(room)}/webhooks/${encodeURIComponent(id)}`);
+}

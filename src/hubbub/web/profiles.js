@@ -102,7 +102,11 @@ export class ProfileCache {
 
 function sameProfile(a, b) {
   return (
-    a.display_name === b.display_name && a.status === b.status && a.avatar === b.avatar && a.admin === b.admin
+    a.display_name === b.display_name &&
+    a.status === b.status &&
+    a.avatar === b.avatar &&
+    a.admin === b.admin &&
+    a.bot === b.bot
   );
 }
 
@@ -219,6 +223,9 @@ function paintName(node, profile, user) {
   // The username, the identity, on hover when a display name stands for it.
   if (name !== authorLabel(user)) node.title = `@${user}`;
   else node.removeAttribute('title');
+  // A bot account: app.css adds its "bot" badge after the name.
+  if (profile?.bot === true) node.dataset.bot = '';
+  else delete node.dataset.bot;
 }
 
 function paintAvatar(node, profile, user) {

@@ -2,7 +2,8 @@
 // server admins change them (topic, public or private, and the title and how long
 // messages are kept where the server tells them) and moderate its members: make admin or
 // member again (the owner), mute for a while or until lifted, unmute, kick, ban with a
-// reason, and lift bans. A member sees the same settings and members, read-only.
+// reason, and lift bans. A member sees the same settings and members, read-only. The room's
+// incoming webhooks are a part of their own (webhooks.js).
 //
 // Only the actions the viewer's rank allows on each member are offered (moderation.js); the
 // server still decides, and a refusal is shown in the dialog in the server's words. The
@@ -13,6 +14,7 @@ import { byId, el, say } from './dom.js';
 import { formatFull, formatTime, roomLabel } from './format.js';
 import { MUTE_CHOICES, mayModerate, memberActions, muteUntil, untilText } from './moderation.js';
 import { authorNode, profiles } from './profiles.js';
+import { WebhooksPart } from './webhooks.js';
 
 const TOPIC_MAX = 250; // code points, as the server counts (core/moderation.py)
 const TITLE_MAX = 64;
@@ -69,6 +71,7 @@ export class RoomSettings {
   #members;
   #bansPart;
   #bans;
+  #webhooks = new WebhooksPart((text) => say(this.#error, text ? explain({ message: text }) : ''));
   #room = null; // the room shown while open
   #rereadTimer = null;
   #reading = 0; // the newest read of the lists; older answers are dropped
@@ -122,6 +125,7 @@ export class RoomSettings {
           this.#members,
         ),
         this.#bansPart,
+        this.#webhooks.element,
         el('div', { class: 'dialog-buttons' }, close),
       ),
     );
@@ -130,6 +134,7 @@ export class RoomSettings {
     });
     this.#dialog.addEventListener('close', () => {
       this.#room = null;
+      this.#webhooks.open(null, null);
       clearTimeout(this.#rereadTimer);
     });
     document.body.append(this.#dialog);
@@ -273,6 +278,7 @@ export class RoomSettings {
     const room = this.#room;
     const reading = ++this.#reading;
     const moderator = mayModerate(this.#viewer());
+    this.#webhooks.open(room, this.#viewer()); // read again with the members
     try {
       const [listed, bans] = await Promise.all([
         this.#chat.members(room),
