@@ -394,11 +394,16 @@ async def fanout_latency(
     sender = await open_sender(target, room, receivers)
     await asyncio.sleep(0.5)
     latencies: list[int] = []
+    first: dict[int, int] = {}  # message seq -> its first receiver's latency
 
     def on_text(data: bytes) -> None:
         found = parse_payload(data)
         if found is not None:
-            latencies.append(time.monotonic_ns() - found[0])
+            latency = time.monotonic_ns() - found[0]
+            latencies.append(latency)
+            seq = found[1]
+            if latency < first.get(seq, latency + 1):
+                first[seq] = latency
 
     for c in clients:
         c.on_text = on_text
@@ -422,8 +427,12 @@ async def fanout_latency(
         "deliveries_per_s": len(ms) / duration,
         "received_share": len(ms) / expected if expected else None,
         "p50_ms": percentile(ms, 0.5),
+        "p90_ms": percentile(ms, 0.9),
         "p99_ms": percentile(ms, 0.99),
         "max_ms": max(ms) if ms else None,
+        # the earliest receiver of each message: the server's own path, commit included
+        "first_p50_ms": percentile([v / 1e6 for v in first.values()], 0.5),
+        "server_cpu_us_per_delivery": server_cpu / len(ms) * 1e6 if ms else None,
         "server_cpu_share": server_cpu / (duration + 1.0),
         "loadgen_cpu_share": gen_cpu / (duration + 1.0),
     }
