@@ -171,6 +171,17 @@ class FaultyBroker(Broker):
         self.real.publish(out + late)  # what was held back comes after its successors
 
 
+class ServerClock:
+    """The server's time in ms (``running_server(config, clock=…)``), moved on by a test
+    instead of waiting."""
+
+    def __init__(self, now: int | None = None) -> None:
+        self.now = wall_clock_ms() if now is None else now
+
+    def __call__(self) -> int:
+        return self.now
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

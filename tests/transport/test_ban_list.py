@@ -15,29 +15,25 @@ from typing import Any
 
 import aiohttp
 import pytest
-from support import Client, RunningServer, call_api, config_for, register, running_server
-
-from hubbub.service.actions import wall_clock_ms
+from support import (
+    Client,
+    RunningServer,
+    ServerClock,
+    call_api,
+    config_for,
+    register,
+    running_server,
+)
 
 STORAGE_ENGINES = ("sqlite", "postgresql")
 USERS = ("root", "olive", "adam", "mia", "max", "otto")
 MINUTE = 60_000
 
 
-class Clock:
-    """The server's time, moved on by the tests instead of waiting."""
-
-    def __init__(self) -> None:
-        self.now = wall_clock_ms()
-
-    def __call__(self) -> int:
-        return self.now
-
-
 @dataclass
 class World:
     server: RunningServer
-    clock: Clock
+    clock: ServerClock
     tokens: dict[str, str]
 
     async def call(
@@ -56,7 +52,7 @@ class World:
 async def world(
     tmp_path: Path, storage_url: str, http: aiohttp.ClientSession
 ) -> AsyncIterator[World]:
-    clock = Clock()
+    clock = ServerClock()
     config = config_for(tmp_path / "data", storage_url=storage_url, room_action_burst=10_000.0)
     async with running_server(config, clock=clock) as server:
         tokens = {user: await register(http, server.url, user) for user in USERS}

@@ -20,13 +20,12 @@ import pytest
 from support import (
     Client,
     RunningServer,
+    ServerClock,
     call_api,
     config_for,
     register,
     running_server,
 )
-
-from hubbub.service.actions import wall_clock_ms
 
 STORAGE_ENGINES = ("sqlite", "postgresql")
 USERS = ("root", "olive", "adam", "mia", "max", "otto")
@@ -34,20 +33,10 @@ ROOMS = ("pub", "priv")
 MINUTE = 60_000
 
 
-class Clock:
-    """The server's time, moved on by the tests instead of waiting."""
-
-    def __init__(self) -> None:
-        self.now = wall_clock_ms()
-
-    def __call__(self) -> int:
-        return self.now
-
-
 @dataclass
 class World:
     server: RunningServer
-    clock: Clock
+    clock: ServerClock
     tokens: dict[str, str]
 
     @property
@@ -59,7 +48,7 @@ class World:
 async def world(
     tmp_path: Path, storage_url: str, http: aiohttp.ClientSession
 ) -> AsyncIterator[World]:
-    clock = Clock()
+    clock = ServerClock()
     config = config_for(tmp_path / "data", storage_url=storage_url, room_action_burst=10_000.0)
     async with running_server(config, clock=clock) as server:
         tokens = {user: await register(http, server.url, user) for user in USERS}

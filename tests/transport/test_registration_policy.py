@@ -16,7 +16,15 @@ import aiohttp
 import pg
 import pytest
 from redis_support import two_nodes
-from support import PASSWORD, RunningServer, call_api, config_for, register, running_server
+from support import (
+    PASSWORD,
+    RunningServer,
+    ServerClock,
+    call_api,
+    config_for,
+    register,
+    running_server,
+)
 
 from hubbub.config import ConfigError, load
 from hubbub.core import registration as reg
@@ -25,21 +33,13 @@ from hubbub.protocol.codes import CloseCode
 START_MS = 1_764_000_000_000
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = START_MS
-
-    def __call__(self) -> int:
-        return self.now
+@pytest.fixture
+def clock() -> ServerClock:
+    return ServerClock(START_MS)
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-async def server(tmp_path: Path, clock: Clock) -> AsyncIterator[RunningServer]:
+async def server(tmp_path: Path, clock: ServerClock) -> AsyncIterator[RunningServer]:
     """Closed by config; 127.0.0.1 a trusted proxy, so a test names a guest's address."""
     config = config_for(tmp_path, registration="closed", trusted_proxies=("127.0.0.1",))
     async with running_server(config, clock=clock) as running:
@@ -128,7 +128,7 @@ async def test_each_mode_and_the_first_account(
 
 
 async def test_an_invite_link_expires_is_used_up_and_revoked(
-    server: RunningServer, http: aiohttp.ClientSession, clock: Clock
+    server: RunningServer, http: aiohttp.ClientSession, clock: ServerClock
 ) -> None:
     url = server.url
     root = (await sign_up(http, url, "root"))[1]["token"]

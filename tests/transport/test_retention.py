@@ -12,20 +12,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import aiohttp
-from support import Client, bearer, call_api, config_for, public_room, running_server
+from support import Client, ServerClock, bearer, call_api, config_for, public_room, running_server
 
 from hubbub.core.retention import DAY_MS
-from hubbub.service.actions import wall_clock_ms
 
 STORAGE_ENGINES = ("sqlite", "postgresql")
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = wall_clock_ms()
-
-    def __call__(self) -> int:
-        return self.now
 
 
 async def file_status(http: aiohttp.ClientSession, url: str, token: str) -> int:
@@ -41,7 +32,7 @@ def deleted_seqs(client: Client) -> list[int]:
 async def test_what_retention_deletes_reaches_live_and_resuming_clients(
     tmp_path: Path, storage_url: str, http: aiohttp.ClientSession
 ) -> None:
-    clock = Clock()
+    clock = ServerClock()
     config = config_for(tmp_path / "data", storage_url=storage_url, retention_days=10)
     async with running_server(config, clock=clock) as server:
         api = f"{server.url}/api/v1"
