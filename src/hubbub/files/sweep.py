@@ -59,28 +59,19 @@ def _delete(store: FileStore, digests: list[str], cutoff: float) -> int:
     return sum(store.delete(digest, cutoff) for digest in digests)
 
 
-async def run_sweeps(
+async def sweep_and_report(
     storage: Storage,
     store: FileStore,
     clock_ms: Callable[[], int],
-    interval: float,
     pending_ttl: float,
 ) -> None:
-    """Sweep every ``interval`` seconds until cancelled; a failed pass is logged and the
-    next one tries again."""
-    while True:
-        await asyncio.sleep(interval)
-        try:
-            swept = await sweep(storage, store, clock_ms(), pending_ttl)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("the file sweep failed; it runs again in %s s", interval)
-            continue
-        if swept.pending or swept.blobs or swept.temps:
-            log.info(
-                "file sweep: %d pending files, %d blobs, %d temporary files removed",
-                swept.pending,
-                swept.blobs,
-                swept.temps,
-            )
+    """One periodic sweep (``transport.files_api`` runs it every ``file_sweep_interval``),
+    logging what it removed."""
+    swept = await sweep(storage, store, clock_ms(), pending_ttl)
+    if swept.pending or swept.blobs or swept.temps:
+        log.info(
+            "file sweep: %d pending files, %d blobs, %d temporary files removed",
+            swept.pending,
+            swept.blobs,
+            swept.temps,
+        )

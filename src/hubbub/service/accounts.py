@@ -11,11 +11,11 @@ the last change there is, so it never acts on older ones.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from hubbub.core.accounts import MAX_ACCOUNT_CHANGES_READ, AccountChange
 from hubbub.service.hub import Hub
+from hubbub.service.periodic import Periodic
 from hubbub.storage.base import Storage
 
 log = logging.getLogger(__name__)
@@ -31,20 +31,16 @@ class AccountWatch:
     def __init__(self, hub: Hub, storage: Storage, interval: float) -> None:
         self._hub = hub
         self._storage = storage
-        self._interval = interval
         self._last = 0
-        self._task: asyncio.Task[None] | None = None
-        self._failing = False  # a poll failed: logged once until one succeeds
+        self._polls = Periodic("reading account changes", interval, self.poll)
 
     async def start(self) -> None:
         """Hear of the changes made from now on."""
         self._last, _ = await self._storage.account_changes(None, 0)
-        self._task = asyncio.get_running_loop().create_task(self._run(), name="hubbub-accounts")
+        self._polls.start()
 
-    def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            self._task = None
+    async def stop(self) -> None:
+        await self._polls.stop()
 
     async def poll(self) -> None:
         """Close the sessions of every account changed since the last poll."""
@@ -53,15 +49,3 @@ class AccountWatch:
         )
         for username, kind in changes:
             self._hub.close_sessions(username, REASONS[kind])
-
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self._interval)
-            try:
-                await self.poll()
-            except Exception as exc:  # storage down: the next poll tries again
-                if not self._failing:
-                    log.warning("cannot read account changes: %s", exc)
-                self._failing = True
-            else:
-                self._failing = False

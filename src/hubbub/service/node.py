@@ -60,7 +60,7 @@ class Node:
             self.hub.presence.start(self.broker.publish)
             self._stack.callback(self.hub.presence.stop)  # first to run: the broker is open
             await self.accounts.start()
-            self._stack.callback(self.accounts.stop)
+            self._stack.push_async_callback(self.accounts.stop)
             self.retention.start()
             self._stack.push_async_callback(self.retention.stop)
         except BaseException:

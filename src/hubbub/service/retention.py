@@ -12,14 +12,13 @@ deleted something, ``Storage.compact`` tidies what the engine can in a running s
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from hubbub.core import retention
 from hubbub.errors import NotFound
+from hubbub.service.periodic import Periodic
 from hubbub.storage.base import Storage
 
 log = logging.getLogger(__name__)
@@ -73,7 +72,9 @@ class Retention:
         self.server_days = server_days
         self.interval = interval
         self.clock_ms = clock_ms
-        self._task: asyncio.Task[None] | None = None
+        self._passes = Periodic(
+            "the retention pass", interval, self.run_pass, min(interval, FIRST_PASS_DELAY)
+        )
 
     async def run_pass(self) -> Pass:
         done = await run_pass(self.storage, self.server_days, self.clock_ms())
@@ -82,25 +83,8 @@ class Retention:
         return done
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="hubbub-retention")
+        """A pass after the first delay, then every ``interval``."""
+        self._passes.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-    async def _run(self) -> None:
-        """A pass after the first delay, then every ``interval``; a failed pass is logged and
-        the next one tries again."""
-        delay = min(self.interval, FIRST_PASS_DELAY)
-        while True:
-            await asyncio.sleep(delay)
-            delay = self.interval
-            try:
-                await self.run_pass()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("the retention pass failed; it runs again in %s s", delay)
+        await self._passes.stop()

@@ -9,14 +9,12 @@ each new set of settings: the transport closes the guests they no longer allow.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 
 from hubbub.config import Config
 from hubbub.core import registration as reg
-from hubbub.errors import Unavailable
+from hubbub.service.periodic import Periodic
 from hubbub.storage.base import Storage
 
 log = logging.getLogger(__name__)
@@ -33,7 +31,7 @@ class ServerSettings:
         self._bans = reg.GuestBans(())
         self._version = -1  # none read yet
         self._listeners: list[Callable[[], None]] = []
-        self._task: asyncio.Task[None] | None = None
+        self._polls = Periodic("reading the server's settings", POLL_INTERVAL, self.refresh)
 
     def guest_refusal(self, address: str) -> str | None:
         """Why a guest from ``address`` may not connect now, or None."""
@@ -65,24 +63,7 @@ class ServerSettings:
     def start(self) -> None:
         """Poll, if other nodes may change the settings (a shared database)."""
         if self._storage.shared:
-            self._task = asyncio.get_running_loop().create_task(self._poll())
+            self._polls.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
-
-    async def _poll(self) -> None:
-        failing = False
-        while True:
-            await asyncio.sleep(POLL_INTERVAL)
-            try:
-                await self.refresh()
-            except Unavailable as exc:  # storage down: keep the settings known, say it once
-                if not failing:
-                    log.warning("the server's settings cannot be read now: %s", exc.message)
-                failing = True
-            else:
-                failing = False
+        await self._polls.stop()  # the settings known stay in force meanwhile

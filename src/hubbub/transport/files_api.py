@@ -11,7 +11,6 @@ for everything but the image types a page shows.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,8 +24,9 @@ from hubbub.errors import file_not_found
 from hubbub.files.detect import OCTET_STREAM, detect
 from hubbub.files.images import probe, thumbnail
 from hubbub.files.store import LocalFileStore, Writer
-from hubbub.files.sweep import run_sweeps
+from hubbub.files.sweep import sweep_and_report
 from hubbub.files.uploads import Slots, new_file_id, receive, too_large
+from hubbub.service.periodic import Periodic
 from hubbub.transport.context import STATE, state_of
 
 if TYPE_CHECKING:
@@ -60,20 +60,16 @@ async def _sweeping(app: web.Application) -> AsyncIterator[None]:
     files, state = app[FILES], app[STATE]
     config, node = state.config, state.node
     await asyncio.to_thread(files.store.open)
-    task = asyncio.create_task(
-        run_sweeps(
-            node.storage,
-            files.store,
-            node.actions.clock,
-            config.file_sweep_interval,
-            config.pending_file_ttl,
+    sweeps = Periodic(
+        "the file sweep",
+        config.file_sweep_interval,
+        lambda: sweep_and_report(
+            node.storage, files.store, node.actions.clock, config.pending_file_ttl
         ),
-        name="hubbub-file-sweep",
     )
+    sweeps.start()
     yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    await sweeps.stop()
 
 
 async def upload(call: Call) -> web.StreamResponse:
