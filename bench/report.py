@@ -8,6 +8,8 @@ document from an existing results file.
 from __future__ import annotations
 
 import datetime
+import math
+import statistics
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,7 @@ PEERS = ["seed", "node-ws", "websockets", "socketio"]
 SCALE_OUT = ["hubbub-pg", "hubbub-pg-2nodes"]
 ORDER = HUBBUBS + PEERS + SCALE_OUT
 DAGGER = "†"
+DDAGGER = "‡"
 TIMES = "\u00d7"  # multiplication sign
 DASH = "\u2013"  # en dash, for ranges
 BOUND_NOTE = "generator-bound: the rate is a lower bound; compare server CPU per delivery"
@@ -840,6 +843,307 @@ def uploads_section(results: Results) -> list[str]:
     return lines + footnotes(results, "uploads")
 
 
+# --- headline: fan-out latency at a fixed rate -----------------------------------------------
+
+
+LATENCY_PLOT = "latency.png"
+HEADLINE: list[tuple[str, str, Fmt]] = [
+    ("p50 ms", "p50_ms", ms),
+    ("p90 ms", "p90_ms", ms),
+    ("p99 ms", "p99_ms", ms),
+    ("max ms", "max_ms", ms),
+    ("first receiver p50 ms", "first_p50_ms", ms),
+    ("server CPU µs/delivery", "server_cpu_us_per_delivery", us),
+]
+PERCENTILES = [("p50", "p50_ms"), ("p90", "p90_ms"), ("p99", "p99_ms"), ("max", "max_ms")]
+# One colour per target in the plot, the same in every subplot; hubbub's drawn solid.
+COLOURS = {
+    "hubbub-json": "#d62728",
+    "hubbub-plain": "#ff7f0e",
+    "seed": "#1f77b4",
+    "node-ws": "#2ca02c",
+    "websockets": "#9467bd",
+    "socketio": "#7f7f7f",
+}
+
+
+def loadgen_option(case: dict[str, Any], option: str) -> float | None:
+    args = case.get("loadgen", [])
+    if option in args[:-1]:
+        return float(args[args.index(option) + 1])
+    return None
+
+
+def ok_runs(case: dict[str, Any] | None) -> list[dict[str, Any]]:
+    return [] if case is None else [r for r in case["runs"] if r.get("ok")]
+
+
+def run_value(case: dict[str, Any], run: dict[str, Any], metric: str) -> float | None:
+    """One run's value. Runs from before the generator reported server CPU per delivery get
+    the same quotient from what they did record: the CPU share is over the measured time plus
+    the 1 s the generator waits for the last deliveries, the rate over the measured time."""
+    result = run.get("result") or {}
+    value = result.get(metric)
+    if value is None and metric == "server_cpu_us_per_delivery":
+        cpu, rate_, duration = (
+            result.get("server_cpu_share"),
+            result.get("deliveries_per_s"),
+            loadgen_option(case, "--duration"),
+        )
+        if cpu is not None and rate_ and duration:
+            value = cpu * (duration + 1) / (rate_ * duration) * 1e6
+    return None if value is None else float(value)
+
+
+def run_median(case: dict[str, Any] | None, metric: str) -> float | None:
+    if case is None:
+        return None
+    values = [v for r in ok_runs(case) if (v := run_value(case, r, metric)) is not None]
+    return statistics.median(values) if values else None
+
+
+def paired_ratio(
+    mine: dict[str, Any] | None, base: dict[str, Any] | None, metric: str
+) -> float | None:
+    """``mine`` ÷ ``base`` when both were measured in the same run of the suite: the median of
+    the ratios of the runs with the same index (the suite interleaves a variant's targets run
+    by run, so run i of each ran close together), or the ratio of the medians where no run
+    pairs."""
+    if mine is None or base is None or mine.get("merged_run") != base.get("merged_run"):
+        return None
+    theirs = {r["run"]: r for r in ok_runs(base)}
+    ratios = []
+    for run in ok_runs(mine):
+        other = theirs.get(run["run"])
+        a = run_value(mine, run, metric)
+        b = None if other is None else run_value(base, other, metric)
+        if a is not None and b:
+            ratios.append(a / b)
+    if ratios:
+        return statistics.median(ratios)
+    a, b = run_median(mine, metric), run_median(base, metric)
+    return None if a is None or not b else a / b
+
+
+def latency_title(results: Results, variant: str) -> str:
+    """``n=1000`` at 20 000 deliveries/s as "N = 1 000 at 20 msgs/s"."""
+    case = next(
+        c for c in results.data["cases"] if c["scenario"] == "latency" and c["variant"] == variant
+    )
+    n, deliveries = loadgen_option(case, "-n"), loadgen_option(case, "--rate")
+    title = variant_title(variant)
+    if n and deliveries:
+        title += f" at {deliveries / n:.3g} msgs/s"
+    return title
+
+
+def headline_cell(case: dict[str, Any] | None, metric: str, fmt: Fmt) -> str:
+    if case is None:
+        return "—"
+    summary = case.get("summary")
+    if summary is None:
+        return "not run"
+    if summary["ok"] == 0:
+        return f"failed ({summary['failed']}/{summary['runs']})"
+    value = run_median(case, metric)
+    return "—" if value is None else fmt(value)
+
+
+def headline_section(results: Results) -> list[str]:
+    """Each server's latency distribution at each size: medians over the runs, and hubbub
+    over the seed's server run by run."""
+    variants = results.variants("latency")
+    rates = {
+        loadgen_option(c, "--rate") for c in results.data["cases"] if c["scenario"] == "latency"
+    }
+    fixed = rates.pop() if len(rates) == 1 else None
+    deliveries = "a fixed rate of" if fixed is None else f"{fixed:,.0f}".replace(",", " ")
+    lines = [
+        f"## Headline: fan-out latency at {deliveries} deliveries/s",
+        "",
+        "One sender and N receivers in one room. The sender paces its messages so that messages "
+        + TIMES
+        + " receivers stay at a fixed rate; every receiver times each message from the "
+        "sender's write to its own read. Medians over the runs of each case; *first receiver* "
+        "is the latency of each message's earliest receiver (the server's own path, the commit "
+        "included). The rows `hubbub-… ÷ seed` give the median of the ratios of runs made side "
+        'by side (run i of each). Details and spreads in "Fan-out latency" below.',
+        "",
+        f"![Fan-out latency: p50, p90, p99 and max of each server, per size]({LATENCY_PLOT})",
+    ]
+    missing: dict[str, list[str]] = {}  # target -> columns none of its runs recorded
+    derived_cpu: list[str] = []
+    for variant in variants:
+        targets = results.targets("latency", variant)
+        rows = []
+        for target in targets:
+            case = results.case("latency", variant, target)
+            name = f"`{target}`"
+            received = run_median(case, "received_share")
+            if received is not None and received < 0.995:
+                name += f" ({share(received)} received)"
+            row = [name]
+            for label, metric, fmt in HEADLINE:
+                text = headline_cell(case, metric, fmt)
+                recorded = [(r.get("result") or {}).get(metric) for r in ok_runs(case)]
+                if recorded and None in recorded:
+                    if text == "—":
+                        missing.setdefault(target, [])
+                        if label not in missing[target]:
+                            missing[target].append(label)
+                    elif metric == "server_cpu_us_per_delivery":  # run_value derived it
+                        text += f" {DDAGGER}"
+                        if target not in derived_cpu:
+                            derived_cpu.append(target)
+                row.append(text)
+            rows.append(row)
+        seed = results.case("latency", variant, "seed")
+        for h in (h for h in HUBBUBS if h in targets and seed is not None):
+            mine = results.case("latency", variant, h)
+            cells = []
+            for _, metric, _ in HEADLINE:
+                r = paired_ratio(mine, seed, metric)
+                cells.append("—" if r is None else ratio(r))
+            rows.append([f"`{h}` ÷ `seed`", *cells])
+        header = ["server", *(label for label, _, _ in HEADLINE)]
+        lines += ["", f"### {latency_title(results, variant)}", "", *table(header, rows)]
+    if derived_cpu:
+        lines += [
+            "",
+            f"{DDAGGER} "
+            + ", ".join(f"`{t}`" for t in derived_cpu)
+            + ": runs made before the generator reported server CPU per delivery; the value is "
+            "the same quotient (server CPU time over deliveries) from the CPU share and delivery "
+            "rate they recorded.",
+        ]
+    if missing:
+        order = [label for label, _, _ in HEADLINE]
+        labels = sorted({label for t in missing for label in missing[t]}, key=order.index)
+        lines += [
+            "",
+            "— "
+            + ", ".join(f"`{t}`" for t in missing)
+            + ": "
+            + ", ".join(labels)
+            + " not recorded (runs made before the generator reported them).",
+        ]
+    return lines
+
+
+OFF_SCALE = 5.0  # a server whose best is this many times the others' worst gets a note instead
+
+
+def latency_plot(results: Results, path: Path) -> None:
+    """Each server's p50, p90, p99 and max per size on a log axis, so tails compare by eye."""
+    # Only the plot needs matplotlib; Agg through its own canvas, no pyplot and no screen.
+    import matplotlib.style
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    variants = results.variants("latency")
+    with matplotlib.style.context("default"):  # the same picture whatever matplotlibrc says
+        fig = Figure(figsize=(4.3 * len(variants), 5.0), dpi=100, layout="constrained")
+        FigureCanvasAgg(fig)
+        axes = fig.subplots(1, len(variants), squeeze=False)[0]
+        shown: dict[str, Any] = {}
+        no_p90: set[str] = set()
+        for ax, variant in zip(axes, variants, strict=True):
+            # NaN where a percentile was not recorded: the line breaks there instead of
+            # drawing a p90 that was never measured.
+            values: dict[str, list[float]] = {}
+            for target in results.targets("latency", variant):
+                case = results.case("latency", variant, target)
+                got = [run_median(case, metric) for _, metric in PERCENTILES]
+                if any(v is not None for v in got):
+                    values[target] = [math.nan if v is None else v for v in got]
+            # One server far above all the others would squash them into a corner of the
+            # log axis: it is named in a note at the top instead.
+            off: dict[str, list[float]] = {}
+            for target, vs in values.items():
+                rest = [v for t, o in values.items() if t != target for v in o if v == v]
+                if rest and min(v for v in vs if v == v) > OFF_SCALE * max(rest):
+                    off[target] = vs
+            notes = []
+            for target in results.targets("latency", variant):
+                if target not in values:
+                    continue
+                vs = values[target]
+                received = run_median(results.case("latency", variant, target), "received_share")
+                lost = (
+                    f", {share(received)} received"
+                    if received is not None and received < 0.995
+                    else ""
+                )
+                if target in off:
+                    shown_values = ", ".join(
+                        f"{label} {ms(v)}"
+                        for (label, _), v in zip(PERCENTILES, vs, strict=True)
+                        if v == v
+                    )
+                    notes.append(f"{target} off scale{lost}:\n{shown_values} ms")
+                if math.isnan(vs[1]):
+                    no_p90.add(target)
+                hubbub = target in HUBBUBS
+                if target not in off and any(math.isnan(v) for v in vs):
+                    # across the gap, faintly, so the eye can follow the server from p50 to p99
+                    xs = [x for x, v in enumerate(vs) if v == v]
+                    ax.plot(
+                        xs,
+                        [vs[x] for x in xs],
+                        color=COLOURS.get(target),
+                        linestyle=":",
+                        linewidth=1.0,
+                        alpha=0.6,
+                    )
+                (line,) = ax.plot(
+                    range(len(PERCENTILES)),
+                    [math.nan] * len(vs) if target in off else vs,
+                    color=COLOURS.get(target),
+                    linestyle="-" if hubbub else "--",
+                    linewidth=2.2 if hubbub else 1.3,
+                    marker="o" if hubbub else "s",
+                    markersize=6 if hubbub else 4.5,
+                )
+                shown.setdefault(target, line)
+            ax.set_yscale("log")
+            ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 3.0, 5.0, 7.0)))
+            ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+            ax.yaxis.set_minor_formatter(NullFormatter())
+            ax.set_xticks(range(len(PERCENTILES)), [label for label, _ in PERCENTILES])
+            ax.set_xlim(-0.3, len(PERCENTILES) - 0.7)
+            drawn = [v for t, vs in values.items() if t not in off for v in vs if v == v]
+            if drawn:  # room above for the note
+                ax.set_ylim(min(drawn) / 1.2, max(drawn) * (1.9 if notes else 1.2))
+            if notes:
+                ax.text(
+                    0.5,
+                    0.98,
+                    "\n".join(notes),
+                    transform=ax.transAxes,
+                    ha="center",
+                    va="top",
+                    fontsize=8,
+                    wrap=True,
+                    bbox={"boxstyle": "round", "facecolor": "white", "edgecolor": "0.7"},
+                )
+            ax.set_xlabel("percentile of the deliveries' latency")
+            ax.set_ylabel("latency, ms (log scale)")
+            ax.set_title(latency_title(results, variant))
+            ax.grid(True, which="major", axis="y", alpha=0.45)
+            ax.grid(True, which="minor", axis="y", alpha=0.15)
+            ax.grid(True, which="major", axis="x", alpha=0.25)
+        order = [t for t in ORDER if t in shown]
+        labels = [f"{t} (p90 not recorded: dotted)" if t in no_p90 else t for t in order]
+        fig.legend([shown[t] for t in order], labels, loc="outside lower center", ncols=3)
+        fig.suptitle(
+            "Fan-out latency at a fixed rate of deliveries, end to end: medians over the runs"
+        )
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # No timestamp or version in the file: the same results give the same bytes.
+        fig.savefig(path, format="png", metadata={"Software": None})
+
+
 # --- goals ---------------------------------------------------------------------------------------
 
 
@@ -1109,6 +1413,8 @@ def render(data: dict[str, Any], notes: str) -> str:
         "machine. To reproduce: `bash bench/run` (see `--help` for a subset).",
         "",
     ]
+    if "latency" in scenarios:
+        lines += [*headline_section(results), ""]
     lines += [*goals_section(results), ""]
     lines += method_section(results)
     sections = [
@@ -1136,3 +1442,5 @@ def write(data: dict[str, Any], path: Path, notes_path: Path) -> None:
     notes = notes_path.read_text() if notes_path.exists() else "_No notes yet._"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(render(data, notes))
+    if any(c["scenario"] == "latency" for c in data["cases"]):
+        latency_plot(Results(data), path.parent / LATENCY_PLOT)
