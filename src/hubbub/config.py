@@ -72,6 +72,13 @@ class Config:
     webhook_rate: float = 1.0  # posts per second to one incoming webhook, on average
     webhook_burst: float = 10.0
     bots_by_anyone: bool = False  # any user may create bots (else server admins only)
+    # Outgoing webhooks: whether one may point to a loopback or private address (off: only
+    # public ones, so nobody makes the server call into its own network); each attempt's
+    # timeout in seconds; attempts per message; the first retry's delay, doubling after.
+    outgoing_webhooks_allow_private: bool = False
+    outgoing_webhook_timeout: float = 5.0
+    outgoing_webhook_attempts: int = 5
+    outgoing_webhook_retry_delay: float = 1.0
     # Connections: caps, outgoing bounds and liveness.
     max_connections: int = 10_000  # open WebSockets in all
     max_user_connections_per_address: int = 1000  # signed-in WebSockets from one address
@@ -338,6 +345,7 @@ _RANGES: dict[str, tuple[int, int]] = {
     "token_ttl_days": (1, 36_500),
     "retention_days": (0, 36_500),
     "retention_interval": (1, 86_400 * 7),  # seconds: at least one, at most a week
+    "outgoing_webhook_attempts": (1, 20),
 }
 _ORIGIN = re.compile(r"https?://[^/\s]+")
 ROOM_NAME_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")  # protocol.limits.RoomName, lowercased

@@ -52,6 +52,9 @@ RELEASED = {
         "0015_bots_webhooks.sql": (
             "da6581604c2dc4d6fef3be7b625928483e277923bb078f1fbd634e7231d01d08"
         ),
+        "0016_outgoing_webhooks.sql": (
+            "56c4f4f35038ef6677baf0eed8d97fb29246e6a777ce88255715577c2cdf7b15"
+        ),
     },
     "postgresql": {
         "0001_initial.sql": "bf3a94777232426a8ce7f879bdab12428dd694039c00aa20f02c8c56ad8f8405",
@@ -75,6 +78,9 @@ RELEASED = {
         ),
         "0012_bots_webhooks.sql": (
             "6a34734b53e33c9330cb7693098d33a02ca8f94893ca17efc3889baa990bdc94"
+        ),
+        "0013_outgoing_webhooks.sql": (
+            "950084f8fda3a53fd91237a87287d782feebb98ebe33bb55156afac8358d7677"
         ),
     },
 }

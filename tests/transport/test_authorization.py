@@ -360,6 +360,14 @@ HTTP_CALLS: dict[str, tuple[str, str, Any]] = {
     "webhooks GET": ("GET", "webhooks", None),
     "webhooks POST": ("POST", "webhooks", {"name": "Spy"}),
     "webhook DELETE": ("DELETE", "webhooks/0123456789ab", None),
+    "outgoing-webhooks GET": ("GET", "outgoing-webhooks", None),
+    "outgoing-webhooks POST": (
+        "POST",
+        "outgoing-webhooks",
+        {"name": "Spy", "url": "https://example.org/in", "trigger": "all"},
+    ),
+    "outgoing-webhook DELETE": ("DELETE", "outgoing-webhooks/0123456789ab", None),
+    "outgoing-webhook deliveries": ("GET", "outgoing-webhooks/0123456789ab/deliveries", None),
 }
 
 

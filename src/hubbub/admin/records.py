@@ -6,7 +6,8 @@ a file cut short has no ``end`` and is refused whole. A record holds its row's c
 name, leaving out those that are NULL; a row names its room by ``room`` (the room's name:
 room ids are the database's own and are not exported). Booleans are JSON booleans, a
 message's ``mentions`` a list. Tokens are not exported: an imported server signs everyone
-in again. No I/O here.
+in again. Outgoing webhooks' signing secrets are, in the clear (they sign deliveries): an
+export is as secret as the database. No I/O here.
 """
 
 from __future__ import annotations
@@ -190,6 +191,31 @@ class WebhookRecord(_Record, tag="webhook", kw_only=True):
     revoked_at: int | None = None
 
 
+class OutgoingWebhookRecord(_Record, tag="outgoing_webhook", kw_only=True):
+    id: str
+    room: str
+    name: str
+    url: str
+    trigger: str  # all, mention or words
+    words: str  # the trigger words, separated by spaces
+    username: str  # its bot account
+    secret: str | None = None  # its signing secret, in the clear; None once revoked
+    created_by: str
+    created_at: int
+    revoked_at: int | None = None
+
+
+class OutgoingDeliveryRecord(_Record, tag="outgoing_delivery", kw_only=True):
+    hook_id: str
+    message_seq: int
+    message_id: str
+    attempts: int
+    status: int | None = None
+    error: str
+    duration_ms: int
+    at: int
+
+
 class AuditRecord(_Record, tag="audit", kw_only=True):
     ts: int
     actor: str
@@ -218,6 +244,8 @@ Record = (
     | InviteLinkRecord
     | GuestBanRecord
     | WebhookRecord
+    | OutgoingWebhookRecord
+    | OutgoingDeliveryRecord
 )
 
 
@@ -267,6 +295,8 @@ TABLES = (
     _table("invite_links", InviteLinkRecord, ("code_hash",), by_room_id=False),
     _table("guest_bans", GuestBanRecord, ("network",), by_room_id=False),
     _table("webhooks", WebhookRecord, ("id",)),
+    _table("outgoing_webhooks", OutgoingWebhookRecord, ("id",)),
+    _table("outgoing_deliveries", OutgoingDeliveryRecord, ("hook_id", "message_seq"), False),
 )
 BY_KIND = {table.kind: table for table in TABLES}
 # Text keys, sorted by code point on every engine (files.id is COLLATE "C" on PostgreSQL).

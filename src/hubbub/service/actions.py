@@ -9,6 +9,7 @@ tests are deterministic.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import itertools
 import secrets
@@ -24,7 +25,7 @@ from hubbub.auth.signins import SignInThrottle
 from hubbub.auth.tokens import new_token, token_hash
 from hubbub.broker.base import Audience, Broker, Notice
 from hubbub.config import Config
-from hubbub.core import accounts, bots, consent, moderation, webhooks
+from hubbub.core import accounts, bots, consent, moderation, outgoing, webhooks
 from hubbub.core import registration as reg
 from hubbub.core.accounts import Account, AccountChange, ServerRole
 from hubbub.core.bots import Bot
@@ -57,6 +58,7 @@ from hubbub.core.models import (
     guest_author,
     storable,
 )
+from hubbub.core.outgoing import Delivery, OutgoingWebhook, Trigger
 from hubbub.core.profiles import Profile
 from hubbub.core.search import MIN_QUERY_CHARS, SHORT_QUERY, Cursor, Results
 from hubbub.core.webhooks import Webhook
@@ -74,6 +76,7 @@ from hubbub.protocol.limits import MAX_BODY_CHARS, MAX_CLIENT_MSG_ID
 from hubbub.protocol.messages import ReadNotice, SyncState, TypingNotice, encode, invited_notice
 from hubbub.service.accounts import REASONS
 from hubbub.service.hub import Hub
+from hubbub.service.outgoing import OutgoingWebhooks, check_public
 from hubbub.service.session import Session
 from hubbub.service.settings import ServerSettings
 from hubbub.storage.base import Appended, Changed, Page, Storage, Thread
@@ -164,6 +167,9 @@ class Actions:
         self._profile_changes = RateLimiter(PROFILE_CHANGE_RATE, PROFILE_CHANGE_BURST, seconds)
         self._webhook_posts = RateLimiter(config.webhook_rate, config.webhook_burst, seconds)
         self.settings = ServerSettings(config, storage)  # the node starts its polling
+        # Outgoing webhooks: fed every message stored here (the node starts and stops it).
+        self.outgoing = OutgoingWebhooks(config, storage, clock)
+        self.outgoing.reply = self._outgoing_reply
 
     def _seconds(self) -> float:
         return self.clock() / 1000
@@ -514,7 +520,21 @@ class Actions:
             room_mention=room_mention,
             files=tuple(file_ref(file_id) for file_id in files),
         )
-        return self.storage.append(message)
+        return self._offered(self.storage.append(message))
+
+    def _offered(self, appending: Awaitable[Appended[Message]]) -> Awaitable[Appended[Message]]:
+        """Every message stored through this node's actions passes here: once committed
+        (and new), the outgoing webhooks are offered it, without anyone waiting for them."""
+        future = asyncio.ensure_future(appending)
+        future.add_done_callback(self._stored)
+        return future
+
+    def _stored(self, future: asyncio.Future[Appended[Message]]) -> None:
+        if future.cancelled() or future.exception() is not None:
+            return  # the sender is told; nothing was stored
+        appended = future.result()
+        if not appended.duplicate:
+            self.outgoing.offer(appended.event)
 
     async def edit(self, user: str, room: str, seq: int, body: str) -> Changed:
         """Give the author's message ``seq`` a new body (and its mentions; nobody is told
@@ -836,6 +856,119 @@ class Actions:
             raise BadRequest(f"an Idempotency-Key is 1-{MAX_CLIENT_MSG_ID} printable characters")
         return await self.send(hook.username, hook.room, key or secrets.token_hex(16), text)
 
+    # --- outgoing webhooks (core.outgoing) ------------------------------------------------------
+
+    async def create_outgoing_webhook(
+        self,
+        user: str,
+        room: str,
+        name: str,
+        url: str,
+        trigger: Trigger,
+        words: Sequence[str] = (),
+    ) -> tuple[OutgoingWebhook, str]:
+        """An outgoing webhook of ``room`` and its signing secret, shown once (kept in the
+        clear: it signs every delivery). Its bot account is made with it and joins the
+        room. Only those who run the room, and server admins, may: it copies the room's
+        messages to a third party. Its URL's host must resolve to public addresses only,
+        unless ``outgoing_webhooks_allow_private``."""
+        await self._runs_room(user, room, f"join {room!r} before you add webhooks to it")
+        self._room_action(user)
+        try:
+            target = outgoing.check_url(url)
+            if trigger is Trigger.WORDS:
+                kept = outgoing.checked_words(tuple(words))
+            elif words:
+                raise ValueError("trigger words go with the words trigger only")
+            else:
+                kept = ()
+        except ValueError as exc:
+            raise BadRequest(str(exc)) from None
+        if not self.config.outgoing_webhooks_allow_private:
+            await check_public(target.host, target.port)
+        hook_id = secrets.token_hex(6)
+        secret = secrets.token_urlsafe(32)
+        hook = OutgoingWebhook(
+            id=hook_id,
+            room=room,
+            name=name,
+            url=url,
+            trigger=trigger,
+            words=kept,
+            username=outgoing.bot_name(hook_id),
+            created_by=user,
+            created_at=self.clock(),
+        )
+        await self.storage.create_outgoing_webhook(hook, secret, outgoing.MAX_PER_ROOM)
+        self.outgoing.forget(room)
+        return hook, secret
+
+    async def outgoing_webhooks(
+        self, user: str, room: str
+    ) -> list[tuple[OutgoingWebhook, Delivery | None]]:
+        """The room's live outgoing webhooks and the last delivery of each, for those who
+        run the room and server admins: no secrets (their URLs are theirs to see)."""
+        await self._runs_room(user, room, f"join {room!r} to see its webhooks")
+        found = []
+        for hook, _ in await self.storage.outgoing_webhooks(room):
+            last = await self.storage.outgoing_deliveries(hook.id, 1)
+            found.append((hook, last[0] if last else None))
+        return found
+
+    async def revoke_outgoing_webhook(self, user: str, room: str, hook_id: str) -> None:
+        """Revoke an outgoing webhook: as an incoming one, its creator, the room's owner
+        and admins, and server admins may. Other nodes stop delivering to it within
+        ``ROOM_HOOKS_TTL``."""
+        await self._outgoing_hook(user, room, hook_id)
+        await self.storage.revoke_outgoing_webhook(room, hook_id, self.clock())
+        self.outgoing.forget(room)
+
+    async def outgoing_deliveries(self, user: str, room: str, hook_id: str) -> list[Delivery]:
+        """The hook's newest deliveries, for those who may revoke it."""
+        await self._outgoing_hook(user, room, hook_id)
+        return await self.storage.outgoing_deliveries(hook_id, outgoing.KEPT_DELIVERIES)
+
+    async def _runs_room(self, user: str, room: str, not_in: str) -> None:
+        """``user`` is the room's owner or an admin, or a server admin; a DM room takes no
+        webhooks. Anyone else who may not see the room is told it is missing."""
+        admin = await self.storage.is_admin(user)
+        info = await self.storage.room_info(room, user)
+        if info is None and not admin:
+            await self._public(room)
+            raise Forbidden(not_in)
+        found = await self.storage.get_room(room)
+        if found is None:
+            raise room_not_found(room)
+        if found.kind == RoomKind.DM:
+            raise BadRequest("a DM room takes no webhooks")
+        if not admin and (info is None or info.role not in (RoomRole.OWNER, RoomRole.ADMIN)):
+            raise Forbidden(outgoing.RUNNERS_ONLY)
+
+    async def _outgoing_hook(self, user: str, room: str, hook_id: str) -> OutgoingWebhook:
+        """The live hook of ``room`` if ``user`` may revoke it (as ``revoke_webhook``)."""
+        admin = await self.storage.is_admin(user)
+        role = None
+        if not admin:
+            role = (await self._member_of(user, room, f"join {room!r} first")).role
+        found = await self.storage.outgoing_webhooks(room)
+        hook = next((h for h, _ in found if h.id == hook_id), None)
+        if hook is None:
+            raise NotFound(outgoing.NOT_FOUND)
+        if not (admin or hook.created_by == user or role in (RoomRole.OWNER, RoomRole.ADMIN)):
+            raise Forbidden(
+                "only its creator, the room's owner and admins, and server admins can manage"
+                " an outgoing webhook"
+            )
+        return hook
+
+    async def _outgoing_reply(self, hook: OutgoingWebhook, text: str) -> None:
+        """A receiver's reply, posted as the hook's bot, as a post to an incoming webhook."""
+        self._webhook_posts.check(hook.id, what="replies of this webhook")
+        if len(text) > MAX_BODY_CHARS:
+            raise TooLarge(f"a reply is at most {MAX_BODY_CHARS} characters")
+        _check_storable(text)
+        await self.send(hook.username, hook.room, secrets.token_hex(16), text)
+
     async def history(
         self, user: str, room: str, before: int | None, after: int | None, limit: int
     ) -> Page:
@@ -971,4 +1104,4 @@ class Actions:
         message = Message(
             room=LOBBY, seq=0, ts=self.clock(), user=author, msg_id=self.new_id(), body=text
         )
-        return self.storage.append(message, require_member=False)
+        return self._offered(self.storage.append(message, require_member=False))

@@ -4,6 +4,7 @@ storage commit → ``on_events`` → broker → every node's hub → its session
 actions' notices (typing, read markers, guests' relays) → broker → every node's hub.
 presence (each node's part of who is online) → broker → every node's hub.
 account changes (deactivations, passwords set by a command) → storage → each node's poll.
+messages stored by this node's actions → its outgoing webhooks' workers → receivers outside.
 
 The broker opens before storage (which publishes from its first commit) and closes after it
 (which publishes what it commits while closing).
@@ -63,6 +64,8 @@ class Node:
             self._stack.push_async_callback(self.accounts.stop)
             self.retention.start()
             self._stack.push_async_callback(self.retention.stop)
+            self.actions.outgoing.start()  # stopped before storage closes
+            self._stack.push_async_callback(self.actions.outgoing.stop)
         except BaseException:
             await self._stack.aclose()  # what opened closes: no thread or connection left
             raise

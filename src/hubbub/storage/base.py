@@ -111,6 +111,13 @@ Rooms and users are named by their (normalized) names. Every guarantee below is 
    creates the webhook, its bot account and that bot's ``member_joined`` in that same
    write; ``revoke_webhook`` forgets the secret, deactivates the bot and takes it out of
    the room (``member_left``) in one write: from its commit on, ``webhook`` finds nothing.
+23. **Outgoing webhooks in the write.** ``create_outgoing_webhook`` checks in its write that
+   its creator runs the room (its owner or an admin) or is a server admin, and the room's
+   cap of live outgoing webhooks, and creates the hook, its bot account and that bot's
+   ``member_joined`` in that same write; ``revoke_outgoing_webhook`` forgets the secret and
+   the hook's deliveries, deactivates the bot and takes it out of the room in one write.
+   ``add_outgoing_delivery`` keeps at most ``keep`` deliveries per hook, the newest by the
+   message's seq, trimming the rest in its write; a revoked hook's delivery is not kept.
 
 Events are appended through one method, ``append``, whatever their kind; the methods that
 change members (``create_room``, ``open_dm``, ``add_member``, ``remove_member``) or messages
@@ -150,6 +157,7 @@ from hubbub.core.events import (
 from hubbub.core.files import StoredFile
 from hubbub.core.models import PublicRoom, Room, RoomInfo, RoomKind, RoomRole
 from hubbub.core.moderation import AuditEntry, BanEntry
+from hubbub.core.outgoing import Delivery, OutgoingWebhook
 from hubbub.core.profiles import Profile
 from hubbub.core.retention import RoomRetention
 from hubbub.core.search import Cursor, Results
@@ -678,6 +686,43 @@ class Storage(Opened):
         """Forget the live webhook's secret, deactivate its bot and take it out of ``room``
         (its ``member_left``, or None if it had left), in one write (22); ``NotFound`` if
         ``room`` has no live webhook ``hook_id``."""
+
+    # --- outgoing webhooks (23) ---------------------------------------------------------------
+
+    @abc.abstractmethod
+    def create_outgoing_webhook(
+        self, hook: OutgoingWebhook, secret: str, cap: int
+    ) -> Awaitable[MemberJoined]:
+        """Keep the outgoing webhook ``hook`` with its signing ``secret``: its bot account
+        ``hook.username`` (display name ``hook.name``) is created and joins ``hook.room``
+        (``member_joined`` by the creator), in one write. Checked in the write (23): the
+        creator is the room's owner or an admin, or a server admin (``NotFound`` as for a
+        missing room if they are not in it and no server admin, ``Forbidden`` if a plain
+        member); the room has fewer than ``cap`` live outgoing webhooks (``TooLarge``);
+        ``Conflict`` if the bot's name is taken."""
+
+    @abc.abstractmethod
+    async def outgoing_webhooks(self, room: str) -> list[tuple[OutgoingWebhook, str]]:
+        """The room's live outgoing webhooks with their secrets, oldest first (none for a
+        missing room)."""
+
+    @abc.abstractmethod
+    def revoke_outgoing_webhook(
+        self, room: str, hook_id: str, now: int
+    ) -> Awaitable[MemberLeft | None]:
+        """Forget the live hook's secret and deliveries, deactivate its bot and take it out
+        of ``room`` (its ``member_left``, or None if it had left), in one write (23);
+        ``NotFound`` if ``room`` has no live outgoing webhook ``hook_id``."""
+
+    @abc.abstractmethod
+    def add_outgoing_delivery(self, hook_id: str, delivery: Delivery, keep: int) -> Awaitable[None]:
+        """Keep ``delivery`` of the hook (one per message: a second replaces the first),
+        and of its deliveries only the ``keep`` newest by seq, in one write (23). Nothing
+        is kept for a hook that is revoked or was never made."""
+
+    @abc.abstractmethod
+    async def outgoing_deliveries(self, hook_id: str, limit: int) -> list[Delivery]:
+        """The hook's kept deliveries, newest (highest seq) first, at most ``limit``."""
 
 
 def _discard(events: list[Event]) -> None:

@@ -39,7 +39,7 @@ import msgspec
 from asyncpg import Connection, Record
 from asyncpg.pool import Pool, PoolConnectionProxy
 
-from hubbub.core import accounts, bots, retention, webhooks
+from hubbub.core import accounts, bots, outgoing, retention, webhooks
 from hubbub.core import consent as cons
 from hubbub.core import moderation as mod
 from hubbub.core import registration as reg
@@ -73,6 +73,7 @@ from hubbub.core.files import StoredFile, over_quota
 from hubbub.core.mentions import may_mention_room
 from hubbub.core.models import PublicRoom, Room, RoomInfo, RoomKind, RoomRole, dm_members
 from hubbub.core.moderation import AuditEntry, BanEntry
+from hubbub.core.outgoing import Delivery, OutgoingWebhook
 from hubbub.core.profiles import Profile
 from hubbub.core.projection import edited, quote_of, replying, tombstone
 from hubbub.core.reactions import MAX_REACTIONS
@@ -1908,11 +1909,150 @@ class PostgresStorage(Storage):
 
         return self._submit(job, room)
 
+    # --- outgoing webhooks (23) ---------------------------------------------------------------
+
+    def create_outgoing_webhook(
+        self, hook: OutgoingWebhook, secret: str, cap: int
+    ) -> Awaitable[MemberJoined]:
+        async def job(db: Connection[Record], events: list[Event]) -> MemberJoined:
+            room, role = await self._locks.room(db, hook.room, hook.created_by)
+            if not await _is_admin(db, hook.created_by):
+                if role is None:
+                    raise room_not_found(hook.room)
+                if _room_role(room, role, hook.created_by) not in (RoomRole.OWNER, RoomRole.ADMIN):
+                    raise Forbidden(outgoing.RUNNERS_ONLY)
+            live = await db.fetchval(
+                "SELECT count(*) FROM outgoing_webhooks WHERE room_id = $1 AND revoked_at IS NULL",
+                room.id,
+            )
+            if live >= cap:
+                raise TooLarge(outgoing.too_many(cap))
+            await _insert_bot(db, hook.username, hook.created_by, hook.created_at, hook.name)
+            await db.execute(
+                "INSERT INTO outgoing_webhooks (id, room_id, name, url, trigger, words, username,"
+                " secret, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                hook.id,
+                room.id,
+                hook.name,
+                hook.url,
+                hook.trigger.value,
+                " ".join(hook.words),
+                hook.username,
+                secret,
+                hook.created_by,
+                hook.created_at,
+            )
+            joined = await _join(
+                db, events, self._locks, room, hook.username, hook.created_at, hook.created_by
+            )
+            assert joined.event is not None  # a new account is in no room
+            return joined.event
+
+        return self._submit(job, hook.room)
+
+    async def outgoing_webhooks(self, room: str) -> list[tuple[OutgoingWebhook, str]]:
+        async def read(db: DB) -> list[tuple[OutgoingWebhook, str]]:
+            rows = await db.fetch(
+                f"SELECT {_OUTGOING_COLUMNS}, o.secret FROM outgoing_webhooks o"
+                " JOIN rooms r ON r.id = o.room_id"
+                " WHERE r.name = $1 AND o.revoked_at IS NULL ORDER BY o.created_at, o.id",
+                room,
+            )
+            return [(_outgoing(tuple(row)[:-1]), row[-1]) for row in rows]
+
+        return await self._read(read)
+
+    def revoke_outgoing_webhook(
+        self, room: str, hook_id: str, now: int
+    ) -> Awaitable[MemberLeft | None]:
+        async def job(db: Connection[Record], events: list[Event]) -> MemberLeft | None:
+            # Under the room's lock (taken at the batch's start): one revocation at a time.
+            username = await db.fetchval(
+                "SELECT o.username FROM outgoing_webhooks o JOIN rooms r ON r.id = o.room_id"
+                " WHERE o.id = $1 AND r.name = $2 AND o.revoked_at IS NULL",
+                hook_id,
+                room,
+            )
+            if username is None:
+                raise NotFound(outgoing.NOT_FOUND)
+            locked, role = await self._locks.room(db, room, username)
+            await db.execute(
+                "UPDATE outgoing_webhooks SET secret = NULL, revoked_at = $1 WHERE id = $2",
+                now,
+                hook_id,
+            )
+            await db.execute("DELETE FROM outgoing_deliveries WHERE hook_id = $1", hook_id)
+            await db.execute(
+                "UPDATE users SET deactivated_at = $1 WHERE username = $2", now, username
+            )
+            self._locks.roles[(locked.id, username)] = None
+            if role is None:
+                return None
+            await db.execute(
+                "DELETE FROM members WHERE room_id = $1 AND username = $2", locked.id, username
+            )
+            left = MemberLeft(room=room, seq=0, ts=now, user=username)
+            return await _insert(db, events, locked, left)
+
+        return self._submit(job, room)
+
+    def add_outgoing_delivery(self, hook_id: str, delivery: Delivery, keep: int) -> Awaitable[None]:
+        async def job(db: Connection[Record], events: list[Event]) -> None:
+            # The hook's row, locked: its deliveries are trimmed one write at a time.
+            live = await db.fetchval(
+                "SELECT 1 FROM outgoing_webhooks WHERE id = $1 AND revoked_at IS NULL FOR UPDATE",
+                hook_id,
+            )
+            if live is None:
+                return
+            await db.execute(
+                "INSERT INTO outgoing_deliveries (hook_id, message_seq, message_id, attempts,"
+                " status, error, duration_ms, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+                " ON CONFLICT (hook_id, message_seq) DO UPDATE SET message_id = $3,"
+                " attempts = $4, status = $5, error = $6, duration_ms = $7, at = $8",
+                hook_id,
+                delivery.seq,
+                delivery.msg_id,
+                delivery.attempts,
+                delivery.status,
+                delivery.error,
+                delivery.duration_ms,
+                delivery.at,
+            )
+            await db.execute(
+                "DELETE FROM outgoing_deliveries WHERE hook_id = $1 AND message_seq <= coalesce("
+                "(SELECT message_seq FROM outgoing_deliveries WHERE hook_id = $1"
+                " ORDER BY message_seq DESC LIMIT 1 OFFSET $2), -1)",
+                hook_id,
+                keep,
+            )
+
+        return self._submit(job)
+
+    async def outgoing_deliveries(self, hook_id: str, limit: int) -> list[Delivery]:
+        async def read(db: DB) -> list[Delivery]:
+            rows = await db.fetch(
+                f"SELECT {_DELIVERY_COLUMNS} FROM outgoing_deliveries WHERE hook_id = $1"
+                " ORDER BY message_seq DESC LIMIT $2",
+                hook_id,
+                limit,
+            )
+            return [_delivery(row) for row in rows]
+
+        return await self._read(read)
+
 
 # Bot accounts, webhooks' bots left out (as `u`), and what a Bot is made of.
-_BOTS = "bot AND NOT EXISTS (SELECT 1 FROM webhooks w WHERE w.username = u.username)"
+_BOTS = (
+    "bot AND NOT EXISTS (SELECT 1 FROM webhooks w WHERE w.username = u.username)"
+    " AND NOT EXISTS (SELECT 1 FROM outgoing_webhooks o WHERE o.username = u.username)"
+)
 _BOT_COLUMNS = "username, created_by, created_at, deactivated_at"
 _WEBHOOK_COLUMNS = "w.id, r.name, w.name, w.username, w.created_by, w.created_at"
+_OUTGOING_COLUMNS = (
+    "o.id, r.name, o.name, o.url, o.trigger, o.words, o.username, o.created_by, o.created_at"
+)
+_DELIVERY_COLUMNS = "message_seq, message_id, attempts, status, error, duration_ms, at"
 
 
 def _bot(row: Record) -> Bot:
@@ -1934,6 +2074,34 @@ def _webhook(row: Record | tuple[Any, ...]) -> Webhook:
         username=username,
         created_by=created_by,
         created_at=created_at,
+    )
+
+
+def _outgoing(row: Record | tuple[Any, ...]) -> OutgoingWebhook:
+    hook_id, room, name, url, trigger, words, username, created_by, created_at = row
+    return OutgoingWebhook(
+        id=hook_id,
+        room=room,
+        name=name,
+        url=url,
+        trigger=outgoing.Trigger(trigger),
+        words=tuple(words.split()),
+        username=username,
+        created_by=created_by,
+        created_at=created_at,
+    )
+
+
+def _delivery(row: Record) -> Delivery:
+    seq, msg_id, attempts, status, error, duration_ms, at = row
+    return Delivery(
+        seq=seq,
+        msg_id=msg_id,
+        attempts=attempts,
+        status=status,
+        error=error,
+        duration_ms=duration_ms,
+        at=at,
     )
 
 

@@ -31,7 +31,7 @@ from typing import Any, Generic, TypeVar, cast
 
 import msgspec
 
-from hubbub.core import accounts, bots, retention, webhooks
+from hubbub.core import accounts, bots, outgoing, retention, webhooks
 from hubbub.core import consent as cons
 from hubbub.core import moderation as mod
 from hubbub.core import registration as reg
@@ -65,6 +65,7 @@ from hubbub.core.files import StoredFile, over_quota
 from hubbub.core.mentions import may_mention_room
 from hubbub.core.models import PublicRoom, Room, RoomInfo, RoomKind, RoomRole, dm_members
 from hubbub.core.moderation import AuditEntry, BanEntry
+from hubbub.core.outgoing import Delivery, OutgoingWebhook
 from hubbub.core.profiles import Profile
 from hubbub.core.projection import edited, quote_of, replying, tombstone
 from hubbub.core.reactions import MAX_REACTIONS
@@ -1905,11 +1906,145 @@ class SQLiteStorage(Storage):
 
         return self._submit(job)
 
+    # --- outgoing webhooks (23) ---------------------------------------------------------------
+
+    def create_outgoing_webhook(
+        self, hook: OutgoingWebhook, secret: str, cap: int
+    ) -> Awaitable[MemberJoined]:
+        def job(db: sqlite3.Connection, events: list[Event]) -> MemberJoined:
+            room = self._cache.room(db, hook.room)
+            role = _member_role(db, room, hook.created_by)
+            if not _is_admin(db, hook.created_by):
+                if role is None:
+                    raise room_not_found(hook.room)
+                if role not in (RoomRole.OWNER, RoomRole.ADMIN):
+                    raise Forbidden(outgoing.RUNNERS_ONLY)
+            (live,) = db.execute(
+                "SELECT count(*) FROM outgoing_webhooks WHERE room_id = ? AND revoked_at IS NULL",
+                (room.id,),
+            ).fetchone()
+            if live >= cap:
+                raise TooLarge(outgoing.too_many(cap))
+            _insert_bot(db, hook.username, hook.created_by, hook.created_at, hook.name)
+            db.execute(
+                "INSERT INTO outgoing_webhooks (id, room_id, name, url, trigger, words, username,"
+                " secret, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    hook.id,
+                    room.id,
+                    hook.name,
+                    hook.url,
+                    hook.trigger.value,
+                    " ".join(hook.words),
+                    hook.username,
+                    secret,
+                    hook.created_by,
+                    hook.created_at,
+                ),
+            )
+            joined = _join(
+                db, events, self._cache, room, hook.username, hook.created_at, hook.created_by
+            )
+            assert joined.event is not None  # a new account is in no room
+            return joined.event
+
+        return self._submit(job)
+
+    async def outgoing_webhooks(self, room: str) -> list[tuple[OutgoingWebhook, str]]:
+        def read(db: sqlite3.Connection) -> list[tuple[OutgoingWebhook, str]]:
+            rows = db.execute(
+                f"SELECT {_OUTGOING_COLUMNS}, o.secret FROM outgoing_webhooks o"
+                " JOIN rooms r ON r.id = o.room_id"
+                " WHERE r.name = ? AND o.revoked_at IS NULL ORDER BY o.created_at, o.id",
+                (room,),
+            ).fetchall()
+            return [(_outgoing(row[:-1]), row[-1]) for row in rows]
+
+        return await self._read(read)
+
+    def revoke_outgoing_webhook(
+        self, room: str, hook_id: str, now: int
+    ) -> Awaitable[MemberLeft | None]:
+        def job(db: sqlite3.Connection, events: list[Event]) -> MemberLeft | None:
+            row = db.execute(
+                "SELECT o.username, r.name FROM outgoing_webhooks o"
+                " JOIN rooms r ON r.id = o.room_id"
+                " WHERE o.id = ? AND r.name = ? AND o.revoked_at IS NULL",
+                (hook_id, room),
+            ).fetchone()
+            if row is None:
+                raise NotFound(outgoing.NOT_FOUND)
+            username, name = row
+            db.execute(
+                "UPDATE outgoing_webhooks SET secret = NULL, revoked_at = ? WHERE id = ?",
+                (now, hook_id),
+            )
+            db.execute("DELETE FROM outgoing_deliveries WHERE hook_id = ?", (hook_id,))
+            db.execute("UPDATE users SET deactivated_at = ? WHERE username = ?", (now, username))
+            state = self._cache.room(db, name)
+            gone = db.execute(
+                "DELETE FROM members WHERE room_id = ? AND username = ?", (state.id, username)
+            ).rowcount
+            self._cache.members[(state.id, username)] = False
+            if not gone:
+                return None
+            return _insert(db, events, state, MemberLeft(room=name, seq=0, ts=now, user=username))
+
+        return self._submit(job)
+
+    def add_outgoing_delivery(self, hook_id: str, delivery: Delivery, keep: int) -> Awaitable[None]:
+        def job(db: sqlite3.Connection, events: list[Event]) -> None:
+            live = db.execute(
+                "SELECT 1 FROM outgoing_webhooks WHERE id = ? AND revoked_at IS NULL", (hook_id,)
+            ).fetchone()
+            if live is None:
+                return
+            db.execute(
+                "INSERT OR REPLACE INTO outgoing_deliveries (hook_id, message_seq, message_id,"
+                " attempts, status, error, duration_ms, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    hook_id,
+                    delivery.seq,
+                    delivery.msg_id,
+                    delivery.attempts,
+                    delivery.status,
+                    delivery.error,
+                    delivery.duration_ms,
+                    delivery.at,
+                ),
+            )
+            db.execute(
+                "DELETE FROM outgoing_deliveries WHERE hook_id = ? AND message_seq <= coalesce("
+                "(SELECT message_seq FROM outgoing_deliveries WHERE hook_id = ?"
+                " ORDER BY message_seq DESC LIMIT 1 OFFSET ?), -1)",
+                (hook_id, hook_id, keep),
+            )
+
+        return self._submit(job)
+
+    async def outgoing_deliveries(self, hook_id: str, limit: int) -> list[Delivery]:
+        def read(db: sqlite3.Connection) -> list[Delivery]:
+            rows = db.execute(
+                f"SELECT {_DELIVERY_COLUMNS} FROM outgoing_deliveries WHERE hook_id = ?"
+                " ORDER BY message_seq DESC LIMIT ?",
+                (hook_id, limit),
+            ).fetchall()
+            return [_delivery(row) for row in rows]
+
+        return await self._read(read)
+
 
 # Bot accounts, webhooks' bots left out (as `u`), and what a Bot is made of.
-_BOTS = "bot = 1 AND NOT EXISTS (SELECT 1 FROM webhooks w WHERE w.username = u.username)"
+_BOTS = (
+    "bot = 1 AND NOT EXISTS (SELECT 1 FROM webhooks w WHERE w.username = u.username)"
+    " AND NOT EXISTS (SELECT 1 FROM outgoing_webhooks o WHERE o.username = u.username)"
+)
 _BOT_COLUMNS = "username, created_by, created_at, deactivated_at"
 _WEBHOOK_COLUMNS = "w.id, r.name, w.name, w.username, w.created_by, w.created_at"
+_OUTGOING_COLUMNS = (
+    "o.id, r.name, o.name, o.url, o.trigger, o.words, o.username, o.created_by, o.created_at"
+)
+_DELIVERY_COLUMNS = "message_seq, message_id, attempts, status, error, duration_ms, at"
 
 
 def _bot(row: sqlite3.Row | tuple[Any, ...]) -> Bot:
@@ -1931,6 +2066,34 @@ def _webhook(row: sqlite3.Row | tuple[Any, ...]) -> Webhook:
         username=username,
         created_by=created_by,
         created_at=created_at,
+    )
+
+
+def _outgoing(row: sqlite3.Row | tuple[Any, ...]) -> OutgoingWebhook:
+    hook_id, room, name, url, trigger, words, username, created_by, created_at = row
+    return OutgoingWebhook(
+        id=hook_id,
+        room=room,
+        name=name,
+        url=url,
+        trigger=outgoing.Trigger(trigger),
+        words=tuple(words.split()),
+        username=username,
+        created_by=created_by,
+        created_at=created_at,
+    )
+
+
+def _delivery(row: sqlite3.Row | tuple[Any, ...]) -> Delivery:
+    seq, msg_id, attempts, status, error, duration_ms, at = row
+    return Delivery(
+        seq=seq,
+        msg_id=msg_id,
+        attempts=attempts,
+        status=status,
+        error=error,
+        duration_ms=duration_ms,
+        at=at,
     )
 
 

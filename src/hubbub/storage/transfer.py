@@ -48,6 +48,8 @@ TABLES = (
     "guest_bans",
     "account_changes",
     "webhooks",
+    "outgoing_webhooks",
+    "outgoing_deliveries",
 )
 # SQLite's search index (an FTS5 table, with the shadow tables named after it) is not copied:
 # PostgreSQL's migration indexes the bodies of `events` itself, as they are copied.

@@ -10,12 +10,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 from aiohttp import web
 
-from hubbub.core import webhooks
+from hubbub.core import outgoing, webhooks
 from hubbub.core.accounts import Account, ServerRole
 from hubbub.core.bots import Bot
 from hubbub.core.consent import DmPolicy, Invitation
@@ -23,6 +23,7 @@ from hubbub.core.events import Event, Message, Role
 from hubbub.core.files import FileInfo
 from hubbub.core.models import PublicRoom, RoomInfo, RoomRole, normalize_room
 from hubbub.core.moderation import AuditEntry, room_title
+from hubbub.core.outgoing import Delivery, OutgoingWebhook, Trigger
 from hubbub.core.profiles import Profile
 from hubbub.core.profiles import display_name as checked_display_name
 from hubbub.core.profiles import status as checked_status
@@ -298,6 +299,41 @@ class WebhookCreated(msgspec.Struct):
 class WebhookList(msgspec.Struct):
     room: str
     webhooks: list[Webhook]  # oldest first; no secrets
+
+
+class NewOutgoingWebhook(msgspec.Struct, forbid_unknown_fields=True):
+    name: str  # 1-64 characters, as a display name: its bot's
+    url: Annotated[str, msgspec.Meta(min_length=1, max_length=outgoing.MAX_URL_CHARS)]
+    trigger: Trigger = Trigger.ALL
+    # For the words trigger: 1-10 words, matched case-insensitively against a message's first.
+    words: Annotated[list[str], msgspec.Meta(max_length=outgoing.MAX_WORDS)] = msgspec.field(
+        default_factory=list
+    )
+
+    def __post_init__(self) -> None:
+        self.name = checked_display_name(self.name)
+        if not self.name:
+            raise ValueError("a webhook needs a name")
+
+
+class OutgoingWebhookCreated(msgspec.Struct):
+    hook: OutgoingWebhook
+    secret: str  # signs every delivery (X-Hubbub-Signature); shown this once
+
+
+class OutgoingWebhookOut(msgspec.Struct, omit_defaults=True):
+    hook: OutgoingWebhook
+    last_delivery: Delivery | None = None  # the newest one kept, if any
+
+
+class OutgoingWebhookList(msgspec.Struct):
+    room: str
+    webhooks: list[OutgoingWebhookOut]  # oldest first; no secrets
+
+
+class DeliveryList(msgspec.Struct):
+    hook: str
+    deliveries: list[Delivery]  # newest first, the last 50 at most
 
 
 class ErrorOut(msgspec.Struct, omit_defaults=True):
@@ -791,6 +827,32 @@ async def post_to_webhook(call: Call) -> web.Response:
     return web.Response(status=200, text="ok", content_type="text/plain")
 
 
+async def create_outgoing_webhook(call: Call) -> web.Response:
+    body = call.body
+    hook, secret = await _actions(call).create_outgoing_webhook(
+        call.user, call.room, body.name, body.url, body.trigger, body.words
+    )
+    return json_response(201, OutgoingWebhookCreated(hook, secret))
+
+
+async def list_outgoing_webhooks(call: Call) -> web.Response:
+    found = await _actions(call).outgoing_webhooks(call.user, call.room)
+    hooks = [OutgoingWebhookOut(hook, last) for hook, last in found]
+    return json_response(200, OutgoingWebhookList(call.room, hooks))
+
+
+async def revoke_outgoing_webhook(call: Call) -> web.Response:
+    hook_id = call.request.match_info["hook"]
+    await _actions(call).revoke_outgoing_webhook(call.user, call.room, hook_id)
+    return json_response(204, None)
+
+
+async def outgoing_deliveries(call: Call) -> web.Response:
+    hook_id = call.request.match_info["hook"]
+    found = await _actions(call).outgoing_deliveries(call.user, call.room, hook_id)
+    return json_response(200, DeliveryList(hook_id, found))
+
+
 def _actions(call: Call) -> Actions:
     return state_of(call.request).node.actions
 
@@ -1196,6 +1258,38 @@ ENDPOINTS = [
         "Revoke a webhook (its creator, the room's owner and admins, server admins)",
         revoke_webhook,
         status=204,
+    ),
+    Endpoint(
+        "POST",
+        ROOM + "/outgoing-webhooks",
+        "Create an outgoing webhook (the room's owner and admins, server admins): new messages"
+        " are POSTed, signed, to its URL; its secret is shown once",
+        create_outgoing_webhook,
+        body=NewOutgoingWebhook,
+        response=OutgoingWebhookCreated,
+        status=201,
+    ),
+    Endpoint(
+        "GET",
+        ROOM + "/outgoing-webhooks",
+        "The room's outgoing webhooks and the last delivery of each (the room's owner and"
+        " admins, server admins; no secrets)",
+        list_outgoing_webhooks,
+        response=OutgoingWebhookList,
+    ),
+    Endpoint(
+        "DELETE",
+        ROOM + "/outgoing-webhooks/{hook}",
+        "Revoke an outgoing webhook (its creator, the room's owner and admins, server admins)",
+        revoke_outgoing_webhook,
+        status=204,
+    ),
+    Endpoint(
+        "GET",
+        ROOM + "/outgoing-webhooks/{hook}/deliveries",
+        "An outgoing webhook's last 50 deliveries, newest first (those who may revoke it)",
+        outgoing_deliveries,
+        response=DeliveryList,
     ),
     Endpoint(
         "POST",

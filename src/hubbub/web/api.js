@@ -198,3 +198,26 @@ export async function createWebhook(room, name) {
 export async function revokeWebhook(room, id) {
   await call('DELETE', `rooms/${encodeURIComponent(room)}/webhooks/${encodeURIComponent(id)}`);
 }
+
+// --- outgoing webhooks ------------------------------------------------------------------------
+
+const outgoingPath = (room) => `rooms/${encodeURIComponent(room)}/outgoing-webhooks`;
+
+/** The room's outgoing webhooks: [{hook: {id, name, url, trigger, words, …}, last_delivery?}]. */
+export async function listOutgoingWebhooks(room) {
+  return (await call('GET', outgoingPath(room))).webhooks;
+}
+
+/** A new outgoing webhook: {hook, secret}; the secret is shown once. */
+export async function createOutgoingWebhook(room, { name, url, trigger, words }) {
+  return call('POST', outgoingPath(room), trigger === 'words' ? { name, url, trigger, words } : { name, url, trigger });
+}
+
+export async function revokeOutgoingWebhook(room, id) {
+  await call('DELETE', `${outgoingPath(room)}/${encodeURIComponent(id)}`);
+}
+
+/** The hook's last deliveries, newest first: [{seq, msg_id, attempts, status?, error?, duration_ms, at}]. */
+export async function outgoingDeliveries(room, id) {
+  return (await call('GET', `${outgoingPath(room)}/${encodeURIComponent(id)}/deliveries`)).deliveries;
+}

@@ -3,7 +3,8 @@
 // messages are kept where the server tells them) and moderate its members: make admin or
 // member again (the owner), mute for a while or until lifted, unmute, kick, ban with a
 // reason, and lift bans. A member sees the same settings and members, read-only. The room's
-// incoming webhooks are a part of their own (webhooks.js).
+// incoming webhooks are a part of their own (webhooks.js), its outgoing ones another
+// (outgoing_webhooks.js).
 //
 // Only the actions the viewer's rank allows on each member are offered (moderation.js); the
 // server still decides, and a refusal is shown in the dialog in the server's words. The
@@ -14,6 +15,7 @@ import { byId, el, say } from './dom.js';
 import { formatFull, formatTime, roomLabel } from './format.js';
 import { MUTE_CHOICES, mayModerate, memberActions, muteUntil, untilText } from './moderation.js';
 import { authorNode, profiles } from './profiles.js';
+import { OutgoingWebhooksPart } from './outgoing_webhooks.js';
 import { WebhooksPart } from './webhooks.js';
 
 const TOPIC_MAX = 250; // code points, as the server counts (core/moderation.py)
@@ -72,6 +74,7 @@ export class RoomSettings {
   #bansPart;
   #bans;
   #webhooks = new WebhooksPart((text) => say(this.#error, text ? explain({ message: text }) : ''));
+  #outgoing = new OutgoingWebhooksPart((text) => say(this.#error, text ? explain({ message: text }) : ''));
   #room = null; // the room shown while open
   #rereadTimer = null;
   #reading = 0; // the newest read of the lists; older answers are dropped
@@ -126,6 +129,7 @@ export class RoomSettings {
         ),
         this.#bansPart,
         this.#webhooks.element,
+        this.#outgoing.element,
         el('div', { class: 'dialog-buttons' }, close),
       ),
     );
@@ -135,6 +139,7 @@ export class RoomSettings {
     this.#dialog.addEventListener('close', () => {
       this.#room = null;
       this.#webhooks.open(null, null);
+      this.#outgoing.open(null, null);
       clearTimeout(this.#rereadTimer);
     });
     document.body.append(this.#dialog);
@@ -279,6 +284,7 @@ export class RoomSettings {
     const reading = ++this.#reading;
     const moderator = mayModerate(this.#viewer());
     this.#webhooks.open(room, this.#viewer()); // read again with the members
+    this.#outgoing.open(room, this.#viewer());
     try {
       const [listed, bans] = await Promise.all([
         this.#chat.members(room),
