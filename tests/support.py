@@ -2,6 +2,12 @@
 
 Every server listens on a free port of 127.0.0.1, keeps its data in a temporary directory and
 is stopped (subprocesses by their pid) when the test ends.
+
+Two kinds of client: a test that acts as a user or an application would (sets up rooms,
+sends, waits for messages to arrive, resumes after a restart) uses ``hubbub.client``, with
+``EventLog`` to gather what it receives; a test that checks the server's frames (exact
+replies and error codes, frame shapes, close codes, the order of raw frames) uses ``Client``
+below, which shows the protocol as dicts, frame by frame.
 """
 
 from __future__ import annotations
@@ -25,10 +31,12 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+import hubbub.client
 from hubbub.broker.base import Broker, GapListener, Notice, Payload, Subscriber
 from hubbub.broker.memory import MemoryBroker
+from hubbub.client import Gap, Item
 from hubbub.config import Config
-from hubbub.core.events import Event
+from hubbub.core.events import Event, Message
 from hubbub.service.actions import Clock, wall_clock_ms
 from hubbub.service.node import Node
 from hubbub.transport.app import create_app
@@ -263,8 +271,52 @@ async def register(http: aiohttp.ClientSession, url: str, username: str) -> str:
         return str((await response.json())["token"])
 
 
+class EventLog:
+    """Every item a ``hubbub.client.Client``'s ``events()`` yields, in order, gathered by a
+    task of its own (which ends when the client is closed); and the client's changes of
+    state from then on (none while its connection holds)."""
+
+    def __init__(self, client: hubbub.client.Client) -> None:
+        self.items: list[Item] = []
+        self.error: BaseException | None = None
+        self.states: list[hubbub.client.ConnectionState] = []
+        client.add_state_listener(self.states.append)
+        self._task = asyncio.get_running_loop().create_task(self._gather(client))
+
+    async def _gather(self, client: hubbub.client.Client) -> None:
+        try:
+            async for item in client.events():
+                self.items.append(item)
+        except Exception as exc:
+            self.error = exc
+
+    def events(self, room: str) -> list[Event]:
+        """The room events of ``room``, in the order they were delivered."""
+        return [i for i in self.items if isinstance(i, Event) and i.room == room]
+
+    def seqs(self, room: str) -> list[int]:
+        return [event.seq for event in self.events(room)]
+
+    def messages(self, room: str) -> list[Message]:
+        return [i for i in self.items if isinstance(i, Message) and i.room == room]
+
+    def bodies(self, room: str) -> list[str]:
+        return [message.body for message in self.messages(room)]
+
+    @property
+    def gaps(self) -> list[Gap]:
+        return [i for i in self.items if isinstance(i, Gap)]
+
+    async def stop(self) -> None:
+        self._task.cancel()
+        await asyncio.gather(self._task, return_exceptions=True)
+
+
 class Client:
-    """A hubbub.v1 client over a real WebSocket: requests with ids, and a log of events."""
+    """The wire-level hubbub.v1 client, for tests that check the server's frames: requests
+    with ids and their replies (``error`` included) as dicts, a log of events as they came,
+    the close code. A test that acts as a user or an application uses ``hubbub.client``
+    (with ``EventLog``) instead."""
 
     _ids = itertools.count(1)
 
@@ -363,9 +415,9 @@ class Client:
             self._reader.cancel()
 
 
-def assert_gapless(events: list[dict[str, Any]], start: int = 1) -> None:
-    """Seqs run start, start+1, … with no hole and no repeat."""
-    seqs = [e["seq"] for e in events]
+def assert_gapless(events: Sequence[dict[str, Any] | Event], start: int = 1) -> None:
+    """Seqs run start, start+1, … with no hole and no repeat (frames or ``Event``s)."""
+    seqs = [e.seq if isinstance(e, Event) else e["seq"] for e in events]
     assert seqs == list(range(start, start + len(seqs))), seqs
 
 

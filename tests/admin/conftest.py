@@ -3,7 +3,6 @@ of row, and fresh PostgreSQL databases (``admin_support`` runs the command)."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,14 +10,9 @@ import aiohttp
 import pg
 import pytest
 from file_samples import image
-from support import (
-    Client,
-    call_api,
-    config_for,
-    public_room,
-    register,
-    running_server,
-)
+from support import call_api, config_for, public_room, register, running_server
+
+from hubbub.client import Client
 
 
 @pytest.fixture
@@ -66,35 +60,20 @@ async def filled(tmp_path: Path) -> Path:
         assert profile.status == 200, profile.body
         avatar = await call_api(http, "PUT", f"{api}/me/avatar", carol, data=image("PNG"))
         assert avatar.status == 200, avatar.body
-        async with (
-            Client.connect(http, url, alice) as a,
-            Client.connect(http, url, bob) as b,
-        ):
+        async with Client(url, token=alice) as a, Client(url, token=bob) as b:
             root = await a.send("team", "hello @bob")
-            await a.ok(
-                "send",
-                room="team",
-                body="with a file",
-                client_msg_id=uuid.uuid4().hex,
-                files=[file.body["id"]],
-            )
-            reply = await b.ok(
-                "send",
-                room="team",
-                body="hi",
-                client_msg_id=uuid.uuid4().hex,
-                reply_to=root["seq"],
-            )
-            await b.ok("edit", room="team", seq=reply["seq"], body="hi there @alice")
-            await a.ok("react", room="team", seq=root["seq"], emoji="\N{THUMBS UP SIGN}", on=True)
-            await b.ok("react", room="team", seq=root["seq"], emoji="\N{EYES}", on=True)
+            await a.send("team", "with a file", files=[file.body["id"]])
+            reply = await b.send("team", "hi", reply_to=root.seq)
+            await b.edit("team", reply.seq, "hi there @alice")
+            await a.react("team", root.seq, "\N{THUMBS UP SIGN}")
+            await b.react("team", root.seq, "\N{EYES}")
             gone = await a.send("team", "oops")
-            await b.ok("react", room="team", seq=gone["seq"], emoji="\N{EYES}", on=True)
-            await a.ok("delete", room="team", seq=gone["seq"])
-            await a.ok("role", room="team", user="bob", role="admin")
-            await b.ok("read", room="team", seq=reply["seq"])
-            await a.ok("create", name="plan", private=True)
-            await a.ok("invite", room="plan", user="carol")
+            await b.react("team", gone.seq, "\N{EYES}")
+            await a.delete("team", gone.seq)
+            await a.request("role", room="team", user="bob", role="admin")
+            await b.read("team", reply.seq)
+            await a.create("plan", private=True)
+            await a.invite("plan", "carol")
             accepted = await call_api(http, "POST", f"{api}/invitations/plan/accept", carol)
             assert accepted.status == 200, accepted.body
             await a.send("plan", "secret")

@@ -8,7 +8,6 @@ import contextlib
 import json
 import shutil
 import sys
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -16,9 +15,10 @@ from typing import Any
 import aiohttp
 from admin_support import admin_env, one_error_line, run_admin
 from file_samples import image
-from support import PASSWORD, Client, ServerProcess, call_api, public_room, until
+from support import PASSWORD, ServerProcess, call_api, public_room, until
 
 from hubbub.admin import backup
+from hubbub.client import Client
 
 
 class Sender:
@@ -36,7 +36,7 @@ class Sender:
         while not self._stopping:
             body = f"message {i}"
             reply = await self.client.send("team", body)
-            self.acked.append((reply["seq"], body))
+            self.acked.append((reply.seq, body))
             i += 1
 
     async def more(self, count: int) -> None:
@@ -66,14 +66,8 @@ async def sending(server: ServerProcess) -> AsyncIterator[tuple[Sender, dict[str
             data=image("PNG"),
         )
         assert file.status == 201, file.body
-        async with Client.connect(http, server.url, alice) as client:
-            await client.ok(
-                "send",
-                room="team",
-                body="a file",
-                client_msg_id=uuid.uuid4().hex,
-                files=[file.body["id"]],
-            )
+        async with Client(server.url, token=alice) as client:
+            await client.send("team", "a file", files=[file.body["id"]])
             sender = Sender(client)
             try:
                 await sender.more(50)
@@ -147,9 +141,9 @@ async def test_a_backup_taken_while_a_client_sends_restores_whole(tmp_path: Path
             ) as response:
                 assert response.status == 200
                 assert await response.read() == image("PNG")
-            async with Client.connect(http, fresh.url, token) as client:
+            async with Client(fresh.url, token=token) as client:
                 reply = await client.send("team", "after the restore")
-                assert reply["seq"] == max(seq for seq, _ in kept) + 1
+                assert reply.seq == max(seq for seq, _ in kept) + 1
     finally:
         fresh.stop()
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import uuid
 
 import aiohttp
 from chatpage import ChatPage, eventually, new_context, sign_in_over_http
 from playwright.async_api import Browser, expect
-from support import Client, RunningServer, read_history, register
+from support import RunningServer, read_history, register
+
+from hubbub.client import Client
 
 MESSAGES = 500
 
@@ -28,15 +29,10 @@ async def test_scrolling_up_loads_all_history_in_order_without_jumping(
     server: RunningServer, browser: Browser, http: aiohttp.ClientSession
 ) -> None:
     token = await register(http, server.url, "writer")
-    async with Client.connect(http, server.url, token) as writer:
-        await writer.ok("create", name="big")
-        # Pipelined: one connection's sends are stored in the order they were sent.
-        await asyncio.gather(
-            *(
-                writer.send("big", f"message {i:03d}", client_msg_id=uuid.uuid4().hex)
-                for i in range(MESSAGES)
-            )
-        )
+    async with Client(server.url, token=token) as writer:
+        await writer.create("big")
+        # Written at once: the outbox sends a room's messages in the order they were written.
+        await asyncio.gather(*(writer.send("big", f"message {i:03d}") for i in range(MESSAGES)))
     context = await new_context(browser)
     await sign_in_over_http(context, server.url, "reader")
     joined = await context.request.post(f"{server.url}/api/v1/rooms/big/join")
@@ -86,7 +82,7 @@ async def test_scrolling_up_loads_all_history_in_order_without_jumping(
     await scroller.evaluate("s => { s.scrollTop = s.scrollHeight / 2; }")
     await next_frame(reader)  # the page has seen the scroll
     anchor = json.loads(await scroller.evaluate(TOP_ROW))
-    async with Client.connect(http, server.url, token) as writer:
+    async with Client(server.url, token=token) as writer:
         await writer.send("big", "a new one")
     await eventually(reader.bodies, lambda got: got[-1] == "a new one")
     await expect(marker).to_be_visible()

@@ -9,7 +9,9 @@ import aiohttp
 import pytest
 from chatpage import ChatPage, new_context
 from playwright.async_api import Browser, expect
-from support import LANDING_ROOMS, Client, RunningServer, config_for, register, running_server
+from support import LANDING_ROOMS, RunningServer, config_for, register, running_server
+
+from hubbub.client import Client
 
 
 @pytest.fixture
@@ -23,7 +25,7 @@ async def server(tmp_path: Path) -> AsyncIterator[RunningServer]:
 async def seed_lobby(http: aiohttp.ClientSession, url: str) -> None:
     """Someone who signed up earlier (a member of lobby, as every account) says hello."""
     token = await register(http, url, "early")
-    async with Client.connect(http, url, token) as early:
+    async with Client(url, token=token) as early:
         await early.send("lobby", "welcome, whoever comes next")
 
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-import uuid
 from functools import partial
 
 import aiohttp
 from chatpage import ChatPage, eventually, new_context, sign_in_over_http
 from playwright.async_api import Browser, expect
-from support import Client, RunningServer, register
+from support import RunningServer, register
+
+from hubbub.client import Client
 
 
 def newer_than(last: str, got: list[str]) -> bool:
@@ -66,12 +67,10 @@ async def test_a_search_result_opens_the_room_around_it_and_pages_both_ways(
     server: RunningServer, browser: Browser, http: aiohttp.ClientSession
 ) -> None:
     token = await register(http, server.url, "writer")
-    async with Client.connect(http, server.url, token) as writer:
-        await writer.ok("create", name="big")
-        # Pipelined: one connection's sends are stored in the order they were sent.
-        await asyncio.gather(
-            *(writer.send("big", body(i), client_msg_id=uuid.uuid4().hex) for i in range(MESSAGES))
-        )
+    async with Client(server.url, token=token) as writer:
+        await writer.create("big")
+        # Written at once: the outbox sends a room's messages in the order they were written.
+        await asyncio.gather(*(writer.send("big", body(i)) for i in range(MESSAGES)))
         context = await new_context(browser)
         await sign_in_over_http(context, server.url, "reader")
         joined = await context.request.post(f"{server.url}/api/v1/rooms/big/join")
@@ -154,19 +153,11 @@ async def test_a_result_in_a_thread_opens_its_thread(
     server: RunningServer, browser: Browser, http: aiohttp.ClientSession
 ) -> None:
     token = await register(http, server.url, "writer")
-    async with Client.connect(http, server.url, token) as writer:
-        await writer.ok("create", name="big")
+    async with Client(server.url, token=token) as writer:
+        await writer.create("big")
         root = await writer.send("big", "the root of it")
-        await writer.ok(
-            "send",
-            room="big",
-            body="a haystack reply",
-            client_msg_id=uuid.uuid4().hex,
-            reply_to=root["seq"],
-        )
-        await asyncio.gather(
-            *(writer.send("big", body(i), client_msg_id=uuid.uuid4().hex) for i in range(120))
-        )
+        await writer.send("big", "a haystack reply", reply_to=root.seq)
+        await asyncio.gather(*(writer.send("big", body(i)) for i in range(120)))
     context = await new_context(browser)
     await sign_in_over_http(context, server.url, "reader")
     assert (await context.request.post(f"{server.url}/api/v1/rooms/big/join")).ok

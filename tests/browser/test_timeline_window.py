@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import uuid
 
 import aiohttp
 from chatpage import ChatPage, eventually, new_context, sign_in_over_http
 from playwright.async_api import Browser
-from support import Client, RunningServer, register
+from support import RunningServer, register
+
+from hubbub.client import Client
 
 MESSAGES = 3000
 KEEP_EVENTS = 1000  # store.js: the events a room keeps while the view is at the bottom
@@ -64,14 +65,9 @@ async def test_a_long_room_appends_one_row_and_forgets_far_history(
     server: RunningServer, browser: Browser, http: aiohttp.ClientSession
 ) -> None:
     token = await register(http, server.url, "writer")
-    async with Client.connect(http, server.url, token) as writer:
-        await writer.ok("create", name="long")
-        await asyncio.gather(
-            *(
-                writer.send("long", f"line {i}", client_msg_id=uuid.uuid4().hex)
-                for i in range(MESSAGES)
-            )
-        )
+    async with Client(server.url, token=token, outbox_limit=MESSAGES) as writer:
+        await writer.create("long")
+        await asyncio.gather(*(writer.send("long", f"line {i}") for i in range(MESSAGES)))
         context = await new_context(browser)
         await sign_in_over_http(context, server.url, "reader")
         joined = await context.request.post(f"{server.url}/api/v1/rooms/long/join")

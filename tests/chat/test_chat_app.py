@@ -14,7 +14,7 @@ from pathlib import Path
 import aiohttp
 from support import (
     PASSWORD,
-    Client,
+    EventLog,
     RunningServer,
     ServerProcess,
     call_api,
@@ -29,7 +29,8 @@ from textual.widgets import Input, OptionList
 from hubbub.chat.app import ChatApp
 from hubbub.chat.config import Session, Store
 from hubbub.chat.screens import SignInScreen
-from hubbub.client import ConnectionState
+from hubbub.client import Client, ConnectionState
+from hubbub.core.events import MessageEdited
 
 FAST = {"backoff_first": 0.05, "backoff_max": 0.2}
 SIZE = (80, 24)
@@ -50,6 +51,12 @@ async def say(pilot: Pilot[None], text: str) -> None:
     composer.focus()
     composer.value = text
     await pilot.press("enter")
+
+
+def asks_for_username(app: ChatApp) -> bool:
+    """The sign-in screen is up, its username field focused: keys pressed now land there."""
+    focused = app.focused
+    return isinstance(app.screen, SignInScreen) and focused is not None and focused.id == "username"
 
 
 def connected(app: ChatApp) -> bool:
@@ -79,6 +86,7 @@ async def test_sign_in_rooms_history_send_and_see_others(
     store = Store(tmp_path / "config")
     app = ChatApp(url, store, client_options=FAST)
     async with app.run_test(size=SIZE) as pilot:
+        await until(lambda: asks_for_username(app))
         await pilot.press(*keys("alice"), "enter", *keys("wrong password"), "enter")
         why = app.screen.query_one("#why")
         await until(lambda: "password" in str(why.render()).lower())
@@ -107,14 +115,11 @@ async def test_sign_in_rooms_history_send_and_see_others(
         await pilot.pause()
         assert timeline.scroll_y == 0 and timeline.max_scroll_y > 0
 
-        async with Client.connect(http, url, bob, sync={}) as bob_ws:
+        async with Client(url, token=bob) as bob_client:
+            log = EventLog(bob_client)
             await say(pilot, "hello from the terminal")
-            await bob_ws.wait_for(
-                lambda c: any(
-                    e.get("body") == "hello from the terminal" for e in c.room_events("team")
-                )
-            )
-            await bob_ws.send("team", "hi alice")
+            await until(lambda: "hello from the terminal" in log.bodies("team"))
+            await bob_client.send("team", "hi alice")
             await until(lambda: any("bob hi alice" in row for row in rows(app, "#timeline")))
 
             await say(pilot, "/react 👍")
@@ -126,7 +131,7 @@ async def test_sign_in_rooms_history_send_and_see_others(
             composer = app.query_one("#composer", Input)
             assert composer.value == "/edit hello from the terminal"
             await say(pilot, "/edit hello, edited")
-            await bob_ws.wait_for(lambda c: bool(c.room_events("team", "message_edited")))
+            await until(lambda: any(isinstance(e, MessageEdited) for e in log.events("team")))
             await until(
                 lambda: any("hello, edited (edited)" in row for row in rows(app, "#timeline"))
             )
@@ -218,7 +223,7 @@ async def test_a_token_the_server_refuses_is_forgotten_and_sign_in_asked_again(
     store.remember(Session(server.url, "alice", "revoked-or-made-up"))
     app = ChatApp(server.url, store, client_options=FAST)
     async with app.run_test(size=SIZE) as pilot:
-        await until(lambda: isinstance(app.screen, SignInScreen))
+        await until(lambda: asks_for_username(app))
         assert store.session(server.url) is None
         assert "sign in again" in str(app.screen.query_one("#why").render())
         await pilot.press(*keys("alice"), "enter", *keys(PASSWORD), "enter")

@@ -1,5 +1,6 @@
-"""Helpers of the client's tests: an event log filled from ``Client.events()``, and an
-aiohttp session whose requests can be held at a gate and are counted."""
+"""Helpers of the client's tests: an aiohttp session whose requests can be held at a gate
+and are counted. (The log of what a client receives, ``EventLog``, is in tests/support.py:
+every test that acts as a user gathers events with it.)"""
 
 from __future__ import annotations
 
@@ -10,35 +11,6 @@ from types import SimpleNamespace
 from typing import Any
 
 import aiohttp
-
-from hubbub.client import Client, Item
-from hubbub.core.events import Message
-
-
-class EventLog:
-    """Every item ``client.events()`` yields, in order, gathered by a task of its own."""
-
-    def __init__(self, client: Client) -> None:
-        self.items: list[Item] = []
-        self.error: BaseException | None = None
-        self._task = asyncio.get_running_loop().create_task(self._gather(client))
-
-    async def _gather(self, client: Client) -> None:
-        try:
-            async for item in client.events():
-                self.items.append(item)
-        except Exception as exc:
-            self.error = exc
-
-    def messages(self, room: str) -> list[Message]:
-        return [i for i in self.items if isinstance(i, Message) and i.room == room]
-
-    def bodies(self, room: str) -> list[str]:
-        return [message.body for message in self.messages(room)]
-
-    async def stop(self) -> None:
-        self._task.cancel()
-        await asyncio.gather(self._task, return_exceptions=True)
 
 
 class Gate:

@@ -11,8 +11,9 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import aiohttp
-from client.client_support import EventLog, Gate
+from client.client_support import Gate
 from support import (
+    EventLog,
     RunningServer,
     call_api,
     config_for,

@@ -11,9 +11,10 @@ from typing import Any
 
 import aiohttp
 import pytest
-from client.client_support import EventLog, Gate
+from client.client_support import Gate
 from support import (
     PASSWORD,
+    EventLog,
     RunningServer,
     call_api,
     free_port,

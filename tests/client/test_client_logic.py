@@ -79,6 +79,7 @@ def test_tracker_delivers_each_seq_once_and_resumes_from_the_last() -> None:
         False,
         False,
     ]
+    assert tracker.repeats == 4  # each event dropped is counted (Client.repeats)
     assert tracker.accept("new", 7)  # a room joined: from its first event seen
     assert tracker.since() == {"team": 5, "new": 7}
     assert not tracker.synced("team", 5, complete=True)

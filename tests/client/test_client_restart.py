@@ -10,8 +10,8 @@ import asyncio
 from pathlib import Path
 
 import aiohttp
-from client.client_support import EventLog, Gate
-from support import ServerProcess, call_api, public_room, read_history, until
+from client.client_support import Gate
+from support import EventLog, ServerProcess, call_api, public_room, read_history, until
 
 from hubbub.client import Client, ConnectionState
 from hubbub.core.events import Message
@@ -72,6 +72,7 @@ async def test_resume_across_a_restart(tmp_path: Path) -> None:
             messages = log.messages("team")
             seqs = [item.seq for item in log.items if isinstance(item, Message)]
             assert seqs == list(range(seqs[0], seqs[0] + 9))  # in order, none missing, none twice
+            assert client.repeats == 0  # and the resume sent nothing twice
             assert [m.body for m in messages] == [
                 *(f"before {n}" for n in range(3)),
                 *(f"away {n}" for n in range(3)),

@@ -1,12 +1,12 @@
 """Guarantees 1-3 under crashes: a server killed with SIGKILL while several clients send.
 
-Four users share two rooms and send as fast as their acks allow, each with a few sends in
-flight on a real WebSocket. The server is killed with SIGKILL at random moments and restarted
-on the same data directory. Senders reconnect and retry every send whose ack they did not get,
-with the same ``client_msg_id``. At the end every send has been acknowledged, and the stored
-history (read over the HTTP API, and straight from the database, SQLite or PostgreSQL) must
-hold each acknowledged message exactly once, with the acknowledged seq and msg_id, in gapless
-rooms.
+Four users share four rooms and send as fast as their acks allow, each with ``hubbub.client``
+(a message in flight in every room on its WebSocket). The server is killed with SIGKILL at
+random moments and restarted on the same data directory. The clients reconnect and send
+again every message whose ack they did not get, with the same ``client_msg_id``. At the
+end every send has been acknowledged, and the stored history (read over the HTTP API, and
+straight from the database, SQLite or PostgreSQL) must hold each acknowledged message
+exactly once, with the acknowledged seq and msg_id, in gapless rooms.
 
 The kill moments come from a seeded RNG; the seed is printed (set ``HUBBUB_CRASH_SEED`` to
 replay a run's schedule; thread and network timing still vary).
@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import os
 import random
 import sqlite3
@@ -30,9 +29,11 @@ import aiohttp
 import asyncpg
 from support import ServerProcess, read_history, register
 
+from hubbub.client import Client, ClientError, ConnectionState
+
 USERS = ("ann", "ben", "cat", "dan")
-ROOMS = ("crash-a", "crash-b")
-IN_FLIGHT = 4  # sends each client keeps unacknowledged on its connection
+ROOMS = ("crash-a", "crash-b", "crash-c", "crash-d")
+IN_FLIGHT = len(ROOMS)  # sends each client keeps unacknowledged: one per room
 KILLS = 6
 ACKS_BEFORE_KILL = 10  # after each restart, every sender gets this many acks before a kill
 PROGRESS_TIMEOUT = 20.0
@@ -80,137 +81,60 @@ class Progress:
 
 
 class Sender:
-    """One user sending pipelined messages; reconnects and retries unacknowledged sends."""
+    """One user writing as fast as the acks allow, through ``hubbub.client``: one message in
+    flight in each room (``IN_FLIGHT`` on the connection), the next written when its ack
+    comes. The client reconnects by itself and sends every message not acknowledged again,
+    with the same ``client_msg_id``."""
 
     def __init__(
-        self,
-        http: aiohttp.ClientSession,
-        url: str,
-        user: str,
-        token: str,
-        rng: random.Random,
-        progress: Progress,
+        self, url: str, user: str, token: str, rng: random.Random, progress: Progress
     ) -> None:
-        self.http = http
-        self.url = url
         self.user = user
-        self.token = token
         self.rng = rng
         self.progress = progress
-        self.unacked: dict[str, tuple[str, str]] = {}  # client_msg_id -> (room, body)
+        self.client = Client(
+            url, token=token, backoff_first=0.02, backoff_max=0.1, on_state=self._changed
+        )
         self.acks: dict[str, Ack] = {}
-        self.errors: list[dict[str, Any]] = []
-        self.inconsistent: list[tuple[Ack, Ack]] = []
-        self.sent_at: dict[str, list[float]] = {}  # client_msg_id -> wall times it was sent
+        self.errors: list[BaseException] = []
         self.connections = 0
-        self.retries = 0
+        # client_msg_id -> when a connection ended with it in flight (it goes out again).
+        self.lost_at: dict[str, float] = {}
+        self.in_flight_at_loss: list[int] = []
         self._count = 0
 
-    async def run(self, stop: asyncio.Event) -> None:
-        while not (stop.is_set() and not self.unacked):
-            try:
-                ws = await self.http.ws_connect(
-                    self.url + "/",
-                    protocols=("hubbub.v1",),
-                    headers={"Authorization": f"Bearer {self.token}"},
-                )
-            except (aiohttp.ClientError, OSError):
-                await asyncio.sleep(0.02)  # the server is down: try again shortly
-                continue
+    def _changed(self, state: ConnectionState) -> None:
+        if state is ConnectionState.CONNECTED:
             self.connections += 1
+        elif state is ConnectionState.RECONNECTING:
+            # The oldest message of each room is the one on the wire: the outbox sends a
+            # room's messages one at a time.
+            heads = {entry.room: entry.client_msg_id for entry in reversed(self.client.outbox)}
+            now = time.time()
+            for client_msg_id in heads.values():
+                self.lost_at.setdefault(client_msg_id, now)
+            self.in_flight_at_loss.append(len(heads))
+
+    async def run(self, stop: asyncio.Event) -> None:
+        async with self.client:
+            await asyncio.gather(*(self._write(room, stop) for room in ROOMS))
+
+    async def _write(self, room: str, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            self._count += 1
+            client_msg_id = f"{self.user}-{self._count}-{self.rng.getrandbits(32):08x}"
+            body = f"{self.user} says #{self._count}"
             try:
-                await self._converse(ws, stop)
-            finally:
-                await ws.close()
-
-    async def _converse(self, ws: aiohttp.ClientWebSocketResponse, stop: asyncio.Event) -> None:
-        try:
-            ready = await ws.receive(timeout=10)
-        except (TimeoutError, aiohttp.ClientError, OSError):
-            return
-        if ready.type != aiohttp.WSMsgType.TEXT:
-            return  # the server died during the handshake
-        assert json.loads(ready.data)["type"] == "ready", ready.data
-        window = asyncio.Semaphore(IN_FLIGHT)
-        writer = asyncio.create_task(self._write(ws, window, stop))
-        try:
-            async for message in ws:
-                if message.type != aiohttp.WSMsgType.TEXT:
-                    continue
-                frame = json.loads(message.data)
-                if frame["type"] == "sent":
-                    self._acknowledged(frame)
-                    window.release()
-                elif frame["type"] == "error" and frame.get("re") in self.unacked:
-                    self.errors.append(frame)
-                    del self.unacked[frame["re"]]
-                    window.release()
-                elif "re" in frame:
-                    self.errors.append(frame)
-        except (aiohttp.ClientError, OSError):
-            pass  # the server was killed
-        finally:
-            writer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await writer
-
-    async def _write(
-        self, ws: aiohttp.ClientWebSocketResponse, window: asyncio.Semaphore, stop: asyncio.Event
-    ) -> None:
-        try:
-            for client_msg_id in list(self.unacked):  # first the retries, in their order
-                await window.acquire()
-                self.retries += 1
-                await self._send(ws, client_msg_id)
-            while not stop.is_set():
-                await window.acquire()
-                if stop.is_set():
-                    window.release()
-                    break
-                self._count += 1
-                client_msg_id = f"{self.user}-{self._count}-{self.rng.getrandbits(32):08x}"
-                room = self.rng.choice(ROOMS)
-                self.unacked[client_msg_id] = (room, f"{self.user} says #{self._count}")
-                await self._send(ws, client_msg_id)
-            for _ in range(IN_FLIGHT):  # stopping: wait until everything in flight is acked
-                await window.acquire()
-            await ws.close()
-        except (aiohttp.ClientError, ConnectionError):
-            pass  # the server was killed; the reader sees the connection end
-
-    async def _send(self, ws: aiohttp.ClientWebSocketResponse, client_msg_id: str) -> None:
-        room, body = self.unacked[client_msg_id]
-        self.sent_at.setdefault(client_msg_id, []).append(time.time())
-        frame = {
-            "type": "send",
-            "id": client_msg_id,
-            "room": room,
-            "client_msg_id": client_msg_id,
-            "body": body,
-        }
-        await ws.send_str(json.dumps(frame))
-
-    def _acknowledged(self, frame: dict[str, Any]) -> None:
-        client_msg_id = frame["client_msg_id"]
-        assert frame["re"] == client_msg_id, frame
-        if client_msg_id not in self.unacked:
-            self.errors.append({"unexpected": frame})
-        room, body = self.unacked.pop(client_msg_id, (frame["room"], ""))
-        ack = Ack(
-            self.user,
-            client_msg_id,
-            frame["room"],
-            frame["seq"],
-            frame["msg_id"],
-            frame["ts"],
-            body,
-        )
-        assert ack.room == room, (ack, room)
-        earlier = self.acks.get(client_msg_id)
-        if earlier is not None and earlier != ack:
-            self.inconsistent.append((earlier, ack))
-        self.acks[client_msg_id] = ack
-        self.progress.bump(self.user)
+                sent = await self.client.send(room, body, client_msg_id=client_msg_id)
+            except ClientError as exc:
+                self.errors.append(exc)
+                continue
+            assert (sent.room, sent.client_msg_id) == (room, client_msg_id), sent
+            assert client_msg_id not in self.acks, (self.acks[client_msg_id], sent)
+            self.acks[client_msg_id] = Ack(
+                self.user, client_msg_id, sent.room, sent.seq, sent.msg_id, sent.ts, body
+            )
+            self.progress.bump(self.user)
 
 
 def kill(server: ServerProcess, outputs: list[str]) -> None:
@@ -221,14 +145,10 @@ def kill(server: ServerProcess, outputs: list[str]) -> None:
     server.stop()
 
 
-def crash_after(
-    delay: float, server: ServerProcess, outputs: list[str], senders: list[Sender]
-) -> int:
-    """Wait ``delay`` seconds, then SIGKILL the server; how many sends were unacknowledged."""
+def crash_after(delay: float, server: ServerProcess, outputs: list[str]) -> None:
+    """Wait ``delay`` seconds, then SIGKILL the server."""
     time.sleep(delay)
-    in_flight = sum(len(s.unacked) for s in senders)
     kill(server, outputs)
-    return in_flight
 
 
 def check_stored(
@@ -336,21 +256,15 @@ async def test_sigkill_under_concurrent_senders_loses_and_duplicates_nothing(
 
         progress = Progress()
         senders = [
-            Sender(
-                http, server.url, user, tokens[user], random.Random(rng.getrandbits(64)), progress
-            )
+            Sender(server.url, user, tokens[user], random.Random(rng.getrandbits(64)), progress)
             for user in USERS
         ]
         tasks = [asyncio.create_task(s.run(stop)) for s in senders]
-        in_flight_at_kill = []
         for _ in range(KILLS):
             await progress.each_acked(USERS, ACKS_BEFORE_KILL, PROGRESS_TIMEOUT)
             # The kill comes from another thread, so it lands at any point of the clients'
             # and the server's work, not only between two turns of this event loop.
-            in_flight = await asyncio.to_thread(
-                crash_after, rng.uniform(0.0, 0.4), server, outputs, senders
-            )
-            in_flight_at_kill.append(in_flight)
+            await asyncio.to_thread(crash_after, rng.uniform(0.0, 0.4), server, outputs)
             await asyncio.sleep(rng.uniform(0.0, 0.2))  # down for a while: connects are refused
             await asyncio.to_thread(server.start)
 
@@ -366,22 +280,25 @@ async def test_sigkill_under_concurrent_senders_loses_and_duplicates_nothing(
         await asyncio.to_thread(server.start)
 
         acks = [ack for s in senders for ack in s.acks.values()]
-        retried = {cmid for s in senders for cmid, times in s.sent_at.items() if len(times) > 1}
-        # A retry answered with the ts of an earlier send was stored before the crash.
+        retried = {cmid for s in senders for cmid in s.lost_at}
+        # A retry answered with the ts of a moment before its connection ended was stored
+        # before the crash.
         deduplicated = [
             a
             for s in senders
             for a in s.acks.values()
-            if a.client_msg_id in retried and a.ts < s.sent_at[a.client_msg_id][-1] * 1000 - 1
+            if a.client_msg_id in s.lost_at and a.ts < s.lost_at[a.client_msg_id] * 1000 - 1
+        ]
+        in_flight_at_kill = [
+            sum(n) for n in zip(*(s.in_flight_at_loss for s in senders), strict=False)
         ]
         print(
-            f"{len(acks)} messages acknowledged, {sum(s.retries for s in senders)} sends retried"
-            f" ({len(retried)} messages, {len(deduplicated)} already stored),"
-            f" in flight at each kill: {in_flight_at_kill},"
+            f"{len(acks)} messages acknowledged, {len(retried)} sent again after a crash"
+            f" ({len(deduplicated)} already stored), in flight at each kill: {in_flight_at_kill},"
             f" connections per sender: {[s.connections for s in senders]}"
         )
         assert not [e for s in senders for e in s.errors], [s.errors for s in senders]
-        assert not [i for s in senders for i in s.inconsistent], "one message, two different acks"
+        assert all(not s.client.outbox for s in senders)
         # The crashes did hit the senders: each reconnected after each kill, and some sends
         # were in flight (and so retried) when the server died.
         assert all(s.connections >= KILLS + 1 for s in senders)

@@ -1,6 +1,11 @@
 """Guarantee 2: the same ``(user, client_msg_id)`` is stored once, and every send of it gets
 the same ``sent`` (same seq, msg_id and ts): concurrently, across connections, across a
-restart, and over the HTTP API. Another user's identical client_msg_id is another message."""
+restart, and over the HTTP API. Another user's identical client_msg_id is another message.
+
+Sending one id again after its ``sent`` is what a client does after a restart, so those
+tests send as one does, with ``hubbub.client``. The concurrent ones write the same id in
+several frames before any reply, which a client's outbox never does (it holds one id once):
+they check the server's frames with the wire-level ``support.Client``."""
 
 from __future__ import annotations
 
@@ -13,6 +18,9 @@ from typing import Any
 import aiohttp
 import pytest
 from support import Client, ServerProcess, read_history, register
+
+import hubbub.client
+from hubbub.protocol.messages import SentOut
 
 ROOM = "idem"
 SENT_FIELDS = ("room", "seq", "msg_id", "client_msg_id", "ts")
@@ -53,7 +61,10 @@ async def api(
         return response.status, await response.json()
 
 
-def sent_of(reply: dict[str, Any]) -> tuple[Any, ...]:
+def sent_of(reply: dict[str, Any] | SentOut) -> tuple[Any, ...]:
+    """A ``sent`` (a frame, or ``hubbub.client``'s) as its fields."""
+    if isinstance(reply, SentOut):
+        return tuple(getattr(reply, name) for name in SENT_FIELDS)
     assert reply["type"] == "sent", reply
     return tuple(reply[name] for name in SENT_FIELDS)
 
@@ -159,8 +170,8 @@ async def test_resend_after_a_restart_gets_the_same_sent_and_stores_nothing(
 ) -> None:
     tokens = await setup_users(http, server.url)
     client_msg_id = uuid.uuid4().hex
-    async with Client.connect(http, server.url, tokens["alice"]) as alice:
-        first = await alice.request("send", **send_fields(client_msg_id, "before the restart"))
+    async with hubbub.client.Client(server.url, token=tokens["alice"]) as alice:
+        first = await alice.send(ROOM, "before the restart", client_msg_id=client_msg_id)
     before = await read_history(http, server.url, tokens["alice"], ROOM)
 
     if stop == "terminate":
@@ -170,10 +181,10 @@ async def test_resend_after_a_restart_gets_the_same_sent_and_stores_nothing(
     server.stop()
     await asyncio.to_thread(server.start)
 
-    async with Client.connect(http, server.url, tokens["alice"]) as alice:
-        again = await alice.request("send", **send_fields(client_msg_id, "before the restart"))
+    async with hubbub.client.Client(server.url, token=tokens["alice"]) as alice:
+        again = await alice.send(ROOM, "before the restart", client_msg_id=client_msg_id)
         # A retry's body is not looked at: the stored message is the answer.
-        other_body = await alice.request("send", **send_fields(client_msg_id, "changed"))
+        other_body = await alice.send(ROOM, "changed", client_msg_id=client_msg_id)
     assert sent_of(again) == sent_of(first)
     assert sent_of(other_body) == sent_of(first)
     status, body = await api(
@@ -191,9 +202,9 @@ async def test_resend_after_a_restart_gets_the_same_sent_and_stores_nothing(
     assert stored_with(after, client_msg_id)[0]["body"] == "before the restart"
 
     # The room goes on from where it was: the next new message takes the next seq.
-    async with Client.connect(http, server.url, tokens["alice"]) as alice:
+    async with hubbub.client.Client(server.url, token=tokens["alice"]) as alice:
         new = await alice.send(ROOM, "after the restart")
-    assert new["seq"] == first["seq"] + 1
+    assert new.seq == first.seq + 1
 
 
 async def test_http_duplicate_post_returns_200_with_the_same_body(
@@ -219,8 +230,8 @@ async def test_http_duplicate_post_returns_200_with_the_same_body(
     assert repeated == created
 
     # The WebSocket gets the same answer for that id.
-    async with Client.connect(http, server.url, token) as alice:
-        reply = await alice.request("send", **send_fields(client_msg_id, "hi"))
+    async with hubbub.client.Client(server.url, token=token) as alice:
+        reply = await alice.send(ROOM, "hi", client_msg_id=client_msg_id)
     assert sent_of(reply) == tuple(created[name] for name in SENT_FIELDS)
 
     # Concurrent POSTs of a new id: exactly one creates it, all get the same body.
@@ -246,17 +257,16 @@ async def test_the_same_id_from_another_user_is_another_message(
     tokens = await setup_users(http, server.url)
     client_msg_id = uuid.uuid4().hex
     async with (
-        Client.connect(http, server.url, tokens["alice"]) as alice,
-        Client.connect(http, server.url, tokens["bob"]) as bob,
+        hubbub.client.Client(server.url, token=tokens["alice"]) as alice,
+        hubbub.client.Client(server.url, token=tokens["bob"]) as bob,
     ):
-        from_alice = await alice.request("send", **send_fields(client_msg_id, "alice's"))
-        from_bob = await bob.request("send", **send_fields(client_msg_id, "bob's"))
+        from_alice = await alice.send(ROOM, "alice's", client_msg_id=client_msg_id)
+        from_bob = await bob.send(ROOM, "bob's", client_msg_id=client_msg_id)
         # And each one's retry still finds their own message.
-        alice_again = await alice.request("send", **send_fields(client_msg_id, "alice's"))
-        bob_again = await bob.request("send", **send_fields(client_msg_id, "bob's"))
-    assert from_alice["type"] == from_bob["type"] == "sent"
-    assert from_alice["msg_id"] != from_bob["msg_id"]
-    assert from_bob["seq"] == from_alice["seq"] + 1
+        alice_again = await alice.send(ROOM, "alice's", client_msg_id=client_msg_id)
+        bob_again = await bob.send(ROOM, "bob's", client_msg_id=client_msg_id)
+    assert from_alice.msg_id != from_bob.msg_id
+    assert from_bob.seq == from_alice.seq + 1
     assert sent_of(alice_again) == sent_of(from_alice)
     assert sent_of(bob_again) == sent_of(from_bob)
 
@@ -275,6 +285,6 @@ async def test_the_same_id_from_another_user_is_another_message(
 
     stored = stored_with(await read_history(http, server.url, tokens["bob"], ROOM), client_msg_id)
     assert [(e["user"], e["body"], e["seq"], e["msg_id"]) for e in stored] == [
-        ("alice", "alice's", from_alice["seq"], from_alice["msg_id"]),
-        ("bob", "bob's", from_bob["seq"], from_bob["msg_id"]),
+        ("alice", "alice's", from_alice.seq, from_alice.msg_id),
+        ("bob", "bob's", from_bob.seq, from_bob.msg_id),
     ]

@@ -7,17 +7,16 @@ browser client mirrors), over a real server and real WebSockets."""
 from __future__ import annotations
 
 import asyncio
-import json
 import tempfile
 from pathlib import Path
 
 import aiohttp
-import msgspec
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from support import Client, config_for, public_room, running_server
+from support import EventLog, config_for, public_room, running_server, until
 
-from hubbub.core.events import EVENT_CLASSES, Event
+from hubbub.client import Client, RequestError
+from hubbub.core.events import Event
 from hubbub.core.projection import RoomState, project
 
 ROOM = "team"
@@ -29,37 +28,35 @@ OPS = st.lists(
 )
 
 
-def decoded(events: list[dict[str, object]]) -> list[Event]:
-    """Room events as the server's own types."""
-    return msgspec.json.decode(json.dumps(events), type=list[Event])
-
-
-def room_events(client: Client) -> list[Event]:
-    """The room events the client received (not its notices)."""
-    return decoded([e for e in client.room_events(ROOM) if e["type"] in EVENT_CLASSES])
-
-
 async def act(client: Client, kind: str, pick: int, messages: list[int], n: int) -> None:
     """One change by ``client``; refusals (someone else's message, a deleted one) are part
     of the game and change nothing."""
     target = messages[pick % len(messages)] if messages else None
     if kind in ("send", "mention") or target is None:
         body = f"@bob look {n}" if kind == "mention" else f"m{n}"
-        messages.append((await client.send(ROOM, body))["seq"])
+        messages.append((await client.send(ROOM, body)).seq)
         return
-    match kind:
-        case "reply":
-            reply = await client.request(
-                "send", room=ROOM, body=f"re {n} @bob", client_msg_id=f"r{n}", reply_to=target
-            )
-            if reply["type"] == "sent":
-                messages.append(reply["seq"])
-        case "edit":
-            await client.request("edit", room=ROOM, seq=target, body=f"edited {n} @bob")
-        case "delete":
-            await client.request("delete", room=ROOM, seq=target)
-        case "react" | "unreact":
-            await client.request("react", room=ROOM, seq=target, emoji=":+1:", on=kind == "react")
+    try:
+        match kind:
+            case "reply":
+                reply = await client.send(
+                    ROOM, f"re {n} @bob", client_msg_id=f"r{n}", reply_to=target
+                )
+                messages.append(reply.seq)
+            case "edit":
+                await client.edit(ROOM, target, f"edited {n} @bob")
+            case "delete":
+                await client.delete(ROOM, target)
+            case "react" | "unreact":
+                await client.react(ROOM, target, ":+1:", on=kind == "react")
+    except RequestError:
+        pass
+
+
+async def caught_up(bob: Client, log: EventLog, mark: int) -> None:
+    """Until the log holds every room event the client has delivered (``mark``: the seq it
+    started from)."""
+    await until(lambda: (log.seqs(ROOM) or [mark])[-1] == bob.since()[ROOM])
 
 
 async def scenario(data_dir: Path, ops: list[tuple[str, str, int]], cut: int) -> None:
@@ -67,27 +64,33 @@ async def scenario(data_dir: Path, ops: list[tuple[str, str, int]], cut: int) ->
         tokens = await public_room(http, server.url, ROOM, ["alice", "bob", "carol"])
         alice_token, bob_token, carol_token = tokens
         async with (
-            Client.connect(http, server.url, alice_token) as alice,
-            Client.connect(http, server.url, carol_token) as carol,
+            Client(server.url, token=alice_token) as alice,
+            Client(server.url, token=carol_token) as carol,
         ):
             actors = {"alice": alice, "carol": carol}
             messages: list[int] = []
             received: list[Event] = []
-            async with Client.connect(http, server.url, bob_token, sync={}) as bob:
-                start = (await bob.ok("history", room=ROOM))["events"]  # the joins
+            async with Client(server.url, token=bob_token) as bob:  # live from now on
+                log = EventLog(bob)
+                start = (await bob.history(ROOM)).events  # the joins
                 for n, (kind, who, pick) in enumerate(ops[:cut]):
                     await act(actors[who], kind, pick, messages, n)
-                last = (await alice.ok("rooms"))["rooms"][0]["last_seq"]
-                if cut:
-                    await bob.wait_for(lambda c: any(e["seq"] == last for e in c.room_events(ROOM)))
-                received = decoded(start) + room_events(bob)
+                last = (await alice.rooms())[0].last_seq
+                await until(lambda: bob.since()[ROOM] == last)
+                await caught_up(bob, log, start[-1].seq)
+                received = start + log.events(ROOM)
+                since = bob.since()
+            seen = received[-1].seq if received else 0
+            assert since == {ROOM: seen}  # what bob will resume from
             for n, (kind, who, pick) in enumerate(ops[cut:], cut):  # bob is offline
                 await act(actors[who], kind, pick, messages, n)
-            seen = received[-1].seq if received else 0
-            async with Client.connect(http, server.url, bob_token, sync={ROOM: seen}) as bob:
-                state = project(room_events(bob), project(received))
-                fresh = (await bob.ok("history", room=ROOM, limit=200))["events"]
-        snapshot = project(decoded(fresh))
+            async with Client(server.url, token=bob_token, since=since) as bob:
+                log = EventLog(bob)
+                await caught_up(bob, log, seen)
+                state = project(log.events(ROOM), project(received))
+                fresh = (await bob.history(ROOM, limit=200)).events
+                assert not log.gaps and bob.repeats == 0  # the gap replayed, nothing twice
+        snapshot = project(fresh)
         assert_same_room(state, snapshot)
 
 

@@ -11,20 +11,29 @@ and Redis, as between two machines.
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 import pg
 import pytest
 from redis_support import Log, Relay, kill_subscriptions, require_redis, unique_channel
-from support import Client, RunningServer, assert_gapless, config_for, register, running_server
+from support import (
+    EventLog,
+    RunningServer,
+    assert_gapless,
+    config_for,
+    register,
+    running_server,
+    until,
+)
 
 from hubbub.broker.base import Audience, Notice
 from hubbub.broker.redis import RedisBroker
+from hubbub.client import Client
+from hubbub.core.events import Message
+from hubbub.protocol.messages import ReadNotice, SentOut, TypingNotice
 
 
 @pytest.fixture(autouse=True)
@@ -64,13 +73,16 @@ def broker_of(node: RunningServer) -> RedisBroker:
     return broker
 
 
-def seqs(client: Client, room: str) -> list[int]:
-    return [e["seq"] for e in client.room_events(room)]
-
-
-async def pipelined(client: Client, room: str, count: int, tag: str) -> list[dict[str, Any]]:
+async def sent_together(client: Client, room: str, count: int, tag: str) -> list[SentOut]:
+    """``count`` messages written at once (the outbox sends them in order); their ``sent``."""
     sends = [client.send(room, f"{tag} {i}", client_msg_id=f"{tag}-{i}") for i in range(count)]
     return list(await asyncio.gather(*sends))
+
+
+def steady(client: Client, log: EventLog) -> bool:
+    """One connection throughout (a reconnect would resume with ``sync`` and so hide what
+    the live path lost), and nothing sent twice on it."""
+    return not log.states and client.repeats == 0
 
 
 async def test_messages_sent_on_both_nodes_reach_both_once_in_seq_order(
@@ -79,24 +91,23 @@ async def test_messages_sent_on_both_nodes_reach_both_once_in_seq_order(
     async with two_nodes(tmp_path) as (a, b):
         alice = await register(http, a.url, "alice")
         bob = await register(http, b.url, "bob")
-        async with (
-            Client.connect(http, a.url, alice, sync={}) as on_a,
-            Client.connect(http, b.url, bob, sync={}) as on_b,
-        ):
-            await on_a.ok("create", name="both")
-            await on_b.ok("join", room="both")
+        async with Client(a.url, token=alice) as on_a, Client(b.url, token=bob) as on_b:
+            logs = {on_a: EventLog(on_a), on_b: EventLog(on_b)}
+            await on_a.create("both")
+            await on_b.join("both")
             acks = await asyncio.gather(
-                pipelined(on_a, "both", 40, "a"), pipelined(on_b, "both", 40, "b")
+                sent_together(on_a, "both", 40, "a"), sent_together(on_b, "both", 40, "b")
             )
-            last = max(ack["seq"] for ack in acks[0] + acks[1])
-            sent = {ack["msg_id"] for ack in acks[0] + acks[1]}
-            for client in (on_a, on_b):
-                await client.wait_for(lambda c: last in seqs(c, "both"))
-                events = client.room_events("both")
-                assert_gapless(events, start=events[0]["seq"])  # once each, in order
-                assert events[-1]["seq"] == last
-                assert {e["msg_id"] for e in events if e["type"] == "message"} == sent
-            assert seqs(on_a, "both")[0] == 1  # the creator from the room's first event
+            last = max(ack.seq for ack in acks[0] + acks[1])
+            sent = {ack.msg_id for ack in acks[0] + acks[1]}
+            await until(lambda: all(last in log.seqs("both") for log in logs.values()))
+            for client, log in logs.items():
+                events = log.events("both")
+                assert_gapless(events, start=events[0].seq)  # once each, in order
+                assert events[-1].seq == last
+                assert {m.msg_id for m in log.messages("both")} == sent
+                assert steady(client, log)
+            assert logs[on_a].seqs("both")[0] == 1  # the creator from the room's first event
             assert not broker_of(a).dropped and not broker_of(b).dropped
 
 
@@ -107,23 +118,24 @@ async def test_typing_and_read_notices_cross_nodes(
         alice = await register(http, a.url, "alice")
         bob = await register(http, a.url, "bob")
         async with (
-            Client.connect(http, a.url, alice, sync={}) as phone,  # alice on A
-            Client.connect(http, b.url, alice, sync={}) as laptop,  # alice on B
-            Client.connect(http, b.url, bob, sync={}) as bob_on_b,
+            Client(a.url, token=alice) as phone,  # alice on A
+            Client(b.url, token=alice) as laptop,  # alice on B
+            Client(b.url, token=bob) as bob_on_b,
         ):
-            await phone.ok("create", name="chat")
-            await bob_on_b.ok("join", room="chat")
-            await laptop.wait_for(lambda c: 2 in seqs(c, "chat"))  # B follows it for alice
-            await phone.ws.send_str(json.dumps({"type": "typing", "room": "chat"}))
-            await bob_on_b.wait_for(lambda c: any(e["type"] == "typing" for e in c.events))
-            typing = next(e for e in bob_on_b.events if e["type"] == "typing")
-            assert typing == {"type": "typing", "room": "chat", "user": "alice"}
-            await phone.ok("read", room="chat", seq=2)
-            await laptop.wait_for(lambda c: any(e["type"] == "read" for e in c.events))
-            read = next(e for e in laptop.events if e["type"] == "read")
-            assert read == {"type": "read", "room": "chat", "seq": 2}
+            phone_log, laptop_log, bob_log = EventLog(phone), EventLog(laptop), EventLog(bob_on_b)
+            await phone.create("chat")
+            await bob_on_b.join("chat")
+            await until(lambda: 2 in laptop_log.seqs("chat"))  # B follows it for alice
+            await phone.typing("chat")
+            await until(lambda: any(isinstance(i, TypingNotice) for i in bob_log.items))
+            typing = next(i for i in bob_log.items if isinstance(i, TypingNotice))
+            assert typing == TypingNotice(room="chat", user="alice")
+            await phone.read("chat", 2)
+            await until(lambda: any(isinstance(i, ReadNotice) for i in laptop_log.items))
+            read = next(i for i in laptop_log.items if isinstance(i, ReadNotice))
+            assert read == ReadNotice(room="chat", seq=2)
             # Neither comes back to the connection it came from, on its own node.
-            assert not [e for e in phone.events if e["type"] in ("typing", "read")]
+            assert not [i for i in phone_log.items if isinstance(i, TypingNotice | ReadNotice)]
 
 
 async def test_a_client_that_leaves_node_a_resumes_on_node_b_with_exactly_what_it_missed(
@@ -132,24 +144,30 @@ async def test_a_client_that_leaves_node_a_resumes_on_node_b_with_exactly_what_i
     async with two_nodes(tmp_path) as (a, b):
         alice = await register(http, a.url, "alice")
         bob = await register(http, b.url, "bob")
-        async with Client.connect(http, b.url, bob, sync={}) as bob_on_b:
-            async with Client.connect(http, a.url, alice, sync={}) as on_a:
-                await on_a.ok("create", name="move")
-                await bob_on_b.ok("join", room="move")
+        async with Client(b.url, token=bob) as bob_on_b:
+            async with Client(a.url, token=alice) as on_a:
+                log_a = EventLog(on_a)
+                await on_a.create("move")
+                await bob_on_b.join("move")
                 seen = await on_a.send("move", "before leaving")
-                await on_a.wait_for(lambda c: seen["seq"] in seqs(c, "move"))
-                since = seqs(on_a, "move")[-1]
+                await until(lambda: seen.seq in log_a.seqs("move"))
+                since = log_a.seqs("move")[-1]
+                resume = on_a.since()
+                assert resume == {"move": since}
             missed = [await bob_on_b.send("move", f"missed {i}") for i in range(5)]
-            async with Client.connect(http, b.url, alice) as on_b:
-                synced = await on_b.request("sync", since={"move": since})
-                assert synced["rooms"]["move"] == {"last_seq": missed[-1]["seq"], "complete": True}
-                assert [e["msg_id"] for e in on_b.room_events("move")] == [
-                    ack["msg_id"] for ack in missed
+            async with Client(b.url, token=alice, since=resume) as on_b:
+                log = EventLog(on_b)
+                # Resumed (``synced`` came): live from the last missed message, nothing skipped.
+                assert on_b.since() == {"move": missed[-1].seq}
+                await until(lambda: missed[-1].seq in log.seqs("move"))
+                assert [e.msg_id if isinstance(e, Message) else e for e in log.events("move")] == [
+                    ack.msg_id for ack in missed
                 ]
-                assert seqs(on_b, "move") == list(range(since + 1, since + 6))
+                assert log.seqs("move") == list(range(since + 1, since + 6))
                 live = await bob_on_b.send("move", "live on B")
-                await on_b.wait_for(lambda c: live["seq"] in seqs(c, "move"))
-                assert seqs(on_b, "move") == list(range(since + 1, live["seq"] + 1))
+                await until(lambda: live.seq in log.seqs("move"))
+                assert log.seqs("move") == list(range(since + 1, live.seq + 1))
+                assert not log.gaps and steady(on_b, log)
 
 
 async def test_a_node_whose_subscription_is_killed_repairs_what_it_missed_from_storage(
@@ -159,39 +177,40 @@ async def test_a_node_whose_subscription_is_killed_repairs_what_it_missed_from_s
     until the test lets it (B reaches Redis through a relay that refuses new connections
     meanwhile): what A publishes in between never reaches B through Redis, and nothing
     follows it to show the hole. Once back, B's broker says it may have missed something,
-    and B reads every followed room from storage."""
+    and B reads every followed room from storage. The client on B keeps its one connection
+    throughout: what it gets, B sent it live."""
     relay = Relay(require_redis())
     await relay.start()
     try:
         async with two_nodes(tmp_path, b_via=relay) as (a, b):
             alice = await register(http, a.url, "alice")
             bob = await register(http, b.url, "bob")
-            async with (
-                Client.connect(http, a.url, alice, sync={}) as on_a,
-                Client.connect(http, b.url, bob, sync={}) as on_b,
-            ):
-                await on_a.ok("create", name="cut")
-                await on_b.ok("join", room="cut")
+            async with Client(a.url, token=alice) as on_a, Client(b.url, token=bob) as on_b:
+                log = EventLog(on_b)
+                await on_a.create("cut")
+                await on_b.join("cut")
                 before = await on_a.send("cut", "before the kill")
-                await on_b.wait_for(lambda c: before["seq"] in seqs(c, "cut"))
+                await until(lambda: before.seq in log.seqs("cut"))
                 through_redis = Log()  # what reaches B from Redis from now on
                 broker_of(b).subscribe(through_redis, on_gap=through_redis.gap)
 
                 relay.refuse()
                 assert await kill_subscriptions(f"{broker_of(b).channel}-b") == 1
                 lost = [await on_a.send("cut", f"while B is away {i}") for i in range(3)]
-                assert seqs(on_b, "cut")[-1] == before["seq"] and broker_of(b).subscriptions == 1
+                assert log.seqs("cut")[-1] == before.seq and broker_of(b).subscriptions == 1
 
                 await relay.start()
-                await on_b.wait_for(lambda c: lost[-1]["seq"] in seqs(c, "cut"))
+                await until(lambda: lost[-1].seq in log.seqs("cut"))
                 # None of them came through Redis (presence notices aside: B asks the nodes again).
                 assert [i for i in through_redis.items if not presence(i)] == ["gap"]
                 assert broker_of(b).subscriptions == 2
-                events = on_b.room_events("cut")
-                assert_gapless(events, start=events[0]["seq"])
-                assert [e["msg_id"] for e in events[-3:]] == [ack["msg_id"] for ack in lost]
+                events = log.events("cut")
+                assert_gapless(events, start=events[0].seq)
+                assert [m.msg_id for m in log.messages("cut")[-3:]] == [ack.msg_id for ack in lost]
+                assert [e.seq for e in events[-3:]] == [ack.seq for ack in lost]
                 after = await on_a.send("cut", "after")  # and live again
-                await on_b.wait_for(lambda c: after["seq"] in seqs(c, "cut"))
-                assert through_redis.seqs == [after["seq"]]
+                await until(lambda: after.seq in log.seqs("cut"))
+                assert through_redis.seqs == [after.seq]
+                assert steady(on_b, log)
     finally:
         await relay.stop()

@@ -21,8 +21,9 @@ import aiohttp
 import asyncpg
 import pg
 import pytest
-from support import Client, Recorder, config_for, public_room, read_history, running_server
+from support import Recorder, config_for, public_room, read_history, running_server
 
+from hubbub.client import Client
 from hubbub.core.events import Event, Message
 from hubbub.core.models import RoomKind
 from hubbub.errors import Forbidden, Unavailable
@@ -336,8 +337,8 @@ async def test_a_server_on_postgresql_stores_and_serves_messages(url: str, tmp_p
     config = config_for(tmp_path / "data", storage_url=url)
     async with running_server(config) as server, aiohttp.ClientSession() as http:
         alice, bob = await public_room(http, server.url, "team", ["alice", "bob"])
-        async with Client.connect(http, server.url, bob) as client:
-            await client.send("team", "hello from postgresql", "c-1")
+        async with Client(server.url, token=bob) as client:
+            await client.send("team", "hello from postgresql", client_msg_id="c-1")
         events = await read_history(http, server.url, alice, "team")
         assert [(e["type"], e["seq"]) for e in events] == [
             ("member_joined", 1),

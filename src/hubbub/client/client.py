@@ -223,6 +223,13 @@ class Client(Requests):
         return self._tracker.since()
 
     @property
+    def repeats(self) -> int:
+        """How many room events came at or below their room's last delivered ``seq`` and
+        were dropped. The server sends each event once per connection and resumes exactly
+        after ``since``, so this stays 0 unless the server breaks that promise."""
+        return self._tracker.repeats
+
+    @property
     def outbox(self) -> list[Outgoing]:
         """The messages not acknowledged yet, oldest first."""
         return list(self._outbox)

@@ -18,6 +18,7 @@ class SeqTracker:
     def __init__(self, since: Mapping[str, int] | None = None) -> None:
         self._last: dict[str, int] = dict(since or {})
         self._this_connection: dict[str, int] = {}  # the newest seq accepted since begin()
+        self.repeats = 0  # events dropped by ``accept``: at or below their room's mark
 
     def begin(self) -> None:
         """A new connection starts: nothing is delivered on it yet."""
@@ -34,6 +35,7 @@ class SeqTracker:
     def accept(self, room: str, seq: int) -> bool:
         """Whether the event ``seq`` of ``room`` is new; if so it counts as delivered."""
         if seq <= self._last.get(room, 0):
+            self.repeats += 1
             return False
         self._last[room] = seq
         self._this_connection[room] = seq
