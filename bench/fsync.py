@@ -1,5 +1,7 @@
 """What a durable commit costs on this disk: SQLite in WAL mode with synchronous=FULL, the
-settings hubbub uses, committing 1, 10 and 100 small inserts at a time.
+settings hubbub uses, committing 1, 10 and 100 small inserts at a time, back to back; then
+one insert per commit at the paces of the fixed-rate scenario (200, 20 and 4 commits a second),
+where the machine idles between commits and each one starts cold.
 
     python bench/fsync.py [directory]
 
@@ -16,6 +18,27 @@ import tempfile
 import time
 from pathlib import Path
 
+COMMITS = 200  # per row, back to back
+PACED_SECONDS = 4.0  # per pace
+
+
+def commit(db: sqlite3.Connection, seq: int, batch: int) -> float:
+    """One transaction of ``batch`` inserts from ``seq`` on; its milliseconds."""
+    start = time.perf_counter()
+    db.execute("BEGIN IMMEDIATE")
+    for k in range(batch):
+        db.execute("INSERT INTO t VALUES (1, ?, ?)", (seq + k, "x" * 100))
+    db.execute("COMMIT")
+    return (time.perf_counter() - start) * 1000
+
+
+def report(label: str, times: list[float]) -> None:
+    times.sort()
+    print(
+        f"{label}: p50 {statistics.median(times):.3f} ms,"
+        f" p99 {times[int(len(times) * 0.99)]:.3f} ms"
+    )
+
 
 def main() -> None:
     folder = Path(sys.argv[1]) if len(sys.argv) > 1 else Path(tempfile.mkdtemp())
@@ -29,19 +52,20 @@ def main() -> None:
     seq = 0
     for batch in (1, 10, 100):
         times = []
-        for _ in range(200):
-            start = time.perf_counter()
-            db.execute("BEGIN IMMEDIATE")
-            for _ in range(batch):
-                seq += 1
-                db.execute("INSERT INTO t VALUES (1, ?, ?)", (seq, "x" * 100))
-            db.execute("COMMIT")
-            times.append((time.perf_counter() - start) * 1000)
-        times.sort()
-        print(
-            f"{batch:3d} inserts per commit: p50 {statistics.median(times):.3f} ms,"
-            f" p99 {times[int(len(times) * 0.99)]:.3f} ms"
-        )
+        for _ in range(COMMITS):
+            times.append(commit(db, seq, batch))
+            seq += batch
+        report(f"{batch:3d} inserts per commit", times)
+    for rate in (200, 20, 4):
+        times = []
+        interval = 1 / rate
+        next_at = time.perf_counter()
+        for _ in range(int(PACED_SECONDS * rate)):
+            next_at += interval
+            time.sleep(max(0.0, next_at - time.perf_counter()))
+            times.append(commit(db, seq, 1))
+            seq += 1
+        report(f"  1 insert, {rate:3d} commits/s", times)
 
 
 if __name__ == "__main__":
