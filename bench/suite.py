@@ -736,7 +736,8 @@ class Runner:
                     data_dirs[0].rmdir()
                     shutil.copytree(self.history_template_dir(case.fill), data_dirs[0])
                 if case.scenario in ("search", "presence") and database is None:
-                    for built in self.prebuilt_dir(case.scenario).glob(prebuilt.DATABASE + "*"):
+                    # The database and its search index (hubbub-search.sqlite3), built with it.
+                    for built in self.prebuilt_dir(case.scenario).glob("hubbub*.sqlite3*"):
                         shutil.copy2(built, data_dirs[0])
             broker = None
             if nodes > 1:

@@ -55,6 +55,9 @@ RELEASED = {
         "0016_outgoing_webhooks.sql": (
             "56c4f4f35038ef6677baf0eed8d97fb29246e6a777ce88255715577c2cdf7b15"
         ),
+        "0017_search_index_file.sql": (
+            "8993b2d4d4b48ac875adc19626cbadd364cb41a31cc5dc756055ca4263e7c053"
+        ),
     },
     "postgresql": {
         "0001_initial.sql": "bf3a94777232426a8ce7f879bdab12428dd694039c00aa20f02c8c56ad8f8405",

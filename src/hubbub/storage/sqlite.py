@@ -124,6 +124,9 @@ from hubbub.storage.rows import (
     roles_of,
     stored_file,
 )
+from hubbub.storage.sqlite_search import ATTACHED as SEARCH
+from hubbub.storage.sqlite_search import LAST_CHANGE, SearchIndex
+from hubbub.storage.sqlite_search import attach as attach_search
 
 T = TypeVar("T")
 log = logging.getLogger(__name__)
@@ -138,9 +141,9 @@ RESTART_DELAY = 1.0  # seconds before a dead writer is restarted; doubles while 
 MAX_RESTART_DELAY = 30.0
 READ_ERRORS_QUIET = 60.0  # seconds without a failed read that end a burst of them
 CHECKPOINT_INTERVAL = 1.0  # seconds between the checkpointer's passes
+SEARCH_INDEX_WAIT = 10.0  # seconds a search waits for the index to reach the last commit
 _WRITER_NEVER_CHECKPOINTS = "PRAGMA wal_autocheckpoint=0"  # the checkpointer thread does
-# After a retention pass: bounded work on the search index and the free pages.
-FTS_MERGE_PAGES = 500  # pages of the search index merged at most
+# After a retention pass: bounded work on the free pages.
 VACUUM_PAGES = 2000  # free pages given back at most (with auto_vacuum INCREMENTAL)
 INCREMENTAL = 2  # PRAGMA auto_vacuum's value for INCREMENTAL
 
@@ -193,12 +196,6 @@ def _open_migrated(path: Path) -> tuple[sqlite3.Connection, int]:
         db = connect(path)
         try:
             version = migrate(db)
-            if sqlite3.sqlite_version_info >= (3, 44, 0):
-                # Where FTS5 can, a delete erases a body's entries from the search index at
-                # once; before 3.44 they stay in an older index segment until FTS5 merges it.
-                db.execute(
-                    "INSERT INTO message_search (message_search, rank) VALUES ('secure-delete', 1)"
-                )
             return db, version
         except BaseException:
             db.close()
@@ -290,6 +287,7 @@ class SQLiteStorage(Storage):
         self._read_lock = threading.Lock()
         self.commit_stats = CommitStats()  # the writer thread's, read by /metrics
         self._file: tuple[int, int] | None = None  # the database file opened (device, inode)
+        self._search = SearchIndex(path)  # follows the commits on a thread of its own
 
     # --- lifecycle ---------------------------------------------------------------------
 
@@ -308,11 +306,13 @@ class SQLiteStorage(Storage):
             target=self._run_checkpoints, name="hubbub-sqlite-checkpoint", daemon=True
         )
         self._checkpointer.start()
+        await self._search.open()
 
     async def close(self) -> None:
         if self._writer is None:
             return
         self._closing = True
+        await self._search.close()
         self._stop_checkpoints.set()
         if self._checkpointer is not None:
             await asyncio.to_thread(self._checkpointer.join)
@@ -519,6 +519,7 @@ class SQLiteStorage(Storage):
         events: list[Event],
     ) -> None:
         assert self._loop is not None
+        self._search.committed()
         self._loop.call_soon_threadsafe(self._finish, batch, results, events)
 
     def _finish(
@@ -581,6 +582,7 @@ class SQLiteStorage(Storage):
         if db is None:
             db = connect(self.path, create=False)
             db.execute("PRAGMA query_only=ON")
+            attach_search(db, self.path)
             self._local.db = db
             self._reader_dbs.append(db)
         return db
@@ -1030,12 +1032,11 @@ class SQLiteStorage(Storage):
         return await self._read(read)
 
     def compact(self) -> Awaitable[None]:
+        applied = self._search.applied_changes
+
         def job(db: sqlite3.Connection, events: list[Event]) -> None:
-            # Bounded work: a full 'optimize' of a large index would hold the writer long.
-            db.execute(
-                "INSERT INTO message_search (message_search, rank) VALUES ('merge', ?)",
-                (FTS_MERGE_PAGES,),
-            )
+            # What the search index has applied is of no more use to it.
+            db.execute("DELETE FROM search_changes WHERE id <= ?", (applied,))
             (auto_vacuum,) = db.execute("PRAGMA auto_vacuum").fetchone()
             if auto_vacuum == INCREMENTAL:  # since `hubbub admin compact` made it so
                 (free,) = db.execute("PRAGMA freelist_count").fetchone()
@@ -1573,6 +1574,11 @@ class SQLiteStorage(Storage):
             raise BadRequest(SHORT_QUERY)
         phrase = '"' + query.replace('"', '""') + '"'  # the whole query, as one substring
 
+        # Every message stored before the search began is in the index first.
+        pos, change = await self._read(_search_targets)
+        if not await self._search.caught_up(pos, change, SEARCH_INDEX_WAIT):
+            raise Unavailable("the search index is catching up; try again in a moment")
+
         def read(db: sqlite3.Connection) -> Results:
             db.execute("BEGIN")  # every chunk of candidates from one snapshot
             try:
@@ -1591,7 +1597,8 @@ class SQLiteStorage(Storage):
                     # with no room, so the page knows where it stopped.
                     rows = db.execute(
                         "SELECT c.pos, r.name, e.seq, e.ts, e.author, e.body FROM"
-                        " (SELECT rowid AS pos FROM message_search WHERE message_search MATCH ?"
+                        f" (SELECT rowid AS pos FROM {SEARCH}.message_search"
+                        "  WHERE message_search MATCH ?"
                         "  AND rowid < ? ORDER BY rowid DESC LIMIT ?) AS c"
                         " LEFT JOIN events e ON e.pos = c.pos AND e.deleted IS NOT 1"
                         f" AND e.room_id{rooms}"
@@ -2229,6 +2236,13 @@ def _erase(
         )
     db.execute("DELETE FROM reactions WHERE room_id = ? AND seq = ?", (room.id, target.seq))
     return stored
+
+
+def _search_targets(db: sqlite3.Connection) -> tuple[int, int]:
+    """How far the search index must be to hold what is committed: (pos, change)."""
+    (pos,) = db.execute("SELECT coalesce(max(pos), 0) FROM events").fetchone()
+    (change,) = db.execute("SELECT " + LAST_CHANGE.format("")).fetchone()
+    return int(pos), int(change)
 
 
 def _search_below(db: sqlite3.Connection, user: str, before: Cursor | None) -> int:

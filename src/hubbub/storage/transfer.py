@@ -51,9 +51,9 @@ TABLES = (
     "outgoing_webhooks",
     "outgoing_deliveries",
 )
-# SQLite's search index (an FTS5 table, with the shadow tables named after it) is not copied:
+# What SQLite's search index follows (its own file, storage/sqlite_search.py) is not copied:
 # PostgreSQL's migration indexes the bodies of `events` itself, as they are copied.
-NOT_COPIED = ("message_search",)
+NOT_COPIED = ("search_changes",)
 BATCH = 5_000  # rows per COPY
 LOCK_TIMEOUT = "10s"  # how long to wait for a server still writing to the target
 APPLICATION_NAME = "hubbub-migrate-to"
