@@ -28,6 +28,9 @@ from pathlib import Path
 log = logging.getLogger(__name__)
 
 CHUNK = 5000  # rows indexed per transaction while catching up
+# Seconds the thread lets commits gather before it indexes them, unless a search waits: one
+# transaction of the index for many messages, not one per message at a low rate.
+GATHER = 0.05
 ATTACHED = "search"  # the index's schema name on the connections that search
 SCHEMA = """
 CREATE VIRTUAL TABLE IF NOT EXISTS message_search USING fts5 (body, tokenize = 'trigram');
@@ -61,7 +64,8 @@ class SearchIndex:
     def __init__(self, database: Path) -> None:
         self.database = database
         self.path = index_path(database)
-        self._wake = threading.Event()
+        self._wake = threading.Event()  # something was committed
+        self._wanted = threading.Event()  # a search waits: index at once
         self._stop = False
         self._thread: threading.Thread | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -85,6 +89,7 @@ class SearchIndex:
         if self._thread is None:
             return
         self._stop = True
+        self._wanted.set()
         self._wake.set()
         await asyncio.to_thread(self._thread.join)
         self._thread = None
@@ -110,6 +115,7 @@ class SearchIndex:
         assert self._loop is not None, "the index is not open"
         waiter = self._loop.create_future()
         self._waiters.append((pos, change, waiter))
+        self._wanted.set()
         self._wake.set()
         try:
             await asyncio.wait_for(asyncio.shield(waiter), timeout)
@@ -190,6 +196,8 @@ class SearchIndex:
                     self._loop.call_soon_threadsafe(self._heard, reached)
                 if not more:
                     self._wake.wait()
+                    self._wanted.wait(GATHER)
+                    self._wanted.clear()
                     self._wake.clear()
         finally:
             db.close()
