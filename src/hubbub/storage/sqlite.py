@@ -519,7 +519,6 @@ class SQLiteStorage(Storage):
         events: list[Event],
     ) -> None:
         assert self._loop is not None
-        self._search.committed()
         self._loop.call_soon_threadsafe(self._finish, batch, results, events)
 
     def _finish(
@@ -539,6 +538,8 @@ class SQLiteStorage(Storage):
                 log.exception("publishing %d committed events failed", len(events))
                 undelivered = Unavailable("stored, but not delivered; sync to see it")
                 results = [(False, undelivered) if ok else (ok, v) for ok, v in results]
+            assert self._loop is not None  # the index looks once the fan-out is written
+            self._loop.call_soon(self._search.committed)
         for write, (ok, value) in zip(batch, results, strict=True):
             future = write.future
             if future.done():  # cancelled by its caller

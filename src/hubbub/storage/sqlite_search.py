@@ -23,14 +23,15 @@ import contextlib
 import logging
 import sqlite3
 import threading
+import time
 from pathlib import Path
 
 log = logging.getLogger(__name__)
 
 CHUNK = 5000  # rows indexed per transaction while catching up
-# Seconds the thread lets commits gather before it indexes them, unless a search waits: one
-# transaction of the index for many messages, not one per message at a low rate.
-GATHER = 0.05
+# Seconds between the starts of two of the thread's transactions, unless a search waits: at
+# a high rate of messages one transaction indexes many, not one each.
+MIN_INTERVAL = 0.02
 ATTACHED = "search"  # the index's schema name on the connections that search
 SCHEMA = """
 CREATE VIRTUAL TABLE IF NOT EXISTS message_search USING fts5 (body, tokenize = 'trigram');
@@ -104,7 +105,9 @@ class SearchIndex:
         return self._reached[1]
 
     def committed(self) -> None:
-        """The writer committed something (any thread): look for work."""
+        """Something was committed and its events handed out: look for work. Called once
+        the event loop has written the fan-out's frames, so that indexing does not take the
+        interpreter from the delivery of what it indexes."""
         self._wake.set()
 
     async def caught_up(self, pos: int, change: int, timeout: float) -> bool:
@@ -179,6 +182,7 @@ class SearchIndex:
         failing = False  # logged once until a step succeeds
         try:
             while not self._stop:
+                started = time.monotonic()
                 try:
                     reached, more = self._step(db)
                 except sqlite3.Error as exc:  # the database busy or failing: later
@@ -196,7 +200,7 @@ class SearchIndex:
                     self._loop.call_soon_threadsafe(self._heard, reached)
                 if not more:
                     self._wake.wait()
-                    self._wanted.wait(GATHER)
+                    self._wanted.wait(started + MIN_INTERVAL - time.monotonic())
                     self._wanted.clear()
                     self._wake.clear()
         finally:
