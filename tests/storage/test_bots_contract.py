@@ -9,11 +9,9 @@ owns the room ``ops``."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from pathlib import Path
+from collections.abc import AsyncIterator
 
 import msgspec
-import pg
 import pytest
 
 from hubbub.auth.passwords import Passwords
@@ -24,21 +22,10 @@ from hubbub.core.models import RoomKind
 from hubbub.core.webhooks import Webhook
 from hubbub.errors import Conflict, NotFound, TooLarge
 from hubbub.storage.base import Storage
-from hubbub.storage.factory import build_storage, sqlite_url
+from hubbub.storage.factory import build_storage
 
 NOW = 1_764_000_000_000
 USERS = ("root", "mia", "max")
-
-BACKENDS: dict[str, Callable[[Path], str]] = {
-    "sqlite": lambda tmp: sqlite_url(tmp / "hubbub.sqlite3"),
-    "postgresql": lambda tmp: pg.fresh_database(),
-}
-
-
-@pytest.fixture(params=sorted(BACKENDS))
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    return BACKENDS[request.param](tmp_path)
-
 
 @pytest.fixture
 async def store(url: str) -> AsyncIterator[Storage]:

@@ -116,22 +116,30 @@ from hubbub.storage.migrations.postgresql import migrate
 from hubbub.storage.rows import (
     ACCOUNT_COLUMNS,
     AUDIT_COLUMNS,
+    BOT_COLUMNS,
     COMMON_COLUMNS,
+    DELIVERY_COLUMNS,
     EVENT_COLUMNS,
     FILE_COLUMNS,
     FILE_INSERT_COLUMNS,
+    OUTGOING_COLUMNS,
     ROLES_QUERY,
+    WEBHOOK_COLUMNS,
     RowDecoder,
     account,
     as_read,
     attached,
     audit_entry,
+    bot_of,
+    delivery_of,
     file_values,
     files_column,
     files_of,
     kind_columns,
+    outgoing_of,
     roles_of,
     stored_file,
+    webhook_of,
 )
 
 T = TypeVar("T")
@@ -1807,22 +1815,22 @@ class PostgresStorage(Storage):
     async def bot(self, name: str) -> Bot | None:
         async def read(db: DB) -> Bot | None:
             row = await db.fetchrow(
-                f"SELECT {_BOT_COLUMNS} FROM users u WHERE {_BOTS} AND username = $1", name
+                f"SELECT {BOT_COLUMNS} FROM users u WHERE {_BOTS} AND username = $1", name
             )
-            return None if row is None else _bot(row)
+            return None if row is None else bot_of(row)
 
         return await self._read(read)
 
     async def bots(self, created_by: str | None, limit: int) -> list[Bot]:
         async def read(db: DB) -> list[Bot]:
             rows = await db.fetch(
-                f"SELECT {_BOT_COLUMNS} FROM users u WHERE {_BOTS}"
+                f"SELECT {BOT_COLUMNS} FROM users u WHERE {_BOTS}"
                 " AND ($1::text IS NULL OR created_by = $1)"
                 ' ORDER BY username COLLATE "C" LIMIT $2',
                 created_by,
                 limit,
             )
-            return [_bot(row) for row in rows]
+            return [bot_of(row) for row in rows]
 
         return await self._read(read)
 
@@ -1859,22 +1867,22 @@ class PostgresStorage(Storage):
     async def webhooks(self, room: str) -> list[Webhook]:
         async def read(db: DB) -> list[Webhook]:
             rows = await db.fetch(
-                f"SELECT {_WEBHOOK_COLUMNS} FROM webhooks w JOIN rooms r ON r.id = w.room_id"
+                f"SELECT {WEBHOOK_COLUMNS} FROM webhooks w JOIN rooms r ON r.id = w.room_id"
                 " WHERE r.name = $1 AND w.revoked_at IS NULL ORDER BY w.created_at, w.id",
                 room,
             )
-            return [_webhook(row) for row in rows]
+            return [webhook_of(row) for row in rows]
 
         return await self._read(read)
 
     async def webhook(self, hook_id: str) -> tuple[Webhook, bytes] | None:
         async def read(db: DB) -> tuple[Webhook, bytes] | None:
             row = await db.fetchrow(
-                f"SELECT {_WEBHOOK_COLUMNS}, w.secret_hash FROM webhooks w"
+                f"SELECT {WEBHOOK_COLUMNS}, w.secret_hash FROM webhooks w"
                 " JOIN rooms r ON r.id = w.room_id WHERE w.id = $1 AND w.revoked_at IS NULL",
                 hook_id,
             )
-            return None if row is None else (_webhook(tuple(row)[:-1]), bytes(row[-1]))
+            return None if row is None else (webhook_of(tuple(row)[:-1]), bytes(row[-1]))
 
         return await self._read(read)
 
@@ -1953,12 +1961,12 @@ class PostgresStorage(Storage):
     async def outgoing_webhooks(self, room: str) -> list[tuple[OutgoingWebhook, str]]:
         async def read(db: DB) -> list[tuple[OutgoingWebhook, str]]:
             rows = await db.fetch(
-                f"SELECT {_OUTGOING_COLUMNS}, o.secret FROM outgoing_webhooks o"
+                f"SELECT {OUTGOING_COLUMNS}, o.secret FROM outgoing_webhooks o"
                 " JOIN rooms r ON r.id = o.room_id"
                 " WHERE r.name = $1 AND o.revoked_at IS NULL ORDER BY o.created_at, o.id",
                 room,
             )
-            return [(_outgoing(tuple(row)[:-1]), row[-1]) for row in rows]
+            return [(outgoing_of(tuple(row)[:-1]), row[-1]) for row in rows]
 
         return await self._read(read)
 
@@ -2032,12 +2040,12 @@ class PostgresStorage(Storage):
     async def outgoing_deliveries(self, hook_id: str, limit: int) -> list[Delivery]:
         async def read(db: DB) -> list[Delivery]:
             rows = await db.fetch(
-                f"SELECT {_DELIVERY_COLUMNS} FROM outgoing_deliveries WHERE hook_id = $1"
+                f"SELECT {DELIVERY_COLUMNS} FROM outgoing_deliveries WHERE hook_id = $1"
                 " ORDER BY message_seq DESC LIMIT $2",
                 hook_id,
                 limit,
             )
-            return [_delivery(row) for row in rows]
+            return [delivery_of(row) for row in rows]
 
         return await self._read(read)
 
@@ -2047,62 +2055,6 @@ _BOTS = (
     "bot AND NOT EXISTS (SELECT 1 FROM webhooks w WHERE w.username = u.username)"
     " AND NOT EXISTS (SELECT 1 FROM outgoing_webhooks o WHERE o.username = u.username)"
 )
-_BOT_COLUMNS = "username, created_by, created_at, deactivated_at"
-_WEBHOOK_COLUMNS = "w.id, r.name, w.name, w.username, w.created_by, w.created_at"
-_OUTGOING_COLUMNS = (
-    "o.id, r.name, o.name, o.url, o.trigger, o.words, o.username, o.created_by, o.created_at"
-)
-_DELIVERY_COLUMNS = "message_seq, message_id, attempts, status, error, duration_ms, at"
-
-
-def _bot(row: Record) -> Bot:
-    name, created_by, created_at, deactivated_at = row
-    return Bot(
-        name=name,
-        created_by=created_by or "",
-        created_at=created_at,
-        deactivated=deactivated_at is not None,
-    )
-
-
-def _webhook(row: Record | tuple[Any, ...]) -> Webhook:
-    hook_id, room, name, username, created_by, created_at = row
-    return Webhook(
-        id=hook_id,
-        room=room,
-        name=name,
-        username=username,
-        created_by=created_by,
-        created_at=created_at,
-    )
-
-
-def _outgoing(row: Record | tuple[Any, ...]) -> OutgoingWebhook:
-    hook_id, room, name, url, trigger, words, username, created_by, created_at = row
-    return OutgoingWebhook(
-        id=hook_id,
-        room=room,
-        name=name,
-        url=url,
-        trigger=outgoing.Trigger(trigger),
-        words=tuple(words.split()),
-        username=username,
-        created_by=created_by,
-        created_at=created_at,
-    )
-
-
-def _delivery(row: Record) -> Delivery:
-    seq, msg_id, attempts, status, error, duration_ms, at = row
-    return Delivery(
-        seq=seq,
-        msg_id=msg_id,
-        attempts=attempts,
-        status=status,
-        error=error,
-        duration_ms=duration_ms,
-        at=at,
-    )
 
 
 async def _insert_bot(

@@ -10,17 +10,20 @@ replaying need no change. What differs between engines is only how some fields a
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, Protocol
 
 import msgspec
 
 from hubbub.core.accounts import Account, ServerRole
+from hubbub.core.bots import Bot
 from hubbub.core.events import EVENT_CLASSES, Event, Message, Quote, Reaction, own_fields
 from hubbub.core.files import FileInfo, StoredFile
 from hubbub.core.models import RoomKind, RoomRole
 from hubbub.core.moderation import AuditEntry
+from hubbub.core.outgoing import Delivery, OutgoingWebhook, Trigger
 from hubbub.core.roles import owner
+from hubbub.core.webhooks import Webhook
 from hubbub.errors import Conflict, file_not_found
 
 COLUMN_OF = {"by": "by_user", "until": "until_ts", "private": "is_private"}
@@ -37,9 +40,12 @@ EVENT_COLUMNS = ", ".join(COMMON_COLUMNS + KIND_COLUMNS)  # what reads select
 
 
 class Row(Protocol):
-    """A row as a driver gives it (a tuple, an asyncpg ``Record``): read by position."""
+    """A row as a driver gives it (a tuple, an asyncpg ``Record``): read by position, or
+    unpacked."""
 
     def __getitem__(self, index: Any, /) -> Any: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
 
 
 class RowDecoder:
@@ -205,4 +211,64 @@ def account(row: Row) -> Account:
         role=ServerRole(row[2]),
         deactivated=row[3] is not None,
         created_at=row[4],
+    )
+
+
+# Bots, webhooks and their deliveries as reads select them (webhooks joined with their room as
+# ``r``): the ``…_of`` functions make each of a row.
+BOT_COLUMNS = "username, created_by, created_at, deactivated_at"
+WEBHOOK_COLUMNS = "w.id, r.name, w.name, w.username, w.created_by, w.created_at"
+OUTGOING_COLUMNS = (
+    "o.id, r.name, o.name, o.url, o.trigger, o.words, o.username, o.created_by, o.created_at"
+)
+DELIVERY_COLUMNS = "message_seq, message_id, attempts, status, error, duration_ms, at"
+
+
+def bot_of(row: Row) -> Bot:
+    name, created_by, created_at, deactivated_at = row
+    return Bot(
+        name=name,
+        created_by=created_by or "",
+        created_at=created_at,
+        deactivated=deactivated_at is not None,
+    )
+
+
+def webhook_of(row: Row) -> Webhook:
+    hook_id, room, name, username, created_by, created_at = row
+    return Webhook(
+        id=hook_id,
+        room=room,
+        name=name,
+        username=username,
+        created_by=created_by,
+        created_at=created_at,
+    )
+
+
+def outgoing_of(row: Row) -> OutgoingWebhook:
+    hook_id, room, name, url, trigger, words, username, created_by, created_at = row
+    return OutgoingWebhook(
+        id=hook_id,
+        room=room,
+        name=name,
+        url=url,
+        trigger=Trigger(trigger),
+        words=tuple(words.split()),
+        username=username,
+        created_by=created_by,
+        created_at=created_at,
+    )
+
+
+def delivery_of(row: Row) -> Delivery:
+    seq, msg_id, attempts, status, error, duration_ms, at = row
+    return Delivery(
+        seq=seq,
+        msg_id=msg_id,
+        attempts=attempts,
+        status=status,
+        error=error,
+        duration_ms=duration_ms,
+        at=at,
     )

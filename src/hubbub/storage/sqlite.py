@@ -107,22 +107,30 @@ from hubbub.storage.migrations.sqlite import migrate
 from hubbub.storage.rows import (
     ACCOUNT_COLUMNS,
     AUDIT_COLUMNS,
+    BOT_COLUMNS,
     COMMON_COLUMNS,
+    DELIVERY_COLUMNS,
     EVENT_COLUMNS,
     FILE_COLUMNS,
     FILE_INSERT_COLUMNS,
+    OUTGOING_COLUMNS,
     ROLES_QUERY,
+    WEBHOOK_COLUMNS,
     RowDecoder,
     account,
     as_read,
     attached,
     audit_entry,
+    bot_of,
+    delivery_of,
     file_values,
     files_column,
     files_of,
     kind_columns,
+    outgoing_of,
     roles_of,
     stored_file,
+    webhook_of,
 )
 from hubbub.storage.sqlite_search import ATTACHED as SEARCH
 from hubbub.storage.sqlite_search import LAST_CHANGE, SearchIndex
@@ -1816,20 +1824,20 @@ class SQLiteStorage(Storage):
     async def bot(self, name: str) -> Bot | None:
         def read(db: sqlite3.Connection) -> Bot | None:
             row = db.execute(
-                f"SELECT {_BOT_COLUMNS} FROM users u WHERE {_BOTS} AND username = ?", (name,)
+                f"SELECT {BOT_COLUMNS} FROM users u WHERE {_BOTS} AND username = ?", (name,)
             ).fetchone()
-            return None if row is None else _bot(row)
+            return None if row is None else bot_of(row)
 
         return await self._read(read)
 
     async def bots(self, created_by: str | None, limit: int) -> list[Bot]:
         def read(db: sqlite3.Connection) -> list[Bot]:
             rows = db.execute(
-                f"SELECT {_BOT_COLUMNS} FROM users u WHERE {_BOTS}"
+                f"SELECT {BOT_COLUMNS} FROM users u WHERE {_BOTS}"
                 " AND (? IS NULL OR created_by = ?) ORDER BY username LIMIT ?",
                 (created_by, created_by, limit),
             ).fetchall()
-            return [_bot(row) for row in rows]
+            return [bot_of(row) for row in rows]
 
         return await self._read(read)
 
@@ -1869,22 +1877,22 @@ class SQLiteStorage(Storage):
     async def webhooks(self, room: str) -> list[Webhook]:
         def read(db: sqlite3.Connection) -> list[Webhook]:
             rows = db.execute(
-                f"SELECT {_WEBHOOK_COLUMNS} FROM webhooks w JOIN rooms r ON r.id = w.room_id"
+                f"SELECT {WEBHOOK_COLUMNS} FROM webhooks w JOIN rooms r ON r.id = w.room_id"
                 " WHERE r.name = ? AND w.revoked_at IS NULL ORDER BY w.created_at, w.id",
                 (room,),
             ).fetchall()
-            return [_webhook(row) for row in rows]
+            return [webhook_of(row) for row in rows]
 
         return await self._read(read)
 
     async def webhook(self, hook_id: str) -> tuple[Webhook, bytes] | None:
         def read(db: sqlite3.Connection) -> tuple[Webhook, bytes] | None:
             row = db.execute(
-                f"SELECT {_WEBHOOK_COLUMNS}, w.secret_hash FROM webhooks w"
+                f"SELECT {WEBHOOK_COLUMNS}, w.secret_hash FROM webhooks w"
                 " JOIN rooms r ON r.id = w.room_id WHERE w.id = ? AND w.revoked_at IS NULL",
                 (hook_id,),
             ).fetchone()
-            return None if row is None else (_webhook(row[:-1]), bytes(row[-1]))
+            return None if row is None else (webhook_of(row[:-1]), bytes(row[-1]))
 
         return await self._read(read)
 
@@ -1961,12 +1969,12 @@ class SQLiteStorage(Storage):
     async def outgoing_webhooks(self, room: str) -> list[tuple[OutgoingWebhook, str]]:
         def read(db: sqlite3.Connection) -> list[tuple[OutgoingWebhook, str]]:
             rows = db.execute(
-                f"SELECT {_OUTGOING_COLUMNS}, o.secret FROM outgoing_webhooks o"
+                f"SELECT {OUTGOING_COLUMNS}, o.secret FROM outgoing_webhooks o"
                 " JOIN rooms r ON r.id = o.room_id"
                 " WHERE r.name = ? AND o.revoked_at IS NULL ORDER BY o.created_at, o.id",
                 (room,),
             ).fetchall()
-            return [(_outgoing(row[:-1]), row[-1]) for row in rows]
+            return [(outgoing_of(row[:-1]), row[-1]) for row in rows]
 
         return await self._read(read)
 
@@ -2033,11 +2041,11 @@ class SQLiteStorage(Storage):
     async def outgoing_deliveries(self, hook_id: str, limit: int) -> list[Delivery]:
         def read(db: sqlite3.Connection) -> list[Delivery]:
             rows = db.execute(
-                f"SELECT {_DELIVERY_COLUMNS} FROM outgoing_deliveries WHERE hook_id = ?"
+                f"SELECT {DELIVERY_COLUMNS} FROM outgoing_deliveries WHERE hook_id = ?"
                 " ORDER BY message_seq DESC LIMIT ?",
                 (hook_id, limit),
             ).fetchall()
-            return [_delivery(row) for row in rows]
+            return [delivery_of(row) for row in rows]
 
         return await self._read(read)
 
@@ -2047,62 +2055,6 @@ _BOTS = (
     "bot = 1 AND NOT EXISTS (SELECT 1 FROM webhooks w WHERE w.username = u.username)"
     " AND NOT EXISTS (SELECT 1 FROM outgoing_webhooks o WHERE o.username = u.username)"
 )
-_BOT_COLUMNS = "username, created_by, created_at, deactivated_at"
-_WEBHOOK_COLUMNS = "w.id, r.name, w.name, w.username, w.created_by, w.created_at"
-_OUTGOING_COLUMNS = (
-    "o.id, r.name, o.name, o.url, o.trigger, o.words, o.username, o.created_by, o.created_at"
-)
-_DELIVERY_COLUMNS = "message_seq, message_id, attempts, status, error, duration_ms, at"
-
-
-def _bot(row: sqlite3.Row | tuple[Any, ...]) -> Bot:
-    name, created_by, created_at, deactivated_at = row
-    return Bot(
-        name=name,
-        created_by=created_by or "",
-        created_at=created_at,
-        deactivated=deactivated_at is not None,
-    )
-
-
-def _webhook(row: sqlite3.Row | tuple[Any, ...]) -> Webhook:
-    hook_id, room, name, username, created_by, created_at = row
-    return Webhook(
-        id=hook_id,
-        room=room,
-        name=name,
-        username=username,
-        created_by=created_by,
-        created_at=created_at,
-    )
-
-
-def _outgoing(row: sqlite3.Row | tuple[Any, ...]) -> OutgoingWebhook:
-    hook_id, room, name, url, trigger, words, username, created_by, created_at = row
-    return OutgoingWebhook(
-        id=hook_id,
-        room=room,
-        name=name,
-        url=url,
-        trigger=outgoing.Trigger(trigger),
-        words=tuple(words.split()),
-        username=username,
-        created_by=created_by,
-        created_at=created_at,
-    )
-
-
-def _delivery(row: sqlite3.Row | tuple[Any, ...]) -> Delivery:
-    seq, msg_id, attempts, status, error, duration_ms, at = row
-    return Delivery(
-        seq=seq,
-        msg_id=msg_id,
-        attempts=attempts,
-        status=status,
-        error=error,
-        duration_ms=duration_ms,
-        at=at,
-    )
 
 
 def _insert_bot(
