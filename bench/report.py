@@ -137,8 +137,8 @@ def median(case: dict[str, Any] | None, metric: str) -> float | None:
     return None if s is None else float(s["median"])
 
 
-def cell(case: dict[str, Any] | None, metric: str, fmt: Fmt, mark_bound: bool = False) -> str:
-    """``median (min-max)``, with † when a run was generator-bound; why a value is missing."""
+def why_missing(case: dict[str, Any] | None) -> str | None:
+    """What a cell says when its case has no value at all, or None if it has runs."""
     if case is None:
         return "—"
     summary = case.get("summary")
@@ -146,6 +146,15 @@ def cell(case: dict[str, Any] | None, metric: str, fmt: Fmt, mark_bound: bool = 
         return "not run"
     if summary["ok"] == 0:
         return f"failed ({summary['failed']}/{summary['runs']})"
+    return None
+
+
+def cell(case: dict[str, Any] | None, metric: str, fmt: Fmt, mark_bound: bool = False) -> str:
+    """``median (min-max)``, with † when a run was generator-bound; why a value is missing."""
+    missing = why_missing(case)
+    if missing is not None or case is None:
+        return missing or "—"
+    summary = case["summary"]
     s = summary["metrics"].get(metric)
     if s is None:
         return "—"
@@ -938,13 +947,9 @@ def latency_title(results: Results, variant: str) -> str:
 
 
 def headline_cell(case: dict[str, Any] | None, metric: str, fmt: Fmt) -> str:
-    if case is None:
-        return "—"
-    summary = case.get("summary")
-    if summary is None:
-        return "not run"
-    if summary["ok"] == 0:
-        return f"failed ({summary['failed']}/{summary['runs']})"
+    missing = why_missing(case)
+    if missing is not None or case is None:
+        return missing or "—"
     value = run_median(case, metric)
     return "—" if value is None else fmt(value)
 

@@ -27,6 +27,7 @@ from hubbub.storage.factory import build_storage
 NOW = 1_764_000_000_000
 USERS = ("root", "mia", "max")
 
+
 @pytest.fixture
 async def store(url: str) -> AsyncIterator[Storage]:
     async with build_storage(url) as s:

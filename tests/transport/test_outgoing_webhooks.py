@@ -417,6 +417,26 @@ async def test_non_public_and_non_http_targets_are_refused_unless_allowed(
             assert status == 400
 
 
+async def test_a_hook_made_while_private_targets_were_allowed_sends_nothing_once_they_are_not(
+    tmp_path: Path, http: aiohttp.ClientSession, receiver: Receiver
+) -> None:
+    data = tmp_path / "data"
+    async with running_server(config_for(data, outgoing_webhooks_allow_private=True)) as lenient:
+        team = await setup_team(lenient, http)
+        made = await team.hook(receiver.url + "/kept")
+    async with running_server(config_for(data)) as strict:  # the same database, stricter
+        team.server = strict
+        await team.say("for the receiver, once allowed")
+
+        async def recorded() -> bool:
+            return bool(await team.deliveries(made["hook"]["id"]))
+
+        await eventually(recorded)
+        [delivery] = await team.deliveries(made["hook"]["id"])
+        assert (delivery["attempts"], delivery["error"]) == (0, "the address is not public")
+        assert receiver.at("/kept") == []
+
+
 async def test_only_those_who_run_the_room_manage_its_hooks(team: Team, receiver: Receiver) -> None:
     made = await team.hook(receiver.url + "/x")
     hook_id = made["hook"]["id"]

@@ -45,9 +45,14 @@ Reply = Callable[[OutgoingWebhook, str], Awaitable[object]]  # posts a reply as 
 class _Worker:
     """One hook's queue and the task that delivers it."""
 
-    def __init__(self, hook: OutgoingWebhook, secret: str) -> None:
+    def __init__(self, hook: OutgoingWebhook, secret: str, allow_private: bool) -> None:
         self.hook = hook
         self.secret = secret
+        # An address in the URL is connected to without the resolver: checked here, once.
+        literal = outgoing.address_literal(outgoing.check_url(hook.url).host)
+        self.forbidden = (
+            literal is not None and not allow_private and outgoing.forbidden_address(literal)
+        )
         self.queue: asyncio.Queue[tuple[Message, bytes]] = asyncio.Queue(outgoing.QUEUE_BOUND)
         self.task: asyncio.Task[None] | None = None
 
@@ -164,7 +169,8 @@ class OutgoingWebhooks:
     def _worker(self, hook: OutgoingWebhook, secret: str) -> _Worker:
         worker = self._workers.get(hook.id)
         if worker is None:
-            worker = self._workers[hook.id] = _Worker(hook, secret)
+            allow_private = self.config.outgoing_webhooks_allow_private
+            worker = self._workers[hook.id] = _Worker(hook, secret, allow_private)
             worker.task = asyncio.get_running_loop().create_task(
                 self._work(worker), name=f"hubbub outgoing webhook {hook.id}"
             )
@@ -187,13 +193,7 @@ class OutgoingWebhooks:
         error = ""
         raw = b""
         attempts = 0
-        # An address in the URL is connected to without the resolver: checked here.
-        literal = outgoing.address_literal(outgoing.check_url(hook.url).host)
-        if (
-            literal is not None
-            and not config.outgoing_webhooks_allow_private
-            and outgoing.forbidden_address(literal)
-        ):
+        if worker.forbidden:
             error = "the address is not public"
             self._record(hook, message, attempts=0, error=error, started=started)
             return
