@@ -823,14 +823,11 @@ class Actions:
     async def revoke_webhook(self, user: str, room: str, hook_id: str) -> None:
         """Revoke a webhook of ``room``: its creator, the room's owner and admins, and
         server admins may."""
-        admin = await self.storage.is_admin(user)
-        role = None
-        if not admin:
-            role = (await self._member_of(user, room, f"join {room!r} first")).role
+        manages = await self._hook_rights(user, room)
         hook = next((h for h in await self.storage.webhooks(room) if h.id == hook_id), None)
         if hook is None:
             raise NotFound(webhooks.NOT_FOUND)
-        if not (admin or hook.created_by == user or role in (RoomRole.OWNER, RoomRole.ADMIN)):
+        if not manages(hook.created_by):
             raise Forbidden(
                 "only its creator, the room's owner and admins, and server admins can revoke"
                 " a webhook"
@@ -946,20 +943,27 @@ class Actions:
 
     async def _outgoing_hook(self, user: str, room: str, hook_id: str) -> OutgoingWebhook:
         """The live hook of ``room`` if ``user`` may revoke it (as ``revoke_webhook``)."""
-        admin = await self.storage.is_admin(user)
-        role = None
-        if not admin:
-            role = (await self._member_of(user, room, f"join {room!r} first")).role
+        manages = await self._hook_rights(user, room)
         found = await self.storage.outgoing_webhooks(room)
         hook = next((h for h, _ in found if h.id == hook_id), None)
         if hook is None:
             raise NotFound(outgoing.NOT_FOUND)
-        if not (admin or hook.created_by == user or role in (RoomRole.OWNER, RoomRole.ADMIN)):
+        if not manages(hook.created_by):
             raise Forbidden(
                 "only its creator, the room's owner and admins, and server admins can manage"
                 " an outgoing webhook"
             )
         return hook
+
+    async def _hook_rights(self, user: str, room: str) -> Callable[[str], bool]:
+        """Whether ``user`` may manage a webhook of ``room`` made by a given user: its
+        creator, the room's owner and admins, and server admins may. Anyone else who may not
+        see the room is told it is missing."""
+        if await self.storage.is_admin(user):
+            return lambda created_by: True
+        role = (await self._member_of(user, room, f"join {room!r} first")).role
+        runs_room = role in (RoomRole.OWNER, RoomRole.ADMIN)
+        return lambda created_by: runs_room or created_by == user
 
     async def _outgoing_reply(self, hook: OutgoingWebhook, text: str) -> None:
         """A receiver's reply, posted as the hook's bot, as a post to an incoming webhook."""
