@@ -511,6 +511,22 @@ async def call_api(
         return ApiReply(response.status, body, response.headers.copy(), response.content_type)
 
 
+async def api(
+    http: aiohttp.ClientSession,
+    server: RunningServer,
+    token: str | None,
+    method: str,
+    path: str,
+    body: Any = None,
+    **params: Any,
+) -> tuple[int, Any]:
+    """``call_api`` on a path of the server's ``/api/v1``: the status and the JSON body."""
+    reply = await call_api(
+        http, method, f"{server.url}/api/v1{path}", token, json=body, params=params
+    )
+    return reply.status, reply.body
+
+
 async def team_and_outsider(server: RunningServer, http: aiohttp.ClientSession) -> list[str]:
     """``team``, public, owned by alice, with bob in it; carol is registered, not a member.
     Their tokens."""

@@ -23,7 +23,7 @@ from support import (
     PASSWORD,
     Client,
     RunningServer,
-    call_api,
+    api,
     config_for,
     read_history,
     register,
@@ -31,18 +31,6 @@ from support import (
 )
 
 STORAGE_ENGINES = ("sqlite", "postgresql")
-
-
-async def api(
-    http: aiohttp.ClientSession,
-    server: RunningServer,
-    token: str | None,
-    method: str,
-    path: str,
-    body: Any = None,
-) -> tuple[int, Any]:
-    reply = await call_api(http, method, f"{server.url}/api/v1{path}", token, json=body)
-    return reply.status, reply.body
 
 
 async def curl(url: str, body: bytes, *headers: str) -> tuple[int, str]:

@@ -17,24 +17,9 @@ from typing import Any
 import aiohttp
 import pg
 from redis_support import two_nodes
-from support import PASSWORD, Client, RunningServer, call_api, public_room, register
+from support import PASSWORD, Client, RunningServer, api, call_api, public_room, register
 
 STORAGE_ENGINES = ("sqlite", "postgresql")
-
-
-async def api(
-    http: aiohttp.ClientSession,
-    server: RunningServer,
-    token: str | None,
-    method: str,
-    path: str,
-    body: Any = None,
-    **params: Any,
-) -> tuple[int, Any]:
-    reply = await call_api(
-        http, method, f"{server.url}/api/v1{path}", token, json=body, params=params
-    )
-    return reply.status, reply.body
 
 
 async def sign_in(
