@@ -200,12 +200,22 @@ class SearchIndex:
                 with contextlib.suppress(RuntimeError):  # the loop closed under us
                     self._loop.call_soon_threadsafe(self._heard, reached)
                 if not more:
-                    self._wake.wait()
-                    self._wanted.wait(started + MIN_INTERVAL - time.monotonic())
-                    self._wanted.clear()
-                    self._wake.clear()
+                    self._wait(started)
         finally:
             db.close()
+
+    def _wait(self, started: float) -> None:
+        """Until there is work: something committed, and either a search waits or
+        ``MIN_INTERVAL`` passed since ``started``. A transaction then starts once the next
+        commit's fan-out is written (or after another ``MIN_INTERVAL`` of quiet), not in the
+        middle of a fan-out."""
+        self._wake.wait()
+        if not self._wanted.wait(started + MIN_INTERVAL - time.monotonic()):
+            self._wake.clear()
+            if not self._wanted.is_set():  # set before the wake: a search is not missed
+                self._wake.wait(MIN_INTERVAL)
+        self._wanted.clear()
+        self._wake.clear()
 
     @staticmethod
     def _step(db: sqlite3.Connection) -> tuple[tuple[int, int], bool]:
