@@ -109,6 +109,7 @@ async def test_a_ban_keeps_the_user_out_until_it_is_lifted(store: Storage) -> No
 
 async def test_a_mute_refuses_messages_and_reactions_until_it_ends(store: Storage) -> None:
     hi = (await store.append(say("pub", "olive", "hi"))).event
+    await store.append(say("pub", "mia", "before"))  # as the writer knew her: not muted
     until = NOW + 60_000
     muted = await store.moderate(MemberMuted(**by("adam"), user="mia", until=until))
     assert isinstance(muted, MemberMuted) and muted.until == until

@@ -221,13 +221,15 @@ class _RoomState:
 
 
 class _WriterCache:
-    """What the writer thread knows of rooms and memberships. Only the writer changes them,
-    so it can remember them instead of reading them back for every message. Forgotten
+    """What the writer thread knows of rooms, memberships and mutes. Only the writer changes
+    them, so it can remember them instead of reading them back for every message. Forgotten
     whenever a job or a commit fails, and rebuilt from the database on demand."""
 
     def __init__(self) -> None:
         self.rooms: dict[str, _RoomState] = {}
         self.members: dict[tuple[int, str], bool] = {}
+        # (room id, user) → their mutes row, (until_ts,), or None if they have none
+        self.mutes: dict[tuple[int, str], tuple[int | None] | None] = {}
 
     def room(self, db: sqlite3.Connection, name: str) -> _RoomState:
         state = self.rooms.get(name)
@@ -252,9 +254,25 @@ class _WriterCache:
                 self.members[key] = known
         return known
 
+    def mute(self, db: sqlite3.Connection, room_id: int, user: str) -> tuple[int | None] | None:
+        """``user``'s mute in the room, ``(until_ts,)``, or None if there is none."""
+        key = (room_id, user)
+        try:
+            return self.mutes[key]
+        except KeyError:
+            pass
+        row: tuple[int | None] | None = db.execute(
+            "SELECT until_ts FROM mutes WHERE room_id = ? AND username = ?", key
+        ).fetchone()
+        if len(self.mutes) >= MAX_CACHED_MEMBERSHIPS:
+            self.mutes.clear()
+        self.mutes[key] = row
+        return row
+
     def clear(self) -> None:
         self.rooms.clear()
         self.members.clear()
+        self.mutes.clear()
 
 
 def _file_identity(path: Path) -> tuple[int, int] | None:
@@ -937,7 +955,7 @@ class SQLiteStorage(Storage):
                     raise Forbidden(f"join {event.room!r} before you post in it")
                 raise room_not_found(event.room)
             if require_member:
-                _check_unmuted(db, row, event)
+                _check_unmuted(self._cache.mute(db, row.id, event.user), row, event)
                 if row.kind == RoomKind.DM and isinstance(event, Message):
                     _check_unblocked(db, row.name, event.user)
             try:
@@ -1059,7 +1077,7 @@ class SQLiteStorage(Storage):
     def react(self, reaction: ReactionAdded | ReactionRemoved) -> Awaitable[Changed]:
         def job(db: sqlite3.Connection, events: list[Event]) -> Changed:
             room = self._member_room(db, reaction)
-            _check_unmuted(db, room, reaction)
+            _check_unmuted(self._cache.mute(db, room.id, reaction.user), room, reaction)
             target = _target(db, room, reaction.target)
             if target.deleted:
                 raise Conflict(f"message {reaction.target} is deleted")
@@ -1174,10 +1192,7 @@ class SQLiteStorage(Storage):
                 ).rowcount
                 return event if gone else None
             case MemberMuted():
-                was = db.execute(
-                    "SELECT until_ts FROM mutes WHERE room_id = ? AND username = ?",
-                    (room.id, event.user),
-                ).fetchone()
+                was = self._cache.mute(db, room.id, event.user)
                 if was is not None and was[0] == event.until:
                     return None
                 db.execute(
@@ -1185,6 +1200,7 @@ class SQLiteStorage(Storage):
                     " ON CONFLICT DO UPDATE SET until_ts = excluded.until_ts",
                     (room.id, event.user, event.until),
                 )
+                self._cache.mutes[(room.id, event.user)] = (event.until,)
                 return event
             case MemberUnmuted():
                 gone = db.execute(
@@ -1195,6 +1211,7 @@ class SQLiteStorage(Storage):
                 db.execute(
                     "DELETE FROM mutes WHERE room_id = ? AND username = ?", (room.id, event.user)
                 )
+                self._cache.mutes[(room.id, event.user)] = None
                 return event if gone else None
             case RoomChanged():
                 topic, title, days = db.execute(
@@ -2446,11 +2463,9 @@ def _dm_policy(db: sqlite3.Connection, user: str) -> DmPolicy:
     return DmPolicy.EVERYONE if row is None else DmPolicy(row[0])
 
 
-def _check_unmuted(db: sqlite3.Connection, room: _RoomState, event: Event) -> None:
-    """``Forbidden`` if the author of ``event`` is muted in its room at its ``ts``."""
-    row = db.execute(
-        "SELECT until_ts FROM mutes WHERE room_id = ? AND username = ?", (room.id, event.user)
-    ).fetchone()
+def _check_unmuted(row: tuple[int | None] | None, room: _RoomState, event: Event) -> None:
+    """``Forbidden`` if the author of ``event`` is muted in its room at its ``ts``, by
+    ``row``, their mute there (``_WriterCache.mute``)."""
     if row is not None and mod.muted(row[0], event.ts):
         raise Forbidden(mod.mute_message(room.name, row[0]))
 
