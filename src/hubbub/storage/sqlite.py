@@ -1058,7 +1058,11 @@ class SQLiteStorage(Storage):
 
         return await self._read(read)
 
-    def compact(self) -> Awaitable[None]:
+    async def compact(self) -> None:
+        # The search index applies what was just changed first, so that those changes can
+        # go now, not only after the next pass (if it is slow, what it has applied goes).
+        pos, change = await self._read(_search_targets)
+        await self._search.caught_up(pos, change, SEARCH_INDEX_WAIT)
         applied = self._search.applied_changes
 
         def job(db: sqlite3.Connection, events: list[Event]) -> None:
@@ -1072,7 +1076,7 @@ class SQLiteStorage(Storage):
                 for _ in range(min(free, VACUUM_PAGES)):
                     db.execute("PRAGMA incremental_vacuum(1)")
 
-        return self._submit(job)
+        await self._submit(job)
 
     def react(self, reaction: ReactionAdded | ReactionRemoved) -> Awaitable[Changed]:
         def job(db: sqlite3.Connection, events: list[Event]) -> Changed:
