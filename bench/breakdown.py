@@ -20,6 +20,7 @@ hooks cost a little time of their own, so the sum runs slightly above an unhooke
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -30,6 +31,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -188,35 +190,45 @@ def free_port() -> int:
         return port
 
 
+@contextlib.contextmanager
+def hooked_server(script: str, out: Path) -> Iterator[tuple[int, int]]:
+    """A fresh database and ``python script --serve out serve …`` on it, healthy: its pid
+    and port. Stopped gracefully on leaving (so that it writes ``out``)."""
+    env = {**os.environ, **ENV}
+    data, port = out.parent / "data", free_port()
+    command = [sys.executable, "-m", "hubbub", "migrate", "--data-dir", str(data)]
+    subprocess.run(command, check=True, env=env, capture_output=True)
+    serve_args = ["serve", "--port", str(port), "--data-dir", str(data)]
+    server = subprocess.Popen(
+        [sys.executable, script, "--serve", str(out), *serve_args],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(300):
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
+                break
+            except OSError:
+                time.sleep(0.1)
+        yield server.pid, port
+    finally:
+        server.send_signal(signal.SIGINT)  # serve stops gracefully
+        server.wait(30)
+
+
 def drive(target: str, receivers: int, duration: float) -> None:
     env = {**os.environ, **ENV}
     with tempfile.TemporaryDirectory() as folder:
-        data, out, port = Path(folder) / "data", Path(folder) / "stamps.json", free_port()
-        command = [sys.executable, "-m", "hubbub", "migrate", "--data-dir", str(data)]
-        subprocess.run(command, check=True, env=env, capture_output=True)
-        serve_args = ["serve", "--port", str(port), "--data-dir", str(data)]
-        server = subprocess.Popen(
-            [sys.executable, __file__, "--serve", str(out), *serve_args],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            for _ in range(300):
-                try:
-                    urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
-                    break
-                except OSError:
-                    time.sleep(0.1)
+        out = Path(folder) / "stamps.json"
+        with hooked_server(__file__, out) as (pid, port):
             rate = ["--rate", "20000", "--duration", str(duration)]
             loadgen = [sys.executable, str(BENCH / "loadgen.py"), target, "latency"]
             run = [*loadgen, "-n", str(receivers), *rate, "--port", str(port)]
             result = subprocess.run(
-                [*run, "--pid", str(server.pid)], check=True, env=env, capture_output=True
+                [*run, "--pid", str(pid)], check=True, env=env, capture_output=True
             )
-        finally:
-            server.send_signal(signal.SIGINT)  # serve stops gracefully
-            server.wait(30)
         stamps = json.loads(out.read_text())
     print(f"{target}, N = {receivers}, {20000 // receivers} msgs/s, {duration:g} s")
     print("loadgen:", result.stdout.decode().strip())

@@ -24,7 +24,6 @@ import argparse
 import ctypes
 import json
 import os
-import signal
 import sqlite3
 import statistics
 import subprocess
@@ -32,11 +31,10 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
-from breakdown import ENV, free_port
+from breakdown import ENV, hooked_server
 
 BENCH = Path(__file__).resolve().parent
 PR_SET_NAME = 15
@@ -124,41 +122,23 @@ def threads(pid: int) -> dict[str, int]:
 def drive(target: str, receivers: int, senders: int, duration: float) -> None:
     env = {**os.environ, **ENV}
     with tempfile.TemporaryDirectory() as folder:
-        data, out, port = Path(folder) / "data", Path(folder) / "batches.json", free_port()
-        command = [sys.executable, "-m", "hubbub", "migrate", "--data-dir", str(data)]
-        subprocess.run(command, check=True, env=env, capture_output=True)
-        serve_args = ["serve", "--port", str(port), "--data-dir", str(data)]
-        server = subprocess.Popen(
-            [sys.executable, __file__, "--serve", str(out), *serve_args],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            for _ in range(300):
-                try:
-                    urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
-                    break
-                except OSError:
-                    time.sleep(0.1)
+        out = Path(folder) / "batches.json"
+        with hooked_server(__file__, out) as (pid, port):
             loadgen = [sys.executable, str(BENCH / "loadgen.py"), target]
             if senders:
                 run = [*loadgen, "durable", "-n", str(senders)]
             else:
                 run = [*loadgen, "latency", "-n", str(receivers), "--rate", "20000"]
             generator = subprocess.Popen(
-                [*run, "--duration", str(duration), "--port", str(port), "--pid", str(server.pid)],
+                [*run, "--duration", str(duration), "--port", str(port), "--pid", str(pid)],
                 env=env,
                 stdout=subprocess.PIPE,
             )
             time.sleep(duration / 3 + (1 if senders else 0))  # durable: a second of warm-up
-            before, started = threads(server.pid), time.monotonic()
+            before, started = threads(pid), time.monotonic()
             time.sleep(duration / 3)
-            after, ended = threads(server.pid), time.monotonic()
+            after, ended = threads(pid), time.monotonic()
             result, _ = generator.communicate()
-        finally:
-            server.send_signal(signal.SIGINT)  # serve stops gracefully
-            server.wait(30)
         batches = json.loads(out.read_text())
     figures = json.loads(result)
     if senders:
