@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import fcntl
+import gc
 import json
 import logging
 import os
@@ -267,6 +268,10 @@ async def serve(config: Config) -> int:
             try:
                 assert runner.server is not None
                 server = await listen(app[STATE], runner.server, listener)
+                # What startup made (modules, the app, the caches) lives as long as the
+                # server: frozen, the collector never walks it again. Each full collection
+                # walked it for about 20 ms, in the tail of acks under load.
+                gc.freeze()
                 host, port = listener.getsockname()[:2]
                 shown = f"[{host}]" if ":" in host else host
                 print(f"hubbub is listening on http://{shown}:{port}/", flush=True)
