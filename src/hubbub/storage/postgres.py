@@ -123,6 +123,7 @@ from hubbub.storage.rows import (
     FILE_COLUMNS,
     FILE_INSERT_COLUMNS,
     OUTGOING_COLUMNS,
+    PROFILE_COLUMNS,
     ROLES_QUERY,
     WEBHOOK_COLUMNS,
     RowDecoder,
@@ -137,6 +138,7 @@ from hubbub.storage.rows import (
     files_of,
     kind_columns,
     outgoing_of,
+    profile_of,
     roles_of,
     stored_file,
     webhook_of,
@@ -758,9 +760,9 @@ class PostgresStorage(Storage):
 
         async def read(db: DB) -> list[Profile]:
             rows = await db.fetch(
-                f"SELECT {_PROFILE_COLUMNS} FROM users WHERE username = ANY($1)", names
+                f"SELECT {PROFILE_COLUMNS} FROM users WHERE username = ANY($1)", names
             )
-            found = {row[0]: _profile(row) for row in rows}
+            found = {row[0]: profile_of(row) for row in rows}
             return [found[name] for name in names if name in found]
 
         return await self._read(read)
@@ -771,11 +773,11 @@ class PostgresStorage(Storage):
             if row is None:
                 raise room_not_found(room)
             rows = await db.fetch(
-                f"SELECT {_PROFILE_COLUMNS} FROM users WHERE username IN"
+                f"SELECT {PROFILE_COLUMNS} FROM users WHERE username IN"
                 " (SELECT username FROM members WHERE room_id = $1) ORDER BY username",
                 row.id,
             )
-            return [_profile(found) for found in rows]
+            return [profile_of(found) for found in rows]
 
         return await self._read(read, snapshot=True)
 
@@ -785,14 +787,14 @@ class PostgresStorage(Storage):
         async def job(db: Connection[Record], events: list[Event]) -> Profile:
             row = await db.fetchrow(
                 "UPDATE users SET display_name = coalesce($1, display_name),"
-                f" status = coalesce($2, status) WHERE username = $3 RETURNING {_PROFILE_COLUMNS}",
+                f" status = coalesce($2, status) WHERE username = $3 RETURNING {PROFILE_COLUMNS}",
                 display_name,
                 status,
                 username,
             )
             if row is None:
                 raise NotFound(f"no user named {username!r}")
-            return _profile(row)
+            return profile_of(row)
 
         return self._submit(job)
 
@@ -800,14 +802,14 @@ class PostgresStorage(Storage):
         async def job(db: Connection[Record], events: list[Event]) -> Profile:
             row = await db.fetchrow(
                 "UPDATE users SET avatar = $1, avatar_version = $2 WHERE username = $3"
-                f" RETURNING {_PROFILE_COLUMNS}",
+                f" RETURNING {PROFILE_COLUMNS}",
                 blob,
                 version if blob is not None else "",
                 username,
             )
             if row is None:
                 raise NotFound(f"no user named {username!r}")
-            return _profile(row)
+            return profile_of(row)
 
         return self._submit(job)
 
@@ -2808,23 +2810,6 @@ async def _close_quietly(db: Connection[Record]) -> None:
         await asyncio.wait_for(db.close(), CONNECT_TIMEOUT)
     except DATABASE_ERRORS:
         db.terminate()
-
-
-# A profile as read: the columns, and what makes a Profile of them.
-_PROFILE_COLUMNS = "username, display_name, status, avatar_version, role, deactivated_at, bot"
-
-
-def _profile(row: Record) -> Profile:
-    name, display_name, status, avatar, role, deactivated_at, bot = row
-    return Profile(
-        username=name,
-        display_name=display_name,
-        status=status,
-        avatar=avatar,
-        admin=role == "admin",
-        deactivated=deactivated_at is not None,
-        bot=bot,
-    )
 
 
 def _writer_unavailable() -> Unavailable:

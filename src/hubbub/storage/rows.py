@@ -22,6 +22,7 @@ from hubbub.core.files import FileInfo, StoredFile
 from hubbub.core.models import RoomKind, RoomRole
 from hubbub.core.moderation import AuditEntry
 from hubbub.core.outgoing import Delivery, OutgoingWebhook, Trigger
+from hubbub.core.profiles import Profile
 from hubbub.core.roles import owner
 from hubbub.core.webhooks import Webhook
 from hubbub.errors import Conflict, file_not_found
@@ -211,6 +212,22 @@ def account(row: Row) -> Account:
         role=ServerRole(row[2]),
         deactivated=row[3] is not None,
         created_at=row[4],
+    )
+
+
+PROFILE_COLUMNS = "username, display_name, status, avatar_version, role, deactivated_at, bot"
+
+
+def profile_of(row: Row) -> Profile:
+    name, display_name, status, avatar, role, deactivated_at, bot = row
+    return Profile(
+        username=name,
+        display_name=display_name,
+        status=status,
+        avatar=avatar,
+        admin=role == "admin",
+        deactivated=deactivated_at is not None,
+        bot=bool(bot),  # SQLite stores 0 or 1
     )
 
 

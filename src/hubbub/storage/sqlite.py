@@ -114,6 +114,7 @@ from hubbub.storage.rows import (
     FILE_COLUMNS,
     FILE_INSERT_COLUMNS,
     OUTGOING_COLUMNS,
+    PROFILE_COLUMNS,
     ROLES_QUERY,
     WEBHOOK_COLUMNS,
     RowDecoder,
@@ -128,6 +129,7 @@ from hubbub.storage.rows import (
     files_of,
     kind_columns,
     outgoing_of,
+    profile_of,
     roles_of,
     stored_file,
     webhook_of,
@@ -806,11 +808,11 @@ class SQLiteStorage(Storage):
             for at in range(0, len(names), _NAMES_PER_QUERY):
                 some = names[at : at + _NAMES_PER_QUERY]
                 rows = db.execute(
-                    f"SELECT {_PROFILE_COLUMNS} FROM users"
+                    f"SELECT {PROFILE_COLUMNS} FROM users"
                     f" WHERE username IN ({','.join('?' * len(some))})",
                     some,
                 ).fetchall()
-                found.update((row[0], _profile(row)) for row in rows)
+                found.update((row[0], profile_of(row)) for row in rows)
             return [found[name] for name in names if name in found]
 
         return await self._read(read)
@@ -821,11 +823,11 @@ class SQLiteStorage(Storage):
             if row is None:
                 raise room_not_found(room)
             rows = db.execute(
-                f"SELECT {_PROFILE_COLUMNS} FROM users WHERE username IN"
+                f"SELECT {PROFILE_COLUMNS} FROM users WHERE username IN"
                 " (SELECT username FROM members WHERE room_id = ?) ORDER BY username",
                 (row.id,),
             ).fetchall()
-            return [_profile(found) for found in rows]
+            return [profile_of(found) for found in rows]
 
         return await self._read(read)
 
@@ -835,12 +837,12 @@ class SQLiteStorage(Storage):
         def job(db: sqlite3.Connection, events: list[Event]) -> Profile:
             rows = db.execute(
                 "UPDATE users SET display_name = coalesce(?, display_name),"
-                f" status = coalesce(?, status) WHERE username = ? RETURNING {_PROFILE_COLUMNS}",
+                f" status = coalesce(?, status) WHERE username = ? RETURNING {PROFILE_COLUMNS}",
                 (display_name, status, username),
             ).fetchall()  # all: a statement left unfinished would hold the transaction
             if not rows:
                 raise NotFound(f"no user named {username!r}")
-            return _profile(rows[0])
+            return profile_of(rows[0])
 
         return self._submit(job)
 
@@ -848,12 +850,12 @@ class SQLiteStorage(Storage):
         def job(db: sqlite3.Connection, events: list[Event]) -> Profile:
             rows = db.execute(
                 "UPDATE users SET avatar = ?, avatar_version = ? WHERE username = ?"
-                f" RETURNING {_PROFILE_COLUMNS}",
+                f" RETURNING {PROFILE_COLUMNS}",
                 (blob, version if blob is not None else "", username),
             ).fetchall()
             if not rows:
                 raise NotFound(f"no user named {username!r}")
-            return _profile(rows[0])
+            return profile_of(rows[0])
 
         return self._submit(job)
 
@@ -1061,8 +1063,7 @@ class SQLiteStorage(Storage):
     async def compact(self) -> None:
         # The search index applies what was just changed first, so that those changes can
         # go now, not only after the next pass (if it is slow, what it has applied goes).
-        pos, change = await self._read(_search_targets)
-        await self._search.caught_up(pos, change, SEARCH_INDEX_WAIT)
+        await self._index_caught_up()
         applied = self._search.applied_changes
 
         def job(db: sqlite3.Connection, events: list[Event]) -> None:
@@ -1077,6 +1078,12 @@ class SQLiteStorage(Storage):
                     db.execute("PRAGMA incremental_vacuum(1)")
 
         await self._submit(job)
+
+    async def _index_caught_up(self) -> bool:
+        """Wait until the search index holds everything committed so far; False if
+        ``SEARCH_INDEX_WAIT`` seconds pass first."""
+        pos, change = await self._read(_search_targets)
+        return await self._search.caught_up(pos, change, SEARCH_INDEX_WAIT)
 
     def react(self, reaction: ReactionAdded | ReactionRemoved) -> Awaitable[Changed]:
         def job(db: sqlite3.Connection, events: list[Event]) -> Changed:
@@ -1605,8 +1612,7 @@ class SQLiteStorage(Storage):
         phrase = '"' + query.replace('"', '""') + '"'  # the whole query, as one substring
 
         # Every message stored before the search began is in the index first.
-        pos, change = await self._read(_search_targets)
-        if not await self._search.caught_up(pos, change, SEARCH_INDEX_WAIT):
+        if not await self._index_caught_up():
             raise Unavailable("the search index is catching up; try again in a moment")
 
         def read(db: sqlite3.Connection) -> Results:
@@ -2609,22 +2615,7 @@ def _rewrite_version(db: sqlite3.Connection, events: list[Event]) -> None:
     db.execute(f"PRAGMA user_version = {int(version)}")
 
 
-# A profile as read: the columns, and what makes a Profile of them.
-_PROFILE_COLUMNS = "username, display_name, status, avatar_version, role, deactivated_at, bot"
 _NAMES_PER_QUERY = 500  # far below SQLite's bound on a statement's parameters
-
-
-def _profile(row: sqlite3.Row | tuple[Any, ...]) -> Profile:
-    name, display_name, status, avatar, role, deactivated_at, bot = row
-    return Profile(
-        username=name,
-        display_name=display_name,
-        status=status,
-        avatar=avatar,
-        admin=role == "admin",
-        deactivated=deactivated_at is not None,
-        bot=bool(bot),
-    )
 
 
 def _writer_unavailable() -> Unavailable:

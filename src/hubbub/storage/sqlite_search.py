@@ -45,6 +45,12 @@ INSERT OR IGNORE INTO indexed VALUES (1, 0, 0);
 """
 
 
+# The live messages of the database with ``pos`` in (?, ?], into the index.
+INDEX_ROWS = (
+    "INSERT INTO message_search (rowid, body) SELECT pos, body FROM log.events"
+    " WHERE pos > ? AND pos <= ? AND type = 'message' AND deleted IS NOT 1"
+)
+
 # The last search_changes row written (0 if none), whether or not it was deleted since.
 LAST_CHANGE = "(SELECT coalesce(max(seq), 0) FROM {}sqlite_sequence WHERE name = 'search_changes')"
 
@@ -230,21 +236,13 @@ class SearchIndex:
             ).fetchall()
             for changed in sorted({p for _, p in changes if p <= pos}):
                 db.execute("DELETE FROM message_search WHERE rowid = ?", (changed,))
-                db.execute(
-                    "INSERT INTO message_search (rowid, body) SELECT pos, body FROM log.events"
-                    " WHERE pos = ? AND type = 'message' AND deleted IS NOT 1",
-                    (changed,),
-                )
+                db.execute(INDEX_ROWS, (changed - 1, changed))  # as it is now, if it is
             if changes:
                 change = changes[-1][0]
             (top,) = db.execute("SELECT coalesce(max(pos), 0) FROM log.events").fetchone()
             upto = min(top, pos + CHUNK)
             if upto > pos:
-                db.execute(
-                    "INSERT INTO message_search (rowid, body) SELECT pos, body FROM log.events"
-                    " WHERE pos > ? AND pos <= ? AND type = 'message' AND deleted IS NOT 1",
-                    (pos, upto),
-                )
+                db.execute(INDEX_ROWS, (pos, upto))
                 pos = upto
             db.execute("UPDATE indexed SET pos = ?, change = ?", (pos, change))
             db.execute("COMMIT")
